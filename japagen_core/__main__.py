@@ -1,0 +1,3 @@
+from japagen_core.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Gold-data importers (JGLUE, JCoLA, Livedoor, generic CSV/TSV/JSONL/Parquet)."""

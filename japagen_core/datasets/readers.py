@@ -1,0 +1,203 @@
+"""Readers for gold files: bytes in, records (a place in the file + a dict of fields) out.
+
+Readers know formats, not tasks. They decode strictly (UTF-8, optional BOM) and report every problem as
+a ``GoldImportError`` that names the file, the line (or row, or archive member) and what is wrong.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from japagen_core.errors import GoldImportError
+
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    where: str  # "line 12", "row 3", "item 4" or an archive member path
+    fields: dict[str, Any]
+
+
+def decode_text(data: bytes, source: str, *, where_prefix: str = "") -> str:
+    """Strict UTF-8 (a BOM is dropped); a bad byte is reported with its line number."""
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    if b"\x00" in data[:8192]:
+        hint = " (it looks like Parquet: choose the parquet format)" if data.startswith(b"PAR1") else ""
+        raise GoldImportError(source, f"this is a binary file, not text{hint}", where=where_prefix or None)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise GoldImportError(
+            source,
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8 "
+            "(Japanese files are often Shift_JIS/CP932)",
+            where=f"{where_prefix}line {line}",
+        ) from None
+
+
+def read_jsonl(data: bytes, source: str) -> list[RawRecord]:
+    """JSON Lines: one object per line; blank lines are skipped. A JSON array of objects is accepted too."""
+    text = decode_text(data, source)
+    if text.lstrip().startswith("["):
+        return _read_json_array(text, source)
+    lines = text.split("\n")
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            is_last = number == len(lines)  # the file does not end with a newline after this line
+            problem = (
+                "truncated last line (incomplete JSON: the file may have been cut off)"
+                if is_last
+                else f"not valid JSON ({exc.msg} at column {exc.colno})"
+            )
+            raise GoldImportError(source, problem, where=f"line {number}") from None
+        if not isinstance(value, dict):
+            raise GoldImportError(
+                source, f"expected a JSON object, found {type(value).__name__}", where=f"line {number}"
+            )
+        records.append(RawRecord(f"line {number}", value))
+    return records
+
+
+def _read_json_array(text: str, source: str) -> list[RawRecord]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise GoldImportError(source, f"not valid JSON ({exc.msg})", where=f"line {exc.lineno}") from None
+    records = []
+    for number, item in enumerate(value, start=1):
+        if not isinstance(item, dict):
+            raise GoldImportError(source, f"expected a JSON object, found {type(item).__name__}", where=f"item {number}")
+        records.append(RawRecord(f"item {number}", item))
+    return records
+
+
+def read_delimited(data: bytes, source: str, *, delimiter: str, headerless_names: list[str] | None = None) -> list[RawRecord]:
+    """CSV/TSV with a header row.
+
+    headerless_names: column names to use when the first row is not a header (``looks_like_header``
+    decides); e.g. CoLA-style TSV has no header: source, label, diacritic, sentence.
+    """
+    text = decode_text(data, source)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                rows.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise GoldImportError(source, f"malformed {_kind(delimiter)} ({exc})", where=f"line {reader.line_num}") from None
+    if not rows:
+        raise GoldImportError(source, "the file has no rows")
+    first_line, header = rows[0]
+    if headerless_names is not None:
+        header = headerless_names
+    else:
+        rows = rows[1:]
+        header = [name.strip() for name in header]
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        if dupes:
+            raise GoldImportError(source, f"duplicate column name(s) {dupes} in the header", where=f"line {first_line}")
+    ends_with_newline = text.endswith("\n")
+    records = []
+    for position, (line, row) in enumerate(rows):
+        if len(row) != len(header):
+            truncated = position == len(rows) - 1 and not ends_with_newline and len(row) < len(header)
+            problem = f"expected {len(header)} columns, found {len(row)}"
+            if truncated:
+                problem = f"truncated last line ({problem}: the file may have been cut off)"
+            raise GoldImportError(source, problem, where=f"line {line}")
+        records.append(RawRecord(f"line {line}", dict(zip(header, row, strict=True))))
+    return records
+
+
+def first_row(data: bytes, source: str, *, delimiter: str) -> list[str]:
+    text = decode_text(data, source)
+    first = text.split("\n", 1)[0].rstrip("\r")
+    return next(csv.reader([first], delimiter=delimiter), [])
+
+
+def _kind(delimiter: str) -> str:
+    return "TSV" if delimiter == "\t" else "CSV"
+
+
+def read_parquet(data: bytes, source: str) -> list[RawRecord]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except (pa.ArrowException, OSError) as exc:
+        raise GoldImportError(source, f"not a readable Parquet file ({exc})") from None
+    return [RawRecord(f"row {number}", row) for number, row in enumerate(table.to_pylist(), start=1)]
+
+
+# --- Livedoor News corpus -------------------------------------------------------------------------
+
+_ARTICLE_RE = re.compile(r"(?:^|/)([a-z][a-z-]*)/\1-(\d+)\.txt$")
+
+
+def read_livedoor(path: Path | None, data: bytes | None, source: str) -> list[RawRecord]:
+    """The Livedoor corpus as ``ldcc-*.tar.gz`` (path or bytes) or its extracted folder.
+
+    Articles are ``text/<category>/<category>-<id>.txt``: line 1 URL, line 2 date, line 3 title, then
+    the body. Other files (LICENSE.txt, README.txt, CHANGES.txt) are skipped. The record's text is the
+    title and the body.
+    """
+    records = [_article(member, raw, source) for member, raw in _livedoor_members(path, data, source)]
+    if not records:
+        raise GoldImportError(source, "no Livedoor articles found (expected text/<category>/<category>-<id>.txt)")
+    return records
+
+
+def _livedoor_members(path: Path | None, data: bytes | None, source: str) -> Iterator[tuple[str, bytes]]:
+    if path is not None and path.is_dir():
+        for file in sorted(path.rglob("*.txt")):
+            member = file.relative_to(path).as_posix()
+            if _ARTICLE_RE.search(member):
+                yield member, file.read_bytes()
+        return
+    try:
+        archive = tarfile.open(fileobj=io.BytesIO(data)) if data is not None else tarfile.open(path)
+    except (tarfile.TarError, OSError) as exc:
+        raise GoldImportError(source, f"not a readable .tar.gz archive ({exc})") from None
+    with archive:
+        try:
+            for member in sorted(archive.getmembers(), key=lambda m: m.name):
+                if member.isfile() and _ARTICLE_RE.search(member.name):
+                    yield member.name, archive.extractfile(member).read()
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise GoldImportError(source, f"the archive is damaged or truncated ({exc})") from None
+
+
+def _article(member: str, raw: bytes, source: str) -> RawRecord:
+    category, article_id = _ARTICLE_RE.search(member).groups()
+    text = decode_text(raw, source, where_prefix=f"{member} ")
+    lines = text.replace("\r\n", "\n").split("\n")
+    if len(lines) < 3:
+        raise GoldImportError(source, "an article needs a URL, a date and a title line", where=member)
+    url, date, title = (line.strip() for line in lines[:3])
+    body = "\n".join(line.strip() for line in lines[3:] if line.strip())
+    fields = {
+        "text": f"{title}\n{body}".strip(),
+        "label": category,
+        "article_id": f"{category}-{article_id}",
+        "url": url,
+        "date": date,
+    }
+    return RawRecord(member, fields)

@@ -1,0 +1,45 @@
+"""A project: the settings, the task registry and the store, opened together by the CLI and the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from japagen_core.settings import Settings
+from japagen_core.storage import Database
+from japagen_core.storage import repository as repo
+from japagen_core.tasks import Registry, load_registry
+
+
+@dataclass
+class Project:
+    settings: Settings
+    registry: Registry
+    db: Database
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> Project:
+        settings = settings or Settings.from_env()
+        return cls(settings, load_registry(settings.prompts_dir), Database(settings.db_path))
+
+    def datasets(self) -> list[dict[str, Any]]:
+        """Every dataset with its label counts, as plain dicts (the ``datasets --json`` shape)."""
+        with self.db.transaction() as con:
+            infos = repo.list_datasets(con)
+            counts = repo.all_label_counts(con, self.registry, infos)
+        return [
+            {
+                "id": info.id,
+                "task": info.task,
+                "split": info.split,
+                "kind": info.kind,
+                "rows": info.rows,
+                "counts": counts.get(info.id, {}),
+                "name": info.name,
+                "is_demo": info.is_demo,
+                "source": info.source,
+                "format": info.source_format,
+                "created_at": info.created_at.isoformat(timespec="seconds") if info.created_at else None,
+            }
+            for info in infos
+        ]

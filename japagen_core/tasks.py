@@ -1,0 +1,417 @@
+"""The task registry: the six JAPAGEN paper tasks plus user-defined tasks from YAML.
+
+Every task, built in or user-defined, goes through the same ``task_from_dict`` validation, so a user
+task works everywhere a paper task works. Nothing outside this module may special-case a task by name:
+code asks a ``Task`` for its input kind, labels, target kind, metric and gold field names instead.
+
+User tasks live in ``<prompts>/tasks/<name>.yaml``; see ``prompts/tasks/customer_inquiry.yaml``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from japagen_core.errors import TaskError, UnknownLabelError, UnknownTaskError
+
+INPUT_KINDS = ("single", "pair")
+METRICS = ("accuracy", "spearman", "mcc")
+TARGETS = ("class", "score")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+@dataclass(frozen=True)
+class Label:
+    """One class of a task. ``id`` is the integer the upstream data uses (e.g. JCoLA 1 = acceptable)."""
+
+    id: int
+    name: str
+    display_ja: str
+    description: str = ""
+
+    def display(self) -> str:
+        """Name with its Japanese display name, e.g. ``entailment (含意)``."""
+        return self.name if self.display_ja == self.name else f"{self.name} ({self.display_ja})"
+
+
+@dataclass(frozen=True)
+class GoldFields:
+    """Field names of the task's native gold format (e.g. JGLUE's ``sentence1``/``sentence2``)."""
+
+    text: str = "text"
+    text_b: str | None = None
+    label: str | None = "label"
+    score: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    """A classification (or, for JSTS-like tasks, graded-similarity) task.
+
+    target ``class``: gold examples carry one of ``labels``.
+    target ``score``: gold examples carry a float in ``score_range``; ``labels`` are the integer grades
+    the LLM generates (JSTS: six grades 0..5), and a score is shown under its nearest grade.
+    """
+
+    name: str
+    title: str
+    title_ja: str
+    description: str
+    input_kind: str
+    labels: tuple[Label, ...]
+    metric: str
+    max_length: int
+    target: str = "class"
+    score_range: tuple[float, float] | None = None
+    text_names: tuple[str, ...] = ("text",)
+    gold_fields: GoldFields = field(default_factory=GoldFields)
+    builtin: bool = True
+    source: str = "builtin"
+
+    @property
+    def is_pair(self) -> bool:
+        return self.input_kind == "pair"
+
+    @property
+    def label_names(self) -> list[str]:
+        return [label.name for label in self.labels]
+
+    def label(self, name: str) -> Label:
+        for label in self.labels:
+            if label.name == name:
+                return label
+        raise UnknownLabelError(f"task {self.name!r} has no label {name!r}; labels: {self.label_names}")
+
+    def resolve_label(self, value: Any) -> Label:
+        """Map a raw label value (name, Japanese display name or integer id) to a label."""
+        if isinstance(value, bool) or value is None:
+            raise UnknownLabelError(self._unknown(value))
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, str):
+            text = value.strip()
+            for label in self.labels:
+                if text in (label.name, label.display_ja):
+                    return label
+            if re.fullmatch(r"-?\d+", text):
+                value = int(text)
+        if isinstance(value, int):
+            for label in self.labels:
+                if label.id == value:
+                    return label
+        raise UnknownLabelError(self._unknown(value))
+
+    def _unknown(self, value: Any) -> str:
+        ids = ", ".join(f"{label.id}={label.name}" for label in self.labels)
+        return f"label {value!r} is not a label of task {self.name!r} (labels: {ids})"
+
+    def check_score(self, value: Any) -> float:
+        """Validate a gold score of a ``score`` task and return it as a float."""
+        if isinstance(value, bool):
+            raise UnknownLabelError(f"score {value!r} is not a number")
+        try:
+            score = float(value)
+        except (TypeError, ValueError):
+            raise UnknownLabelError(f"score {value!r} is not a number") from None
+        low, high = self.score_range or (float("-inf"), float("inf"))
+        if not low <= score <= high:
+            raise UnknownLabelError(f"score {score} is outside the task's range {low}-{high}")
+        return score
+
+    def grade_for_score(self, score: float) -> str:
+        """The label name of the grade nearest to a score (half rounds up, as SQL's round does)."""
+        grade = int(score + 0.5) if score >= 0 else -int(-score + 0.5)
+        ids = {label.id: label.name for label in self.labels}
+        return ids.get(grade, str(grade))
+
+
+# --- definition and validation ---------------------------------------------------------------
+
+_TASK_KEYS = {
+    "name",
+    "title",
+    "title_ja",
+    "description",
+    "input_kind",
+    "labels",
+    "metric",
+    "max_length",
+    "target",
+    "score_range",
+    "text_names",
+    "gold_fields",
+}
+_LABEL_KEYS = {"id", "name", "display_ja", "description"}
+_FIELD_KEYS = {"text", "text_b", "label", "score", "id"}
+
+
+def task_from_dict(data: Mapping[str, Any], *, source: str, builtin: bool) -> Task:
+    """Build a task from its definition; raise ``TaskError`` naming the source and the bad key."""
+
+    def fail(problem: str) -> TaskError:
+        return TaskError(f"{source}: {problem}")
+
+    if not isinstance(data, Mapping):
+        raise fail("a task definition must be a mapping of keys to values")
+    unknown = sorted(set(data) - _TASK_KEYS)
+    if unknown:
+        raise fail(f"unknown key(s) {unknown}; allowed: {sorted(_TASK_KEYS)}")
+    for key in ("name", "title", "input_kind", "labels", "metric", "max_length"):
+        if key not in data:
+            raise fail(f"missing key {key!r}")
+    name = data["name"]
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise fail(f"name {name!r} must be lower-case letters, digits and '_' (start with a letter)")
+    input_kind = data["input_kind"]
+    if input_kind not in INPUT_KINDS:
+        raise fail(f"input_kind {input_kind!r} must be one of {list(INPUT_KINDS)}")
+    metric = data["metric"]
+    if metric not in METRICS:
+        raise fail(f"metric {metric!r} must be one of {list(METRICS)}")
+    target = data.get("target", "class")
+    if target not in TARGETS:
+        raise fail(f"target {target!r} must be one of {list(TARGETS)}")
+    max_length = data["max_length"]
+    if not isinstance(max_length, int) or isinstance(max_length, bool) or not 8 <= max_length <= 8192:
+        raise fail(f"max_length {max_length!r} must be an integer between 8 and 8192")
+
+    labels = _labels_from(data["labels"], fail)
+    score_range = _score_range_from(data.get("score_range"), target, fail)
+    default_names = ("sentence 1", "sentence 2") if input_kind == "pair" else ("text",)
+    text_names = tuple(data.get("text_names") or default_names)
+    if len(text_names) != (2 if input_kind == "pair" else 1) or not all(isinstance(t, str) for t in text_names):
+        raise fail(f"text_names {list(text_names)} must name {2 if input_kind == 'pair' else 1} text(s)")
+    gold_fields = _gold_fields_from(data.get("gold_fields"), input_kind, target, fail)
+
+    return Task(
+        name=name,
+        title=str(data["title"]),
+        title_ja=str(data.get("title_ja") or data["title"]),
+        description=str(data.get("description") or ""),
+        input_kind=input_kind,
+        labels=labels,
+        metric=metric,
+        max_length=max_length,
+        target=target,
+        score_range=score_range,
+        text_names=text_names,
+        gold_fields=gold_fields,
+        builtin=builtin,
+        source=source,
+    )
+
+
+def _labels_from(raw: Any, fail) -> tuple[Label, ...]:
+    if not isinstance(raw, list) or len(raw) < 2:
+        raise fail("labels must be a list of at least two labels")
+    labels = []
+    for position, item in enumerate(raw, start=1):
+        if not isinstance(item, Mapping):
+            raise fail(f"label #{position} must be a mapping with id, name, display_ja")
+        unknown = sorted(set(item) - _LABEL_KEYS)
+        if unknown:
+            raise fail(f"label #{position}: unknown key(s) {unknown}; allowed: {sorted(_LABEL_KEYS)}")
+        if "name" not in item or not isinstance(item["name"], str) or not item["name"].strip():
+            raise fail(f"label #{position}: missing or empty 'name'")
+        label_id = item.get("id", position - 1)
+        if not isinstance(label_id, int) or isinstance(label_id, bool):
+            raise fail(f"label {item['name']!r}: id {label_id!r} must be an integer")
+        name = item["name"]
+        if name != name.strip():
+            raise fail(f"label {name!r}: name has surrounding whitespace")
+        labels.append(Label(label_id, name, str(item.get("display_ja") or name), str(item.get("description") or "")))
+    for attr in ("id", "name"):
+        values = [getattr(label, attr) for label in labels]
+        dupes = sorted({v for v in values if values.count(v) > 1}, key=str)
+        if dupes:
+            raise fail(f"duplicate label {attr}(s): {dupes}")
+    return tuple(labels)
+
+
+def _score_range_from(raw: Any, target: str, fail) -> tuple[float, float] | None:
+    if target != "score":
+        if raw is not None:
+            raise fail("score_range is only allowed with target 'score'")
+        return None
+    if not (isinstance(raw, list) and len(raw) == 2 and all(isinstance(v, int | float) for v in raw)):
+        raise fail("target 'score' needs score_range: [low, high]")
+    low, high = float(raw[0]), float(raw[1])
+    if low >= high:
+        raise fail(f"score_range {raw} must have low < high")
+    return (low, high)
+
+
+def _gold_fields_from(raw: Any, input_kind: str, target: str, fail) -> GoldFields:
+    raw = dict(raw or {})
+    unknown = sorted(set(raw) - _FIELD_KEYS)
+    if unknown:
+        raise fail(f"gold_fields: unknown key(s) {unknown}; allowed: {sorted(_FIELD_KEYS)}")
+    if target == "score":
+        raw.setdefault("score", "score")
+        raw.setdefault("label", None)
+    if input_kind == "pair":
+        raw.setdefault("text_b", "text_b")
+    elif raw.get("text_b"):
+        raise fail("gold_fields.text_b is only allowed for pair tasks")
+    return GoldFields(**raw)
+
+
+# --- the paper's six tasks --------------------------------------------------------------------
+
+_JSTS_GRADES = ["全く無関係", "単語は共通するが無関係", "少し関連", "関連", "類似", "同一内容"]
+
+PAPER_TASKS: list[dict[str, Any]] = [
+    {
+        "name": "marc_ja",
+        "title": "MARC-ja",
+        "title_ja": "MARC-ja（商品レビュー感情分類）",
+        "description": "Sentiment of a product review from a Japanese mail-order site.",
+        "input_kind": "single",
+        "metric": "accuracy",
+        "max_length": 512,
+        "text_names": ["review"],
+        "labels": [
+            {"id": 0, "name": "positive", "display_ja": "ポジティブ"},
+            {"id": 1, "name": "negative", "display_ja": "ネガティブ"},
+        ],
+        "gold_fields": {"text": "sentence", "label": "label", "id": "review_id"},
+    },
+    {
+        "name": "jsts",
+        "title": "JSTS",
+        "title_ja": "JSTS（文類似度）",
+        "description": "Semantic similarity (0.0-5.0) of two image captions; generated as six grades.",
+        "input_kind": "pair",
+        "metric": "spearman",
+        "max_length": 512,
+        "target": "score",
+        "score_range": [0.0, 5.0],
+        "text_names": ["sentence 1", "sentence 2"],
+        "labels": [{"id": i, "name": str(i), "display_ja": grade} for i, grade in enumerate(_JSTS_GRADES)],
+        "gold_fields": {"text": "sentence1", "text_b": "sentence2", "score": "label", "id": "sentence_pair_id"},
+    },
+    {
+        "name": "jnli",
+        "title": "JNLI",
+        "title_ja": "JNLI（自然言語推論）",
+        "description": "Inference relation between two image captions: premise and hypothesis.",
+        "input_kind": "pair",
+        "metric": "accuracy",
+        "max_length": 512,
+        "text_names": ["premise", "hypothesis"],
+        "labels": [
+            {"id": 0, "name": "entailment", "display_ja": "含意"},
+            {"id": 1, "name": "contradiction", "display_ja": "矛盾"},
+            {"id": 2, "name": "neutral", "display_ja": "中立"},
+        ],
+        "gold_fields": {"text": "sentence1", "text_b": "sentence2", "label": "label", "id": "sentence_pair_id"},
+    },
+    {
+        "name": "jcola",
+        "title": "JCoLA",
+        "title_ja": "JCoLA（文法性判断）",
+        "description": "Whether a Japanese sentence is grammatically acceptable.",
+        "input_kind": "single",
+        "metric": "mcc",
+        "max_length": 128,
+        "text_names": ["sentence"],
+        "labels": [
+            {"id": 0, "name": "unacceptable", "display_ja": "容認不可"},
+            {"id": 1, "name": "acceptable", "display_ja": "容認可能"},
+        ],
+        "gold_fields": {"text": "sentence", "label": "label", "id": "uid"},
+    },
+    {
+        "name": "livedoor",
+        "title": "Livedoor News",
+        "title_ja": "ライブドアニュース（記事分類）",
+        "description": "Topic (one of nine Livedoor News media) of a news article.",
+        "input_kind": "single",
+        "metric": "accuracy",
+        "max_length": 512,
+        "text_names": ["article"],
+        "labels": [
+            {"id": 0, "name": "topic-news", "display_ja": "トピックニュース", "description": "時事ニュース"},
+            {"id": 1, "name": "sports-watch", "display_ja": "Sports Watch", "description": "スポーツ"},
+            {"id": 2, "name": "it-life-hack", "display_ja": "ITライフハック", "description": "ITの便利な使い方"},
+            {"id": 3, "name": "kaden-channel", "display_ja": "家電チャンネル", "description": "家電製品"},
+            {"id": 4, "name": "movie-enter", "display_ja": "MOVIE ENTER", "description": "映画・エンタメ"},
+            {"id": 5, "name": "dokujo-tsushin", "display_ja": "独女通信", "description": "働く独身女性の本音"},
+            {"id": 6, "name": "smax", "display_ja": "エスマックス", "description": "スマートフォン・ガジェット"},
+            {"id": 7, "name": "livedoor-homme", "display_ja": "livedoor HOMME", "description": "男性の仕事と生活"},
+            {"id": 8, "name": "peachy", "display_ja": "Peachy", "description": "恋愛・ファッション・美容"},
+        ],
+        "gold_fields": {"text": "text", "label": "label"},
+    },
+    {
+        "name": "covid19",
+        "title": "COVID-19",
+        "title_ja": "COVID-19（ツイート分類）",
+        "description": "Kind of a tweet about COVID-19: general fact, personal fact, opinion or impression.",
+        "input_kind": "single",
+        "metric": "accuracy",
+        "max_length": 384,
+        "text_names": ["tweet"],
+        "labels": [
+            {"id": 0, "name": "general_fact", "display_ja": "一般的事実"},
+            {"id": 1, "name": "personal_fact", "display_ja": "個人的事実"},
+            {"id": 2, "name": "opinion", "display_ja": "意見"},
+            {"id": 3, "name": "impression", "display_ja": "感想"},
+        ],
+        "gold_fields": {"text": "text", "label": "label"},
+    },
+]
+
+
+class Registry(Mapping[str, Task]):
+    """All tasks by name, paper tasks first, then user tasks sorted by name."""
+
+    def __init__(self, tasks: list[Task]):
+        self._tasks: dict[str, Task] = {}
+        for task in tasks:
+            if task.name in self._tasks:
+                raise TaskError(f"{task.source}: task name {task.name!r} is already defined by {self._tasks[task.name].source}")
+            self._tasks[task.name] = task
+
+    def __getitem__(self, name: str) -> Task:
+        try:
+            return self._tasks[name]
+        except KeyError:
+            raise UnknownTaskError(f"unknown task {name!r}; known tasks: {sorted(self._tasks)}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tasks)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+
+def paper_tasks() -> list[Task]:
+    return [task_from_dict(spec, source="builtin", builtin=True) for spec in PAPER_TASKS]
+
+
+def load_user_tasks(prompts_dir: Path) -> list[Task]:
+    """Read ``<prompts_dir>/tasks/*.yaml``; a broken file raises ``TaskError`` naming it."""
+    tasks = []
+    for path in sorted((prompts_dir / "tasks").glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise TaskError(f"{path}: not valid YAML: {exc}") from None
+        task = task_from_dict(data, source=str(path), builtin=False)
+        if task.name != path.stem:
+            raise TaskError(f"{path}: task name {task.name!r} must match the file name {path.stem!r}")
+        tasks.append(task)
+    return tasks
+
+
+def load_registry(prompts_dir: Path | None) -> Registry:
+    """The paper tasks plus the user tasks found under ``prompts_dir`` (none if it is None)."""
+    user = load_user_tasks(prompts_dir) if prompts_dir is not None else []
+    return Registry(paper_tasks() + user)
