@@ -46,8 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, help="file format (default: from the file name)")
     for name in ("text", "text-b", "label", "score", "id"):
         p.add_argument(f"--{name}-field", help=f"column holding the {name.replace('-', ' ')} (default: the task's)")
-    p.add_argument("--livedoor-sizes", choices=("ratio", "paper"), default="ratio",
-                   help="Livedoor split: the paper's proportions of all articles, or its exact sizes")
+    p.add_argument(
+        "--livedoor-sizes",
+        choices=("ratio", "paper"),
+        default="ratio",
+        help="Livedoor split: the paper's proportions of all articles, or its exact sizes",
+    )
     p.add_argument("--seed", type=int, default=42, help="Livedoor split seed")
     p.add_argument("--name", help="dataset display name")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -111,7 +115,9 @@ def cmd_datasets(project: Project, args: argparse.Namespace) -> None:
         return
     for d in datasets:
         demo = " [demo]" if d["is_demo"] else ""
-        print(f"{d['id']:36} {d['task']:16} {d['split']:8} {d['kind']:9} {d['rows']:>8} {_counts_text(d['counts'])}{demo}")
+        print(
+            f"{d['id']:36} {d['task']:16} {d['split']:8} {d['kind']:9} {d['rows']:>8} {_counts_text(d['counts'])}{demo}"
+        )
 
 
 def cmd_delete_dataset(project: Project, args: argparse.Namespace) -> None:
@@ -135,7 +141,9 @@ def _counts_text(counts: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         args.func(Project.open(), args)
     except JapagenError as exc:
@@ -144,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the CLI's contract is one line, the traceback goes to the log
+    except Exception as exc:
         log.debug("unexpected error", exc_info=True)
         hint = "" if os.environ.get("JAPAGEN_DEBUG") else " (run with JAPAGEN_DEBUG=1 for the traceback)"
         if os.environ.get("JAPAGEN_DEBUG"):

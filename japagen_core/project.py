@@ -43,3 +43,17 @@ class Project:
             }
             for info in infos
         ]
+
+    def browse(
+        self,
+        dataset_id: str,
+        *,
+        labels: list[str] | None = None,
+        query: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> repo.BrowsePage:
+        """One page of a dataset's examples (see ``repository.browse``)."""
+        with self.db.transaction() as con:
+            task = self.registry[repo.get_dataset(con, dataset_id).task]
+            return repo.browse(con, task, dataset_id, labels=labels, query=query, offset=offset, limit=limit)

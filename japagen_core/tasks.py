@@ -270,7 +270,7 @@ PAPER_TASKS: list[dict[str, Any]] = [
     {
         "name": "marc_ja",
         "title": "MARC-ja",
-        "title_ja": "MARC-ja（商品レビュー感情分類）",
+        "title_ja": "商品レビュー感情分類",
         "description": "Sentiment of a product review from a Japanese mail-order site.",
         "input_kind": "single",
         "metric": "accuracy",
@@ -285,7 +285,7 @@ PAPER_TASKS: list[dict[str, Any]] = [
     {
         "name": "jsts",
         "title": "JSTS",
-        "title_ja": "JSTS（文類似度）",
+        "title_ja": "文類似度",
         "description": "Semantic similarity (0.0-5.0) of two image captions; generated as six grades.",
         "input_kind": "pair",
         "metric": "spearman",
@@ -299,7 +299,7 @@ PAPER_TASKS: list[dict[str, Any]] = [
     {
         "name": "jnli",
         "title": "JNLI",
-        "title_ja": "JNLI（自然言語推論）",
+        "title_ja": "自然言語推論",
         "description": "Inference relation between two image captions: premise and hypothesis.",
         "input_kind": "pair",
         "metric": "accuracy",
@@ -315,7 +315,7 @@ PAPER_TASKS: list[dict[str, Any]] = [
     {
         "name": "jcola",
         "title": "JCoLA",
-        "title_ja": "JCoLA（文法性判断）",
+        "title_ja": "文法性判断",
         "description": "Whether a Japanese sentence is grammatically acceptable.",
         "input_kind": "single",
         "metric": "mcc",
@@ -330,7 +330,7 @@ PAPER_TASKS: list[dict[str, Any]] = [
     {
         "name": "livedoor",
         "title": "Livedoor News",
-        "title_ja": "ライブドアニュース（記事分類）",
+        "title_ja": "ニュース記事分類",
         "description": "Topic (one of nine Livedoor News media) of a news article.",
         "input_kind": "single",
         "metric": "accuracy",
@@ -352,7 +352,7 @@ PAPER_TASKS: list[dict[str, Any]] = [
     {
         "name": "covid19",
         "title": "COVID-19",
-        "title_ja": "COVID-19（ツイート分類）",
+        "title_ja": "COVID-19ツイート分類",
         "description": "Kind of a tweet about COVID-19: general fact, personal fact, opinion or impression.",
         "input_kind": "single",
         "metric": "accuracy",
@@ -376,7 +376,9 @@ class Registry(Mapping[str, Task]):
         self._tasks: dict[str, Task] = {}
         for task in tasks:
             if task.name in self._tasks:
-                raise TaskError(f"{task.source}: task name {task.name!r} is already defined by {self._tasks[task.name].source}")
+                raise TaskError(
+                    f"{task.source}: task name {task.name!r} is already defined by {self._tasks[task.name].source}"
+                )
             self._tasks[task.name] = task
 
     def __getitem__(self, name: str) -> Task:

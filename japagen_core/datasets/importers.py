@@ -124,10 +124,7 @@ def prepare_gold(
         digest = _digest(raw, task, split, fmt, fields, options)
 
     frame = _validate(task, records, fields, source, example_source="demo" if is_demo else "gold")
-    if fmt == "livedoor":
-        parts = _livedoor_split(frame, split, options, source)
-    else:
-        parts = {split: frame}
+    parts = _livedoor_split(frame, split, options, source) if fmt == "livedoor" else {split: frame}
 
     prepared = []
     file_name = Path(source).name
@@ -301,7 +298,9 @@ def _livedoor_bytes(path: Path | None, raw: bytes | None) -> bytes:
 
 def _livedoor_split(frame: pd.DataFrame, split: str, options: ImportOptions, source: str) -> dict[str, pd.DataFrame]:
     if split not in (*LIVEDOOR_SPLITS, "all"):
-        raise GoldImportError(source, f"split {split!r}: the Livedoor corpus splits into {list(LIVEDOOR_SPLITS)} or 'all'")
+        raise GoldImportError(
+            source, f"split {split!r}: the Livedoor corpus splits into {list(LIVEDOOR_SPLITS)} or 'all'"
+        )
     n = len(frame)
     if options.livedoor_sizes == "paper":
         needed = sum(PAPER_LIVEDOOR_SIZES.values())

@@ -82,12 +82,16 @@ def _read_json_array(text: str, source: str) -> list[RawRecord]:
     records = []
     for number, item in enumerate(value, start=1):
         if not isinstance(item, dict):
-            raise GoldImportError(source, f"expected a JSON object, found {type(item).__name__}", where=f"item {number}")
+            raise GoldImportError(
+                source, f"expected a JSON object, found {type(item).__name__}", where=f"item {number}"
+            )
         records.append(RawRecord(f"item {number}", item))
     return records
 
 
-def read_delimited(data: bytes, source: str, *, delimiter: str, headerless_names: list[str] | None = None) -> list[RawRecord]:
+def read_delimited(
+    data: bytes, source: str, *, delimiter: str, headerless_names: list[str] | None = None
+) -> list[RawRecord]:
     """CSV/TSV with a header row.
 
     headerless_names: column names to use when the first row is not a header (``looks_like_header``
@@ -101,7 +105,9 @@ def read_delimited(data: bytes, source: str, *, delimiter: str, headerless_names
             if any(cell.strip() for cell in row):
                 rows.append((reader.line_num, row))
     except csv.Error as exc:
-        raise GoldImportError(source, f"malformed {_kind(delimiter)} ({exc})", where=f"line {reader.line_num}") from None
+        raise GoldImportError(
+            source, f"malformed {_kind(delimiter)} ({exc})", where=f"line {reader.line_num}"
+        ) from None
     if not rows:
         raise GoldImportError(source, "the file has no rows")
     first_line, header = rows[0]
@@ -173,16 +179,14 @@ def _livedoor_members(path: Path | None, data: bytes | None, source: str) -> Ite
                 yield member, file.read_bytes()
         return
     try:
-        archive = tarfile.open(fileobj=io.BytesIO(data)) if data is not None else tarfile.open(path)
-    except (tarfile.TarError, OSError) as exc:
-        raise GoldImportError(source, f"not a readable .tar.gz archive ({exc})") from None
-    with archive:
-        try:
+        with tarfile.open(
+            fileobj=io.BytesIO(data) if data is not None else None, name=path if data is None else None
+        ) as archive:
             for member in sorted(archive.getmembers(), key=lambda m: m.name):
                 if member.isfile() and _ARTICLE_RE.search(member.name):
                     yield member.name, archive.extractfile(member).read()
-        except (tarfile.TarError, OSError, EOFError) as exc:
-            raise GoldImportError(source, f"the archive is damaged or truncated ({exc})") from None
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise GoldImportError(source, f"not a readable .tar.gz archive, or a damaged one ({exc})") from None
 
 
 def _article(member: str, raw: bytes, source: str) -> RawRecord:

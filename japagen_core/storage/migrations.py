@@ -48,7 +48,43 @@ def m001_datasets_and_examples(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_datasets_and_examples,)
+def m002_example_grams(con: duckdb.DuckDBPyConnection) -> None:
+    """A character 1-, 2- and 3-gram index of example texts, for Browse's substring search.
+
+    One row per distinct (gram, example) over lower(text || newline || text_b), with the example's
+    label key (its label, or ``grade:<n>`` for a score), sorted by (gram, label key, row) within each
+    insert: DuckDB's zone maps then find a gram's rows for some labels without touching the texts.
+    Rows appended in many small inserts should be re-indexed in one go to stay sorted.
+    """
+    con.execute(
+        "CREATE TABLE example_grams (dataset_id VARCHAR NOT NULL, gram VARCHAR NOT NULL, "
+        "label_key VARCHAR, row_idx INTEGER NOT NULL)"
+    )
+    con.execute(INDEX_GRAMS_SQL, [None, None, 0])
+
+
+# How a label filter sees an example: its label, or the nearest grade of its score.
+LABEL_KEY_SQL = "coalesce(label, 'grade:' || CAST(round(score) AS INTEGER))"
+
+# Index the examples of one dataset (or of all, with NULL) from a row on; params: [id, id, from_row].
+INDEX_GRAMS_SQL = f"""
+INSERT INTO example_grams
+SELECT dataset_id, gram, label_key, row_idx FROM (  -- list_distinct makes (gram, row) unique
+    SELECT dataset_id, row_idx, label_key, unnest(list_distinct(
+        list_transform(range(1, length(t) + 1), lambda i: substr(t, i, 1))
+        || list_transform(range(1, length(t)), lambda i: substr(t, i, 2))
+        || list_transform(range(1, length(t) - 1), lambda i: substr(t, i, 3)))) AS gram
+    FROM (
+        SELECT dataset_id, row_idx, {LABEL_KEY_SQL} AS label_key,
+               lower(text || chr(10) || coalesce(text_b, '')) AS t
+        FROM examples WHERE (dataset_id = ? OR ? IS NULL) AND row_idx >= ?
+    )
+)
+ORDER BY dataset_id, gram, label_key, row_idx
+"""
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_datasets_and_examples, m002_example_grams)
 
 
 def migrate(con: duckdb.DuckDBPyConnection, migrations: Sequence[Migration] = MIGRATIONS) -> list[str]:

@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from japagen_core.errors import DatasetNotFoundError
+from japagen_core.storage.migrations import INDEX_GRAMS_SQL, LABEL_KEY_SQL
 from japagen_core.tasks import Task
 
 EXAMPLE_COLUMNS = [
@@ -101,11 +102,13 @@ def insert_dataset(con: duckdb.DuckDBPyConnection, info: DatasetInfo, examples: 
         )
     finally:
         con.unregister("incoming_examples")
+    con.execute(INDEX_GRAMS_SQL, [info.id, info.id, 0])
     return True
 
 
 def delete_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> None:
     get_dataset(con, dataset_id)
+    con.execute("DELETE FROM example_grams WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM examples WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM datasets WHERE id = ?", [dataset_id])
 
@@ -164,9 +167,16 @@ def all_label_counts(
 @dataclass(frozen=True)
 class BrowsePage:
     rows: pd.DataFrame
-    total: int
-    offset: int
+    total: int  # rows matching the filters
+    offset: int  # where this page starts among them
     limit: int
+
+
+_PAGE_COLUMNS = "row_idx, text, text_b, label, score, source_id"
+GRAM_MAX = 3  # the gram index holds 1- to 3-character grams (migrations.INDEX_GRAMS_SQL)
+# A longer query checks the texts of at most this many gram-index candidates; past that, one scan of
+# the texts is cheaper than fetching scattered rows.
+_MAX_CANDIDATES = 1_000
 
 
 def browse(
@@ -181,33 +191,97 @@ def browse(
 ) -> BrowsePage:
     """One page of a dataset's examples in source order, filtered by label names and a substring.
 
-    The substring matches either text of a pair, case-insensitively for Latin letters.
+    The substring matches either text of a pair, ignoring case. A query of up to three characters is
+    answered exactly from the gram index without reading any text. A longer one intersects the
+    postings of its trigrams and checks those candidates' texts when they are few, or else scans
+    the texts once. An offset past the last match moves to the last page (the returned ``offset``
+    says where the page starts).
     """
-    where, params = _browse_filter(task, dataset_id, labels, query)
-    total = con.execute(f"SELECT count(*) FROM examples WHERE {where}", params).fetchall()[0][0]
+    keys = _label_keys(task, labels)
+    needle = (query or "").lower()
+    if 0 < len(needle) <= GRAM_MAX:
+        ids_sql = "SELECT row_idx FROM example_grams WHERE dataset_id = ? AND gram = ?" + _in("label_key", keys)
+        params = [dataset_id, needle, *keys]
+        total = con.execute(f"SELECT count(*) FROM ({ids_sql})", params).fetchall()[0][0]
+        offset = _clamp(offset, total, limit)
+        page = con.execute(f"{ids_sql} ORDER BY row_idx LIMIT ? OFFSET ?", [*params, limit, offset]).fetchall()
+        return BrowsePage(_rows(con, dataset_id, [r[0] for r in page]), total, offset, limit)
+    if needle:
+        ids = _candidates(con, dataset_id, keys, needle)
+        ids = _matching(con, task, dataset_id, keys, needle, ids)
+        offset = _clamp(offset, len(ids), limit)
+        return BrowsePage(_rows(con, dataset_id, ids[offset : offset + limit]), len(ids), offset, limit)
+    where = "dataset_id = ?" + _in("label" if task.target == "class" else LABEL_KEY_SQL, keys)
+    total = con.execute(f"SELECT count(*) FROM examples WHERE {where}", [dataset_id, *keys]).fetchall()[0][0]
+    offset = _clamp(offset, total, limit)
     frame = con.execute(
-        "SELECT row_idx, text, text_b, label, score, source_id FROM examples "
-        f"WHERE {where} ORDER BY row_idx LIMIT ? OFFSET ?",
-        [*params, int(limit), int(offset)],
+        f"SELECT {_PAGE_COLUMNS} FROM examples WHERE {where} ORDER BY row_idx LIMIT ? OFFSET ?",
+        [dataset_id, *keys, limit, offset],
     ).df()
-    return BrowsePage(rows=frame, total=int(total), offset=offset, limit=limit)
+    return BrowsePage(frame, total, offset, limit)
 
 
-def _browse_filter(task: Task, dataset_id: str, labels: list[str] | None, query: str | None):
-    clauses, params = ["dataset_id = ?"], [dataset_id]
-    if labels:
-        placeholders = ", ".join("?" for _ in labels)
+def _in(column: str, values: list[Any]) -> str:
+    return f" AND {column} IN ({', '.join('?' for _ in values)})" if values else ""
+
+
+def _clamp(offset: int, total: int, limit: int) -> int:
+    """An offset past the end moves to the start of the last page."""
+    if limit > 0 and offset >= total:
+        return max(0, (total - 1) // limit * limit)
+    return offset
+
+
+def _label_keys(task: Task, labels: list[str] | None) -> list[str]:
+    """Label keys (migrations.LABEL_KEY_SQL) of label names; a score task's grade also matches the
+    gold scores nearest to it."""
+    keys = []
+    for name in labels or []:
+        keys.append(name)
         if task.target == "score":
-            grades = [task.label(name).id for name in labels]
-            clauses.append(
-                f"(label IN ({placeholders}) OR (label IS NULL AND {_GRADE} IN ({', '.join('?' for _ in grades)})))"
-            )
-            params += [*labels, *grades]
-        else:
-            clauses.append(f"label IN ({placeholders})")
-            params += list(labels)
-    if query:
-        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        clauses.append("(text ILIKE ? ESCAPE '\\' OR text_b ILIKE ? ESCAPE '\\')")
-        params += [pattern, pattern]
-    return " AND ".join(clauses), params
+            keys.append(f"grade:{task.label(name).id}")
+    return keys
+
+
+def _candidates(con: duckdb.DuckDBPyConnection, dataset_id: str, keys: list[str], needle: str) -> list[int] | None:
+    """Rows holding every trigram of the query (a superset of the matches), or None if too many."""
+    grams = sorted({needle[i : i + GRAM_MAX] for i in range(len(needle) - GRAM_MAX + 1)})
+    rows = con.execute(
+        f"SELECT row_idx FROM example_grams WHERE dataset_id = ? AND gram IN ({', '.join('?' for _ in grams)})"
+        f"{_in('label_key', keys)} GROUP BY row_idx HAVING count(*) = ? LIMIT ?",
+        [dataset_id, *grams, *keys, len(grams), _MAX_CANDIDATES + 1],
+    ).fetchall()
+    return None if len(rows) > _MAX_CANDIDATES else [r[0] for r in rows]
+
+
+def _matching(
+    con: duckdb.DuckDBPyConnection,
+    task: Task,
+    dataset_id: str,
+    keys: list[str],
+    needle: str,
+    candidates: list[int] | None,
+) -> list[int]:
+    """Sorted ids of the rows whose text contains ``needle``: among ``candidates``, or by one scan."""
+    if candidates == []:
+        return []
+    match = "(contains(lower(text), ?) OR contains(lower(coalesce(text_b, '')), ?))"
+    if needle == needle.upper():  # no cased letters (Japanese): a plain substring test is exact and faster
+        match = "(contains(text, ?) OR contains(text_b, ?))"
+    if candidates is not None:
+        where, params = "dataset_id = ? AND row_idx IN (SELECT unnest(?))", [dataset_id, candidates]
+    else:
+        where = "dataset_id = ?" + _in("label" if task.target == "class" else LABEL_KEY_SQL, keys)
+        params = [dataset_id, *keys]
+    rows = con.execute(f"SELECT row_idx FROM examples WHERE {where} AND {match}", [*params, needle, needle]).fetchall()
+    return sorted(r[0] for r in rows)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, dataset_id: str, ids: list[int]) -> pd.DataFrame:
+    """The examples with these row ids, in order; the range bound lets zone maps skip row groups."""
+    lo, hi = (min(ids), max(ids)) if ids else (0, -1)
+    return con.execute(
+        f"SELECT {_PAGE_COLUMNS} FROM examples WHERE dataset_id = ? AND row_idx BETWEEN ? AND ? "
+        "AND row_idx IN (SELECT unnest(?)) ORDER BY row_idx",
+        [dataset_id, lo, hi, ids],
+    ).df()

@@ -1,0 +1,49 @@
+"""Small UI pieces shared by pages. Data text is always rendered as plain text, never as HTML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from japagen_core.tasks import Task
+
+DEMO_NOTE = "Demo data: a few dozen hand-written examples for trying japagen, not real gold data."
+
+
+def dataset_title(dataset: dict[str, Any]) -> str:
+    demo = "DEMO · " if dataset["is_demo"] else ""
+    return (
+        f"{demo}{dataset['task']} · {dataset['split']} · {dataset['kind']} · {dataset['rows']:,} rows — {dataset['id']}"
+    )
+
+
+def label_text(task: Task, name: str | None) -> str:
+    if name is None:
+        return ""
+    try:
+        return task.label(name).display()
+    except Exception:
+        return name
+
+
+def label_count_chart(task: Task, counts: dict[str, int]) -> alt.Chart:
+    frame = pd.DataFrame({"label": [label_text(task, k) for k in counts], "rows": list(counts.values())})
+    order = list(frame["label"])
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("rows:Q", title="examples"),
+            y=alt.Y("label:N", sort=order, title=None),
+            color=alt.Color("label:N", sort=order, legend=None),
+            tooltip=["label", "rows"],
+        )
+        .properties(height=max(80, 28 * len(frame)))
+    )
+
+
+def demo_notice() -> None:
+    st.info(DEMO_NOTE, icon=":material/science:")

@@ -1,0 +1,91 @@
+"""Browse: one dataset at a time, filtered by label and text, a page at a time."""
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from app.components import dataset_title, demo_notice, label_count_chart, label_text
+from app.resources import get_project
+
+project = get_project()
+st.title("Browse")
+
+datasets = project.datasets()
+if not datasets:
+    st.info("No datasets yet. Load the demo project on the Home page, or import gold data.")
+    st.page_link("../pages/home.py", label="Home", icon=":material/home:")
+    st.page_link("../pages/import_data.py", label="Import gold data", icon=":material/upload_file:")
+    st.stop()
+
+by_id = {d["id"]: d for d in datasets}
+ids = list(by_id)
+wanted = st.query_params.get("dataset")
+dataset_id = st.selectbox(
+    "Dataset",
+    ids,
+    index=ids.index(wanted) if wanted in by_id else 0,
+    format_func=lambda i: dataset_title(by_id[i]),
+    key="browse_dataset",
+)
+st.query_params["dataset"] = dataset_id
+dataset = by_id[dataset_id]
+task = project.registry[dataset["task"]]
+if dataset["is_demo"]:
+    demo_notice()
+
+left, right = st.columns([3, 2])
+with right:
+    st.caption(f"{task.title} ({task.title_ja}) · {dataset['rows']:,} examples by label")
+    st.altair_chart(label_count_chart(task, dataset["counts"]), width="stretch")
+with left:
+    labels = st.multiselect(
+        "Labels",
+        task.label_names,
+        format_func=lambda name: label_text(task, name),
+        placeholder="All labels",
+        key=f"browse_labels_{dataset_id}",
+    )
+    query = st.text_input("Text contains", key=f"browse_query_{dataset_id}", placeholder="e.g. 犬")
+    size_col, page_col = st.columns(2)
+    page_size = size_col.selectbox("Rows per page", [25, 50, 100, 200], index=1, key="browse_page_size")
+
+page_key = f"browse_page_{dataset_id}"
+filters_key = f"browse_filters_{dataset_id}"
+if st.session_state.get(filters_key) != (labels, query, page_size):  # new filters start at page 1
+    st.session_state[filters_key] = (labels, query, page_size)
+    st.session_state[page_key] = 1
+requested = int(st.session_state.get(page_key, 1))
+result = project.browse(
+    dataset_id, labels=labels or None, query=query or None, offset=(requested - 1) * page_size, limit=page_size
+)
+pages = max(1, math.ceil(result.total / page_size))
+st.session_state[page_key] = result.offset // page_size + 1
+page_col.number_input(f"Page (of {pages:,})", 1, pages, key=page_key)
+
+if result.total == 0:
+    st.warning("No examples match these filters.")
+    st.stop()
+
+start = result.offset + 1
+st.caption(f"Showing {start:,}–{start + len(result.rows) - 1:,} of {result.total:,} matching examples")
+
+rows = result.rows
+table = pd.DataFrame({"#": rows["row_idx"]})
+table[task.text_names[0]] = rows["text"]
+if task.is_pair:
+    table[task.text_names[1]] = rows["text_b"]
+if task.target == "score":
+    table["score"] = rows["score"]
+table["label"] = [label_text(task, name) for name in rows["label"].where(rows["label"].notna(), None)]
+if task.target == "score" and rows["label"].isna().all():
+    table = table.drop(columns="label")
+table["source id"] = rows["source_id"]
+text_width = "large" if task.is_pair else None
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    height=min(38 + 35 * len(table), 740),
+    column_config={name: st.column_config.TextColumn(name, width=text_width) for name in task.text_names},
+)

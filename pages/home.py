@@ -1,0 +1,70 @@
+"""Home: what is in the store and what to do next; on an empty store, one click loads the demo."""
+
+import pandas as pd
+import streamlit as st
+
+from app.components import DEMO_NOTE
+from app.resources import get_project
+from japagen_core.demo import load_demo, remove_demo
+from japagen_core.errors import JapagenError
+
+project = get_project()
+st.title("japagen")
+st.write(
+    "Build Japanese text classifiers from LLM-generated training data (JAPAGEN): import gold data, "
+    "generate labelled examples with an LLM, review them, and fine-tune a small BERT on them."
+)
+
+datasets = project.datasets()
+
+if not datasets:
+    st.subheader("Your store is empty")
+    st.write(
+        "Load the demo project to see every page with data (a few dozen hand-written rows per task), "
+        "or import your own gold data."
+    )
+    left, right = st.columns(2)
+    if left.button("Load demo project", type="primary", icon=":material/science:", key="home_load_demo"):
+        try:
+            with st.spinner("Loading the demo project..."):
+                load_demo(project.db, project.registry)
+        except JapagenError as exc:
+            st.error(str(exc))
+        else:
+            st.rerun()
+    right.page_link("../pages/import_data.py", label="Import gold data", icon=":material/upload_file:")
+    st.stop()
+
+frame = pd.DataFrame(datasets)
+c1, c2, c3 = st.columns(3)
+c1.metric("Datasets", len(frame))
+c2.metric("Examples", f"{int(frame['rows'].sum()):,}")
+c3.metric("Tasks with data", frame["task"].nunique())
+
+if frame["is_demo"].any():
+    st.info(DEMO_NOTE + " Demo datasets are marked DEMO.", icon=":material/science:")
+
+st.subheader("In the store")
+table = frame.assign(
+    demo=frame["is_demo"].map({True: "DEMO", False: ""}),
+    labels=frame["counts"].map(lambda c: ", ".join(f"{k} {v:,}" for k, v in c.items())),
+)[["demo", "task", "split", "kind", "rows", "labels", "name", "id"]]
+st.dataframe(table, hide_index=True, width="stretch")
+
+st.subheader("Next steps")
+st.page_link("../pages/browse.py", label="Browse examples: filter by label and text", icon=":material/table_rows:")
+st.page_link(
+    "../pages/import_data.py",
+    label="Import gold data: JGLUE, JCoLA, Livedoor, CSV/JSONL/Parquet",
+    icon=":material/upload_file:",
+)
+st.page_link(
+    "../pages/tasks.py", label="See the tasks and their labels, or define your own", icon=":material/category:"
+)
+
+if frame["is_demo"].any():
+    with st.expander("Remove the demo data"):
+        st.write(f"This deletes the {int(frame['is_demo'].sum())} demo datasets. Your own data stays.")
+        if st.button("Remove demo data", key="home_remove_demo"):
+            remove_demo(project.db)
+            st.rerun()
