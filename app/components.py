@@ -37,12 +37,15 @@ def label_count_chart(task: Task, counts: dict[str, int]) -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X("rows:Q", title="examples"),
-            y=alt.Y("label:N", sort=order, title=None),
+            y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelLimit=220)),
             color=alt.Color("label:N", sort=order, legend=None),
             tooltip=["label", "rows"],
         )
-        .properties(height=max(80, 28 * len(frame)))
     )
+
+
+def chart_height(n_bars: int) -> int:
+    return 60 + 34 * n_bars
 
 
 def demo_notice() -> None:

@@ -22,9 +22,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from japagen_core.project import Project  # noqa: E402
-from japagen_core.settings import Settings  # noqa: E402
-from japagen_core.storage import repository as repo  # noqa: E402
+from japagen_core.project import Project
+from japagen_core.settings import Settings
+from japagen_core.storage import repository as repo
 
 SUBJECTS = ["犬", "猫", "男性", "女性", "子供", "電車", "自転車", "鳥", "馬", "車"]
 PLACES = ["公園", "駅", "海辺", "道路", "部屋", "台所", "山道", "広場", "橋の上", "店先"]

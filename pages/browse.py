@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from app.components import dataset_title, demo_notice, label_count_chart, label_text
+from app.components import chart_height, dataset_title, demo_notice, label_count_chart, label_text
 from app.resources import get_project
 
 project = get_project()
@@ -37,7 +37,9 @@ if dataset["is_demo"]:
 left, right = st.columns([3, 2])
 with right:
     st.caption(f"{task.title} ({task.title_ja}) · {dataset['rows']:,} examples by label")
-    st.altair_chart(label_count_chart(task, dataset["counts"]), width="stretch")
+    st.altair_chart(
+        label_count_chart(task, dataset["counts"]), width="stretch", height=chart_height(len(dataset["counts"]))
+    )
 with left:
     labels = st.multiselect(
         "Labels",
@@ -72,20 +74,21 @@ st.caption(f"Showing {start:,}–{start + len(result.rows) - 1:,} of {result.tot
 
 rows = result.rows
 table = pd.DataFrame({"#": rows["row_idx"]})
+if task.target == "score":
+    table["score"] = rows["score"]
+if rows["label"].notna().any() or task.target == "class":
+    table["label"] = [label_text(task, name) for name in rows["label"].where(rows["label"].notna(), None)]
 table[task.text_names[0]] = rows["text"]
 if task.is_pair:
     table[task.text_names[1]] = rows["text_b"]
-if task.target == "score":
-    table["score"] = rows["score"]
-table["label"] = [label_text(task, name) for name in rows["label"].where(rows["label"].notna(), None)]
-if task.target == "score" and rows["label"].isna().all():
-    table = table.drop(columns="label")
 table["source id"] = rows["source_id"]
-text_width = "large" if task.is_pair else None
 st.dataframe(
     table,
     hide_index=True,
     width="stretch",
     height=min(38 + 35 * len(table), 740),
-    column_config={name: st.column_config.TextColumn(name, width=text_width) for name in task.text_names},
+    column_config={
+        "#": st.column_config.NumberColumn(width="small"),
+        **{name: st.column_config.TextColumn(name, width="large") for name in task.text_names},
+    },
 )

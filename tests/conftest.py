@@ -1,0 +1,45 @@
+"""Shared fixtures: every test gets its own data directory; nothing touches ./storage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from japagen_core.project import Project
+from japagen_core.settings import PROJECT_ROOT, Settings
+
+GOLD_DIR = PROJECT_ROOT.parent / "shared" / "data" / "gold"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    data = tmp_path / "home"
+    monkeypatch.setenv("JAPAGEN_HOME", str(data))
+    monkeypatch.delenv("JAPAGEN_PROMPTS", raising=False)
+    return data
+
+
+@pytest.fixture
+def project(home: Path) -> Project:
+    return Project.open(Settings.from_env())
+
+
+@pytest.fixture
+def gold_dir() -> Path:
+    if not GOLD_DIR.exists():
+        pytest.skip(f"real gold data not found at {GOLD_DIR}")
+    return GOLD_DIR
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def table_snapshot(project: Project) -> dict[str, list]:
+    """Every row of every table, to prove a refused import changed nothing."""
+    with project.db.transaction() as con:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        return {t: sorted(map(repr, con.execute(f'SELECT * FROM "{t}"').fetchall())) for t in sorted(tables)}

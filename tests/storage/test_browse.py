@@ -1,0 +1,89 @@
+"""Browse against a brute-force filter of the same rows, through every search path."""
+
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from japagen_core.storage import Database
+from japagen_core.storage import repository as repo
+from japagen_core.tasks import load_registry
+
+REGISTRY = load_registry(None)
+WORDS = ["犬", "猫", "公園", "自転車", "iPhone", "Café", "走って", "います", "海辺", "7345", "ab", "AB"]
+
+
+def _rows(n: int, *, pair: bool, score: bool, seed: int = 0) -> pd.DataFrame:
+    rng = random.Random(seed)
+
+    def sentence() -> str:
+        return "".join(rng.choice(WORDS) for _ in range(rng.randint(1, 5))) + "。"
+
+    return pd.DataFrame(
+        {
+            "row_idx": range(n),
+            "text": [sentence() for _ in range(n)],
+            "text_b": [sentence() for _ in range(n)] if pair else None,
+            "label": None if score else [rng.choice(["entailment", "contradiction", "neutral"]) for _ in range(n)],
+            "score": [round(rng.uniform(0, 5), 1) for _ in range(n)] if score else None,
+            "split": "train",
+            "source": "test",
+        }
+    )
+
+
+def _store(tmp_path: Path, task_name: str, frame: pd.DataFrame) -> Database:
+    db = Database(tmp_path / "j.duckdb")
+    info = repo.DatasetInfo("d", task_name, "train", "gold", "d", "t", "jsonl", "x", False, len(frame))
+    with db.transaction() as con:
+        repo.insert_dataset(con, info, frame)
+    return db
+
+
+def _expected(task, frame: pd.DataFrame, labels, query) -> list[int]:
+    keep = []
+    for row in frame.itertuples():
+        label = row.label if task.target == "class" else task.grade_for_score(row.score)
+        if labels and label not in labels:
+            continue
+        texts = [row.text] + ([row.text_b] if isinstance(row.text_b, str) else [])
+        if query and not any(query.lower() in t.lower() for t in texts):
+            continue
+        keep.append(row.row_idx)
+    return keep
+
+
+QUERIES = [None, "犬", "公園", "公園犬", "自転車", "iphone", "CAFÉ", "ab", "7345", "います。", "ない", "走っています犬"]
+
+
+@pytest.mark.parametrize("max_candidates", [1_000, 3])  # 3 forces the scan path for longer queries
+@pytest.mark.parametrize("task_name", ["jnli", "jsts"])
+def test_browse_agrees_with_brute_force(tmp_path, monkeypatch, task_name, max_candidates):
+    monkeypatch.setattr(repo, "_MAX_CANDIDATES", max_candidates)
+    task = REGISTRY[task_name]
+    frame = _rows(400, pair=True, score=task.target == "score")
+    db = _store(tmp_path, task_name, frame)
+    label_choices = [None, [task.label_names[0]], task.label_names[1:3]]
+    with db.transaction() as con:
+        for query in QUERIES:
+            for labels in label_choices:
+                want = _expected(task, frame, labels, query)
+                for offset in (0, 7, 10_000):
+                    page = repo.browse(con, task, "d", labels=labels, query=query, offset=offset, limit=7)
+                    assert page.total == len(want), (query, labels)
+                    start = offset if offset < len(want) else max(0, (len(want) - 1) // 7 * 7)
+                    assert page.offset == start
+                    assert list(page.rows["row_idx"]) == want[start : start + 7], (query, labels, offset)
+
+
+def test_single_text_task_and_deleted_datasets(tmp_path):
+    task = REGISTRY["jcola"]
+    frame = _rows(50, pair=False, score=False).assign(label="acceptable")
+    db = _store(tmp_path, "jcola", frame)
+    with db.transaction() as con:
+        page = repo.browse(con, task, "d", query="公園")
+        assert page.total == len(_expected(task, frame, None, "公園")) > 0
+        assert page.rows["text_b"].isna().all()
+        repo.delete_dataset(con, "d")
+        assert con.execute("SELECT count(*) FROM example_grams").fetchall() == [(0,)]

@@ -1,0 +1,79 @@
+"""The CLI as a user runs it: a real subprocess, a real data directory."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import write_jsonl
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(home: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "JAPAGEN_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "japagen_core", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+    )
+
+
+def test_help_lists_every_command(home):
+    out = run(home, "--help")
+    assert out.returncode == 0
+    for command in ("tasks", "import-gold", "datasets", "delete-dataset", "demo"):
+        assert command in out.stdout
+
+
+def test_import_then_list_as_json(home, tmp_path):
+    rows = [
+        {"sentence1": "犬", "sentence2": "猫", "label": "neutral"},
+        {"sentence1": "犬", "sentence2": "犬", "label": "entailment"},
+    ]
+    path = write_jsonl(tmp_path / "valid.json", rows)
+    out = run(home, "import-gold", "--task", "jnli", "--split", "valid", str(path))
+    assert out.returncode == 0, out.stderr
+    assert "imported jnli-valid-" in out.stdout
+    listed = json.loads(run(home, "datasets", "--json").stdout)
+    assert [(d["task"], d["split"], d["kind"], d["rows"], d["counts"]) for d in listed] == [
+        ("jnli", "valid", "gold", 2, {"entailment": 1, "neutral": 1})
+    ]
+    again = run(home, "import-gold", "--task", "jnli", "--split", "valid", str(path))
+    assert again.returncode == 0 and "already imported" in again.stdout
+    assert run(home, "delete-dataset", listed[0]["id"]).returncode == 0
+    assert json.loads(run(home, "datasets", "--json").stdout) == []
+
+
+def test_failures_exit_non_zero_with_one_line(home, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"sentence1": "a", "sentence2": "b", "label": "neutral"}\n{"sentence1": "a"', encoding="utf-8")
+    cases = [
+        ("import-gold", "--task", "jnli", "--split", "valid", str(bad)),
+        ("import-gold", "--task", "nope", "--split", "valid", str(bad)),
+        ("import-gold", "--task", "jnli", "--split", "valid", str(tmp_path / "missing.json")),
+        ("delete-dataset", "nope"),
+        ("no-such-command",),
+        ("import-gold", "--task", "jnli"),
+    ]
+    for args in cases:
+        out = run(home, *args)
+        assert out.returncode != 0, args
+        assert len(out.stderr.strip().splitlines()) == 1 and out.stderr.startswith("error: "), (args, out.stderr)
+    assert "bad.json, line 2: truncated last line" in run(home, *cases[0]).stderr
+    assert json.loads(run(home, "datasets", "--json").stdout) == []
+
+
+def test_demo_and_tasks(home):
+    assert run(home, "demo", "load").returncode == 0
+    listed = json.loads(run(home, "datasets", "--json").stdout)
+    assert len(listed) >= 6 and all(d["is_demo"] for d in listed)
+    tasks = json.loads(run(home, "tasks", "--json").stdout)
+    assert {t["name"] for t in tasks} >= {"marc_ja", "jsts", "jnli", "jcola", "livedoor", "covid19", "customer_inquiry"}
+
+
+def test_real_jnli_valid_through_the_cli(home, gold_dir):
+    path = gold_dir / "jglue" / "jnli-v1.3_valid-v1.3.json"
+    assert run(home, "import-gold", "--task", "jnli", "--split", "valid", str(path)).returncode == 0
+    [dataset] = json.loads(run(home, "datasets", "--json").stdout)
+    assert dataset["rows"] == 2434
+    assert dataset["counts"] == {"entailment": 349, "contradiction": 735, "neutral": 1350}
