@@ -123,12 +123,18 @@ def main() -> None:
     p50f, p95f = percentile(fast, 50), percentile(fast, 95)
     p50b, p95b = percentile(base, 50), percentile(base, 95)
     print(f"Browse query over {args.rows:,} rows, label filter + substring, page of 50, {len(cases)} queries")
-    print(f"{'':28}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")
-    print(f"{'japagen (DuckDB, per call)':28}{p50f:>10.1f}{p95f:>10.1f}{statistics.mean(fast):>10.1f}")
-    print(f"{'baseline (pandas scan)':28}{p50b:>10.1f}{p95b:>10.1f}{statistics.mean(base):>10.1f}")
+    print(f"{'':34}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")
+    print(f"{'japagen (DuckDB, per call)':34}{p50f:>10.1f}{p95f:>10.1f}{statistics.mean(fast):>10.1f}")
+    for name, keep in (
+        ("  queries of 1-3 chars (gram index)", lambda q: len(q) <= 3),
+        ("  queries of 4+ chars (text scan)", lambda q: len(q) > 3),
+    ):
+        times = [t for q, v in kinds.items() if keep(q) for t in v]
+        print(f"{name:34}{percentile(times, 50):>10.1f}{percentile(times, 95):>10.1f}{statistics.mean(times):>10.1f}")
+    print(f"{'baseline (pandas full scan)':34}{p50b:>10.1f}{p95b:>10.1f}{statistics.mean(base):>10.1f}")
     print(f"ratio baseline/japagen: p50 {p50b / p50f:.1f}x, p95 {p95b / p95f:.1f}x")
     print("japagen median ms per query: " + ", ".join(f"{q} {statistics.median(v):.0f}" for q, v in kinds.items()))
-    print(f"target p95 <= 50 ms: {'met' if p95f <= 50 else 'NOT met'} ({p95f:.1f} ms)")
+    print(f"target p95 <= 50 ms: {'met' if p95f <= 50 else 'NOT met'} ({p95f:.1f} ms over all queries)")
 
 
 if __name__ == "__main__":

@@ -84,7 +84,8 @@ if st.button("Import", type="primary", disabled=not ready, key="import_go"):
                     project.db, task, split, path=Path(path_text.strip()).expanduser(), options=ImportOptions(**options)
                 )
     except JapagenError as exc:
-        st.error(f"Nothing was imported. {exc}", icon=":material/error:")
+        st.error("Nothing was imported: the file was refused.", icon=":material/error:")
+        st.code(str(exc), language=None, wrap_lines=True)  # plain text: the message quotes the file
     else:
         for r in results:
             if r.created:

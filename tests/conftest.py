@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from japagen_core.project import Project
 from japagen_core.settings import PROJECT_ROOT, Settings
 
-GOLD_DIR = PROJECT_ROOT.parent / "shared" / "data" / "gold"
+GOLD_DIR = Path(os.environ.get("JAPAGEN_GOLD_DIR") or PROJECT_ROOT.parent / "shared" / "data" / "gold")
 
 
 @pytest.fixture
