@@ -82,7 +82,7 @@ table[task.text_names[0]] = rows["text"]
 if task.is_pair:
     table[task.text_names[1]] = rows["text_b"]
 table["source id"] = rows["source_id"]
-st.dataframe(
+selection = st.dataframe(
     table,
     hide_index=True,
     width="stretch",
@@ -91,4 +91,17 @@ st.dataframe(
         "#": st.column_config.NumberColumn(width="small"),
         **{name: st.column_config.TextColumn(name, width="large") for name in task.text_names},
     },
+    on_select="rerun",
+    selection_mode="single-row",
+    key=f"browse_table_{dataset_id}",
 )
+st.caption("Select a row to read it in full.")
+chosen = selection.selection.rows if selection else []
+if chosen:
+    example = rows.iloc[chosen[0]]
+    with st.container(border=True):
+        st.markdown(f"**Example #{example['row_idx']}** · {label_text(task, example['label']) or example['score']}")
+        columns = st.columns(2) if task.is_pair else [st.container()]
+        for column, name, field in zip(columns, task.text_names, ("text", "text_b"), strict=False):
+            column.caption(name)
+            column.text(example[field])  # plain text: data is never rendered as Markdown or HTML

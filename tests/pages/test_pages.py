@@ -151,3 +151,14 @@ def test_tasks_page_lists_paper_and_user_tasks(home):
     assert not at.exception
     labels = [e.label for e in at.expander]
     assert any("JNLI" in label for label in labels) and any("Customer inquiry" in label for label in labels)
+
+
+def test_browse_shows_a_selected_example_in_full_as_plain_text(home, project):
+    at, dataset_id = _browse_jnli(project)
+    assert "Select a row to read it in full." in texts(at)
+    at.session_state[f"browse_table_{dataset_id}"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    shown = [t.value for t in at.text]
+    first = at.dataframe[0].value.iloc[1]
+    assert shown == [first["premise"], first["hypothesis"]]
