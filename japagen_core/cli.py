@@ -13,12 +13,19 @@ import json
 import logging
 import os
 import sys
+import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from japagen_core.datasets.importers import FORMATS, ImportOptions, import_gold
 from japagen_core.demo import load_demo, remove_demo
 from japagen_core.errors import JapagenError
+from japagen_core.generation.llm import PAPER_DEFAULTS, LLMConfig
+from japagen_core.generation.prompts import SETTINGS
+from japagen_core.generation.run import RunConfig, new_run_id, progress_line
+from japagen_core.jobs import JobStore
+from japagen_core.jobs.runner import run_job, submit_run
 from japagen_core.project import Project
 from japagen_core.storage import repository as repo
 
@@ -54,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=42, help="Livedoor split seed")
     p.add_argument("--name", help="dataset display name")
+    p.add_argument("--unlabeled", action="store_true", help="texts without labels, for LLM annotation")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_import_gold)
 
@@ -68,7 +76,47 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("demo", help="load or remove the demo project")
     p.add_argument("action", choices=("load", "remove"))
     p.set_defaults(func=cmd_demo)
+
+    p = commands.add_parser("generate", help="generate labelled examples with an LLM (a background job)")
+    p.add_argument("--task", required=True)
+    p.add_argument("--setting", choices=SETTINGS, default="zero-shot")
+    p.add_argument("--per-label", type=int, required=True, help="examples per label (M)")
+    p.add_argument("--fewshot-dataset", help="gold dataset id the few-shot examples are drawn from")
+    _llm_arguments(p, temperature=PAPER_DEFAULTS["temperature"])
+    p.set_defaults(func=cmd_generate)
+
+    p = commands.add_parser("annotate", help="label the texts of a dataset with an LLM (a background job)")
+    p.add_argument("--task", required=True)
+    p.add_argument("--dataset", required=True, help="dataset id (import texts with import-gold --unlabeled)")
+    _llm_arguments(p, temperature=0.1)
+    p.set_defaults(func=cmd_annotate)
+
+    p = commands.add_parser("jobs", help="list background jobs")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_jobs)
+
+    p = commands.add_parser("job", help="run, resume, cancel or watch one job")
+    p.add_argument("action", choices=("run", "resume", "cancel", "wait"))
+    p.add_argument("job", help="job id (or, for run, its folder)")
+    p.set_defaults(func=cmd_job)
     return parser
+
+
+def _llm_arguments(p: argparse.ArgumentParser, *, temperature: float) -> None:
+    defaults = LLMConfig()
+    p.add_argument("--model", default=defaults.model)
+    p.add_argument("--base-url", help="an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (default: OpenAI)")
+    p.add_argument("--temperature", type=float, default=temperature)
+    p.add_argument("--top-p", type=float, default=defaults.top_p)
+    p.add_argument("--frequency-penalty", type=float, default=defaults.frequency_penalty)
+    p.add_argument("--max-tokens", type=int, default=defaults.max_tokens)
+    p.add_argument("--n", type=int, default=defaults.n, help="choices per call")
+    p.add_argument("--concurrency", type=int, default=defaults.concurrency)
+    p.add_argument("--rpm", type=int, default=0, help="requests per minute (0: no limit)")
+    p.add_argument("--timeout", type=float, default=defaults.timeout)
+    p.add_argument("--list-mode", action="store_true", help="ask for a numbered list (servers that ignore n)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--wait", action="store_true", help="follow the job until it ends")
 
 
 def cmd_tasks(project: Project, args: argparse.Namespace) -> None:
@@ -94,7 +142,12 @@ def cmd_import_gold(project: Project, args: argparse.Namespace) -> None:
     }
     fields = dataclasses.replace(task.gold_fields, **overrides) if overrides else None
     options = ImportOptions(
-        format=args.format, fields=fields, livedoor_sizes=args.livedoor_sizes, seed=args.seed, name=args.name
+        format=args.format,
+        fields=fields,
+        livedoor_sizes=args.livedoor_sizes,
+        seed=args.seed,
+        name=args.name,
+        unlabeled=args.unlabeled,
     )
     results = import_gold(project.db, task, args.split, path=args.path, options=options)
     if args.json:
@@ -135,6 +188,106 @@ def cmd_demo(project: Project, args: argparse.Namespace) -> None:
         print(f"removed {remove_demo(project.db)} demo dataset(s)")
 
 
+def _llm_config(args: argparse.Namespace) -> dict:
+    return asdict(
+        LLMConfig(
+            model=args.model,
+            base_url=args.base_url,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            frequency_penalty=args.frequency_penalty,
+            max_tokens=args.max_tokens,
+            n=1 if getattr(args, "dataset", None) else args.n,
+            concurrency=args.concurrency,
+            requests_per_minute=args.rpm,
+            timeout=args.timeout,
+        )
+    )
+
+
+def cmd_generate(project: Project, args: argparse.Namespace) -> int:
+    cfg = RunConfig(
+        mode="generate",
+        task=args.task,
+        run_id=new_run_id(args.task, args.setting),
+        llm=_llm_config(args),
+        setting=args.setting,
+        per_label=args.per_label,
+        seed=args.seed,
+        fewshot_dataset=args.fewshot_dataset,
+        list_mode=args.list_mode,
+    )
+    return _submit(project, cfg, args.wait)
+
+
+def cmd_annotate(project: Project, args: argparse.Namespace) -> int:
+    cfg = RunConfig(
+        mode="annotate",
+        task=args.task,
+        run_id=new_run_id(args.task, "annotated"),
+        llm=_llm_config(args),
+        seed=args.seed,
+        source_dataset=args.dataset,
+        list_mode=False,
+    )
+    return _submit(project, cfg, args.wait)
+
+
+def _submit(project: Project, cfg: RunConfig, wait: bool) -> int:
+    job = submit_run(project, cfg)
+    print(f"started job {job.id} (dataset {cfg.run_id} when it succeeds)")
+    return _wait(project, job.id) if wait else 0
+
+
+def _wait(project: Project, job_id: str) -> int:
+    store = JobStore(project.settings.jobs_dir)
+    while True:
+        job = store.get(job_id)
+        p = job.progress
+        if p:
+            print(f"\r{job.state}: {progress_line(p)}", end="", file=sys.stderr, flush=True)
+        if job.state not in ("running", "queued"):
+            break
+        time.sleep(0.5)
+    print(file=sys.stderr)
+    if job.state != "succeeded":
+        raise JapagenError(f"job {job.id} {job.state}: {job.result.get('message', '')} (log: {job.log_path})")
+    print(f"job {job.id} succeeded: dataset {job.result.get('dataset_id')} ({job.result.get('message', '')})")
+    return 0
+
+
+def cmd_jobs(project: Project, args: argparse.Namespace) -> None:
+    jobs = JobStore(project.settings.jobs_dir).list()
+    if args.json:
+        rows = [
+            {"id": j.id, "kind": j.kind, "state": j.state, "created_at": j.created_at, "progress": j.progress,
+             "result": j.result, "task": j.config.get("task"), "dir": str(j.dir)}
+            for j in jobs
+        ]  # fmt: skip
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not jobs:
+        print("No jobs yet. Start one with `generate` or `annotate`.")
+    for j in jobs:
+        print(f"{j.id:48} {j.state:11} {progress_line(j.progress) if j.progress else ''}")
+
+
+def cmd_job(project: Project, args: argparse.Namespace) -> int:
+    if args.action == "run":
+        return run_job(Path(args.job))
+    store = JobStore(project.settings.jobs_dir)
+    job = store.get(args.job)
+    if args.action == "cancel":
+        store.cancel(job)
+        print(f"cancelled {job.id}")
+    elif args.action == "resume":
+        store.start(job)
+        print(f"resumed {job.id}")
+    else:
+        return _wait(project, job.id)
+    return 0
+
+
 def _counts_text(counts: dict[str, Any]) -> str:
     return ", ".join(f"{label} {n}" for label, n in counts.items())
 
@@ -145,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     try:
-        args.func(Project.open(), args)
+        code = args.func(Project.open(), args)
     except JapagenError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -159,4 +312,4 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: unexpected {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
         return 2
-    return 0
+    return code or 0

@@ -49,6 +49,7 @@ class ImportOptions:
     livedoor_sizes: str = "ratio"
     seed: int = 42
     name: str | None = None
+    unlabeled: bool = False  # texts without labels, for LLM annotation (a label column, if any, is ignored)
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,9 @@ def prepare_gold(
     if split == "all" and fmt != "livedoor":
         raise GoldImportError(source, "split 'all' is only for the Livedoor corpus; name one split")
     fields = options.fields or task.gold_fields
-    _check_fields(task, fields, source)
+    if options.unlabeled:
+        fields = dataclasses.replace(fields, label=None, score=None)
+    _check_fields(task, fields, source, unlabeled=options.unlabeled)
 
     if fmt == "livedoor":
         raw = data if data is not None else (None if path.is_dir() else path.read_bytes())
@@ -123,7 +126,9 @@ def prepare_gold(
         records = _read(fmt, raw, source, fields)
         digest = _digest(raw, task, split, fmt, fields, options)
 
-    frame = _validate(task, records, fields, source, example_source="demo" if is_demo else "gold")
+    frame = _validate(
+        task, records, fields, source, example_source="demo" if is_demo else "gold", unlabeled=options.unlabeled
+    )
     parts = _livedoor_split(frame, split, options, source) if fmt == "livedoor" else {split: frame}
 
     prepared = []
@@ -144,7 +149,7 @@ def prepare_gold(
             id=f"{task.name}-{part_split}-{digest[:10]}",
             task=task.name,
             split=part_split,
-            kind="gold",
+            kind="unlabeled" if options.unlabeled else "gold",
             name=f"Demo: {title}" if is_demo and not title.startswith("Demo") else title,
             source="demo" if is_demo else source,
             source_format=fmt,
@@ -176,13 +181,15 @@ def import_gold(db: Database, task: Task, split: str, **kwargs: Any) -> list[Imp
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _check_fields(task: Task, fields: GoldFields, source: str) -> None:
+def _check_fields(task: Task, fields: GoldFields, source: str, *, unlabeled: bool) -> None:
     if not fields.text:
         raise GoldImportError(source, "the text field name is empty")
     if task.is_pair and not fields.text_b:
         raise GoldImportError(source, f"task {task.name!r} is a pair task: name the second text field")
     if not task.is_pair and fields.text_b:
         raise GoldImportError(source, f"task {task.name!r} has one text: do not name a second text field")
+    if unlabeled:
+        return
     if task.target == "score" and not fields.score:
         raise GoldImportError(source, f"task {task.name!r} needs a score field")
     if task.target == "class" and not fields.label:
@@ -205,7 +212,13 @@ def _read(fmt: str, raw: bytes, source: str, fields: GoldFields) -> list[readers
 
 
 def _validate(
-    task: Task, records: list[readers.RawRecord], fields: GoldFields, source: str, *, example_source: str
+    task: Task,
+    records: list[readers.RawRecord],
+    fields: GoldFields,
+    source: str,
+    *,
+    example_source: str,
+    unlabeled: bool = False,
 ) -> pd.DataFrame:
     if not records:
         raise GoldImportError(source, "the file has no rows")
@@ -214,7 +227,7 @@ def _validate(
     rows, problems = [], []
     for record in records:
         try:
-            rows.append(_example(task, record, fields, mapped, file_name, example_source))
+            rows.append(_example(task, record, fields, mapped, file_name, example_source, unlabeled))
         except _RecordProblem as exc:
             problems.append((record.where, str(exc)))
     if problems:
@@ -247,12 +260,15 @@ def _example(
     mapped: set[str],
     file_name: str,
     example_source: str,
+    unlabeled: bool,
 ) -> list[Any]:
     text = _text(record, fields.text)
     text_b = _text(record, fields.text_b) if task.is_pair else None
     label, score = None, None
     try:
-        if task.target == "score":
+        if unlabeled:
+            pass
+        elif task.target == "score":
             if fields.score not in record.fields:
                 raise _RecordProblem(f"missing field {fields.score!r} (fields here: {sorted(record.fields)})")
             score = task.check_score(record.fields[fields.score])
@@ -280,6 +296,8 @@ def _example(
 
 def _digest(raw: bytes, task: Task, split: str, fmt: str, fields: GoldFields, options: ImportOptions) -> str:
     settings = {"task": task.name, "split": split, "format": fmt, "fields": dataclasses.asdict(fields)}
+    if options.unlabeled:
+        settings["unlabeled"] = True
     if fmt == "livedoor":
         settings.update({"livedoor_sizes": options.livedoor_sizes, "seed": options.seed})
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())

@@ -84,7 +84,43 @@ ORDER BY dataset_id, gram, label_key, row_idx
 """
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_datasets_and_examples, m002_example_grams)
+def m003_generation(con: duckdb.DuckDBPyConnection) -> None:
+    """LLM runs: unlabeled datasets (for annotation), duplicate marks, and failed answers kept whole."""
+    # DuckDB cannot drop a CHECK constraint, so the datasets table is rebuilt with the new kind.
+    con.execute("ALTER TABLE datasets RENAME TO datasets_m002")
+    con.execute(
+        """
+        CREATE TABLE datasets (
+            id VARCHAR PRIMARY KEY, task VARCHAR NOT NULL, split VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL CHECK (kind IN ('gold', 'synthetic', 'unlabeled')),
+            name VARCHAR NOT NULL, source VARCHAR NOT NULL, source_format VARCHAR NOT NULL,
+            content_sha256 VARCHAR NOT NULL, is_demo BOOLEAN NOT NULL DEFAULT false, rows INTEGER NOT NULL,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp, meta JSON
+        )
+        """
+    )
+    con.execute("INSERT INTO datasets SELECT * FROM datasets_m002")
+    con.execute("DROP TABLE datasets_m002")
+    con.execute("ALTER TABLE examples ADD COLUMN duplicate_of INTEGER")  # row_idx of the first exact copy
+    con.execute(
+        """
+        CREATE TABLE generation_failures (
+            run_id     VARCHAR NOT NULL,   -- the synthetic dataset's id
+            unit_id    VARCHAR NOT NULL,
+            seq        INTEGER NOT NULL,
+            label      VARCHAR,
+            reason     VARCHAR NOT NULL,   -- empty, not_japanese, unparsable_label, timeout, http_500, surplus...
+            raw        VARCHAR,            -- the answer as received, or the error message
+            request_id VARCHAR,
+            created_at TIMESTAMP,
+            provenance JSON,
+            PRIMARY KEY (run_id, unit_id, seq)
+        )
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_datasets_and_examples, m002_example_grams, m003_generation)
 
 
 def migrate(con: duckdb.DuckDBPyConnection, migrations: Sequence[Migration] = MIGRATIONS) -> list[str]:

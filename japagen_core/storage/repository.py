@@ -27,6 +27,7 @@ EXAMPLE_COLUMNS = [
     "source",
     "source_id",
     "provenance",
+    "duplicate_of",
 ]
 _DATASET_COLUMNS = [
     "id",

@@ -1,0 +1,1 @@
+"""LLM generation and annotation: prompt specs, the chat client, cleaning, runs."""

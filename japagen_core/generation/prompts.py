@@ -1,0 +1,241 @@
+"""Prompt specs (``prompts/<task>.yaml``) and KADG word lists (``prompts/kadg/<name>.txt``).
+
+A spec follows the method's structure: a system description, a first instruction for pair tasks, one
+instruction per label, a few-shot block and the KADG hint. Rendering is strict: a placeholder a field
+may not use, or a variable missing at render time, is an error naming the field and the placeholder.
+Every spec and word list has a version (a hash of its bytes) that each generated example records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from japagen_core.errors import JapagenError
+from japagen_core.tasks import Task
+
+SETTINGS = ("zero-shot", "few-shot", "kadg")
+_SPEC_KEYS = {"system", "first_instruction", "labels", "fewshot", "kadg", "annotate"}
+_KADG_KEYS = {"text", "words", "labels"}
+# Which placeholders each field may use.
+_ALLOWED = {
+    "system": {"kadg"},
+    "first_instruction": {"kadg"},
+    "labels": {"kadg"},
+    "kadg.text": {"word"},
+    "kadg.labels": set(),
+    "fewshot": {"example"},
+    "annotate": {"text", "text_b", "labels"},
+}
+
+Message = dict[str, str]
+
+
+class PromptError(JapagenError):
+    """A prompt spec or word list is invalid, or a render is missing a variable."""
+
+
+def _version(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+def placeholders(template: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+
+
+def render(template: str, variables: Mapping[str, str], *, where: str) -> str:
+    """Fill ``{name}`` placeholders; a missing variable is an error naming it and the field."""
+    missing = sorted(placeholders(template) - set(variables))
+    if missing:
+        raise PromptError(f"{where}: no value for placeholder(s) {missing}")
+    return template.format_map(dict(variables))
+
+
+@dataclass(frozen=True)
+class WordList:
+    name: str
+    words: tuple[str, ...]
+    version: str
+    path: Path
+
+
+def load_words(prompts_dir: Path, name: str) -> WordList:
+    """One word per line; blank lines and lines starting with '#' are skipped."""
+    path = prompts_dir / "kadg" / f"{name}.txt"
+    if not path.exists():
+        raise PromptError(f"{path}: KADG word list not found")
+    data = path.read_bytes()
+    try:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise PromptError(f"{path}: not valid UTF-8 ({exc})") from None
+    words = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    dupes = sorted({w for w in words if words.count(w) > 1})
+    if dupes:
+        raise PromptError(f"{path}: duplicate word(s) {dupes}")
+    if not words:
+        raise PromptError(f"{path}: the word list is empty")
+    return WordList(name, tuple(words), _version(data), path)
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    task: str
+    system: str
+    first_instruction: str | None
+    labels: Mapping[str, str]
+    fewshot: str
+    annotate: str
+    kadg_text: str | None
+    kadg_words: str | None
+    kadg_labels: Mapping[str, str] | None
+    version: str
+    path: Path
+
+    @property
+    def kadg_uses_words(self) -> bool:
+        return self.kadg_text is not None
+
+    # -- messages ------------------------------------------------------------------------------
+
+    def _kadg(self, setting: str, word: str | None) -> str:
+        if setting != "kadg" or self.kadg_text is None:
+            return ""
+        if word is None:
+            raise PromptError(f"{self.path}: the KADG setting needs a word for kadg.text")
+        return render(self.kadg_text, {"word": word}, where=f"{self.path}: kadg.text")
+
+    def system_message(self, setting: str, word: str | None) -> Message:
+        content = render(self.system, {"kadg": self._kadg(setting, word)}, where=f"{self.path}: system")
+        return {"role": "system", "content": content}
+
+    def label_instruction(self, label: str, setting: str, word: str | None, example: str | None) -> str:
+        if setting == "kadg" and self.kadg_labels is not None:
+            template, where = self.kadg_labels[label], f"kadg.labels.{label}"
+        else:
+            template, where = self.labels[label], f"labels.{label}"
+        text = render(template, {"kadg": self._kadg(setting, word)}, where=f"{self.path}: {where}")
+        if setting == "few-shot":
+            if example is None:
+                raise PromptError(f"{self.path}: the few-shot setting needs a gold example for label {label!r}")
+            text += "\n\n" + render(self.fewshot, {"example": example}, where=f"{self.path}: fewshot")
+        return text
+
+    def single_messages(self, label: str, *, setting: str, word: str | None = None, example: str | None = None):
+        """Single-text task: [system, label instruction]."""
+        return [
+            self.system_message(setting, word),
+            {"role": "user", "content": self.label_instruction(label, setting, word, example)},
+        ]
+
+    def first_messages(self, *, setting: str, word: str | None = None) -> list[Message]:
+        """Pair task, stage 1: [system, first instruction] gives x1 (no label)."""
+        first = render(self.first_instruction or "", {"kadg": self._kadg(setting, word)}, where=f"{self.path}: first")
+        return [self.system_message(setting, word), {"role": "user", "content": first}]
+
+    def second_messages(
+        self, label: str, x1: str, *, setting: str, word: str | None = None, example: str | None = None
+    ) -> list[Message]:
+        """Pair task, stage 2: the stage-1 chat, x1 as the assistant's answer, then the label instruction."""
+        return [
+            *self.first_messages(setting=setting, word=word),
+            {"role": "assistant", "content": x1},
+            {"role": "user", "content": self.label_instruction(label, setting, word, example)},
+        ]
+
+    def annotate_messages(self, task: Task, text: str, text_b: str | None) -> list[Message]:
+        labels = "、".join(label.name for label in task.labels)
+        variables = {"text": text, "text_b": text_b or "", "labels": labels}
+        content = render(self.annotate, variables, where=f"{self.path}: annotate")
+        return [self.system_message("zero-shot", None), {"role": "user", "content": content}]
+
+
+def format_example(task: Task, text: str, text_b: str | None) -> str:
+    """A gold example as it appears in a few-shot block."""
+    if task.is_pair:
+        return f"1文目：{text}\n2文目：{text_b}"
+    return text
+
+
+def load_spec(prompts_dir: Path, task: Task) -> PromptSpec:
+    """Read and check ``<prompts_dir>/<task>.yaml`` against the task."""
+    path = prompts_dir / f"{task.name}.yaml"
+    if not path.exists():
+        raise PromptError(f"{path}: no prompt spec for task {task.name!r}; copy one of prompts/*.yaml")
+    data = path.read_bytes()
+    try:
+        raw = yaml.safe_load(data.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise PromptError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise PromptError(f"{path}: a prompt spec must be a mapping")
+    _check_keys(raw, _SPEC_KEYS, path, "")
+    for key in ("system", "labels", "fewshot", "annotate"):
+        if key not in raw:
+            raise PromptError(f"{path}: missing key {key!r}")
+    if task.is_pair and not raw.get("first_instruction"):
+        raise PromptError(f"{path}: pair task {task.name!r} needs first_instruction")
+    if not task.is_pair and "first_instruction" in raw:
+        raise PromptError(f"{path}: first_instruction is only for pair tasks")
+    labels = _label_templates(raw["labels"], task, path, "labels")
+    kadg = raw.get("kadg") or {}
+    _check_keys(kadg, _KADG_KEYS, path, "kadg.")
+    kadg_labels = _label_templates(kadg["labels"], task, path, "kadg.labels") if "labels" in kadg else None
+    if ("text" in kadg) != ("words" in kadg):
+        raise PromptError(f"{path}: kadg.text and kadg.words go together")
+    fields = {
+        "system": raw["system"],
+        "first_instruction": raw.get("first_instruction") or "",
+        "fewshot": raw["fewshot"],
+        "annotate": raw["annotate"],
+        "kadg.text": kadg.get("text", ""),
+        **{f"labels.{k}": v for k, v in labels.items()},
+        **{f"kadg.labels.{k}": v for k, v in (kadg_labels or {}).items()},
+    }
+    for where, template in fields.items():
+        if not isinstance(template, str):
+            raise PromptError(f"{path}: {where} must be text")
+        allowed = _ALLOWED[where.split(".")[0] if not where.startswith("kadg.") else ".".join(where.split(".")[:2])]
+        unknown = sorted(placeholders(template) - allowed)
+        if unknown:
+            raise PromptError(f"{path}: {where} uses unknown placeholder(s) {unknown}; allowed: {sorted(allowed)}")
+    if "text" in kadg and not any("kadg" in placeholders(t) for t in (raw["system"], *labels.values())):
+        raise PromptError(f"{path}: kadg.text is never used: put {{kadg}} in system or a label instruction")
+    return PromptSpec(
+        task=task.name,
+        system=raw["system"],
+        first_instruction=raw.get("first_instruction"),
+        labels=labels,
+        fewshot=raw["fewshot"],
+        annotate=raw["annotate"],
+        kadg_text=kadg.get("text"),
+        kadg_words=kadg.get("words"),
+        kadg_labels=kadg_labels,
+        version=_version(data),
+        path=path,
+    )
+
+
+def _check_keys(raw: Mapping[str, Any], allowed: set[str], path: Path, prefix: str) -> None:
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise PromptError(f"{path}: unknown key(s) {[prefix + k for k in unknown]}; allowed: {sorted(allowed)}")
+
+
+def _label_templates(raw: Any, task: Task, path: Path, where: str) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise PromptError(f"{path}: {where} must map each label name to an instruction")
+    raw = {str(k): v for k, v in raw.items()}
+    missing = [name for name in task.label_names if name not in raw]
+    extra = sorted(set(raw) - set(task.label_names))
+    if missing or extra:
+        raise PromptError(
+            f"{path}: {where} must cover exactly the labels {task.label_names} (missing {missing}, unknown {extra})"
+        )
+    return {name: raw[name] for name in task.label_names}

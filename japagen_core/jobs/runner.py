@@ -1,0 +1,112 @@
+"""Running a job inside its own process: ``python -m japagen_core job run <job-dir>``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import traceback
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from japagen_core.errors import JapagenError
+from japagen_core.generation.llm import FatalLLMError, LLMConfig, OpenAIChatClient, resolve_api_key
+from japagen_core.generation.run import RunConfig, Runner, ingest
+from japagen_core.jobs.store import Job, JobStore, write_json_atomic
+from japagen_core.project import Project
+from japagen_core.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger("japagen_core.job")
+RUN_KINDS = ("generate", "annotate")
+
+
+def submit_run(project: Project, cfg: RunConfig) -> Job:
+    """Check a run's settings (and that a key is configured), create its job folder and start it."""
+    cfg.check(project)
+    resolve_api_key(cfg.llm.get("base_url"), secrets_path=PROJECT_ROOT / ".streamlit" / "secrets.toml")
+    store = JobStore(project.settings.jobs_dir)
+    job = store.create(cfg.mode, asdict(cfg), label=cfg.task)
+    store.start(job)
+    return job
+
+
+def _settings_for(job_dir: Path) -> Settings:
+    """The job belongs to the store it lives in: <home>/jobs/<id>."""
+    env = Settings.from_env()
+    return Settings(home=job_dir.resolve().parent.parent, prompts_dir=env.prompts_dir)
+
+
+def run_job(job_dir: Path) -> int:
+    """Run (or resume) a job in this process; write result.json; return the exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stdout)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # request lines would only repeat the progress
+    store = JobStore(job_dir.resolve().parent)
+    job = store.get(job_dir.name)
+    signal.signal(signal.SIGTERM, _raise_cancel)
+    progress_path = job.dir / "progress.json"
+    last: dict[str, Any] = {}
+
+    def report(snapshot: dict[str, Any]) -> None:
+        last.clear()
+        last.update(snapshot)
+        write_json_atomic(progress_path, snapshot)
+
+    log.info("job %s (%s) starting in pid %d", job.id, job.kind, os.getpid())
+    try:
+        result = _run(job, report)
+    except _Cancelled:
+        result = {"state": "cancelled", "message": "cancelled"}
+    except FatalLLMError as exc:
+        log.error("stopping at once: %s", exc)
+        result = {"state": "failed", "message": str(exc), "reason": exc.reason}
+    except JapagenError as exc:
+        log.error("%s", exc)
+        result = {"state": "failed", "message": str(exc)}
+    except Exception as exc:
+        log.error("unexpected error:\n%s", traceback.format_exc())
+        result = {"state": "failed", "message": f"unexpected {type(exc).__name__}: {exc} (traceback in the log)"}
+    write_json_atomic(progress_path, {**last, "state": result["state"], "message": result.get("message", "")})
+    write_json_atomic(job.dir / "result.json", result)
+    log.info("job %s ended: %s %s", job.id, result["state"], result.get("message", ""))
+    return 0 if result["state"] == "succeeded" else 1
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _raise_cancel(signum, frame) -> None:
+    raise _Cancelled()
+
+
+def _run(job: Job, report) -> dict[str, Any]:
+    if job.kind not in RUN_KINDS:
+        raise JapagenError(f"unknown job kind {job.kind!r}")
+    project = Project.open(_settings_for(job.dir))
+    cfg = RunConfig(**job.config)
+    cfg.check(project)
+    llm = LLMConfig(**cfg.llm)
+    key = resolve_api_key(llm.base_url, secrets_path=PROJECT_ROOT / ".streamlit" / "secrets.toml")
+
+    async def main() -> str:
+        client = OpenAIChatClient(llm, key)
+        try:
+            runner = Runner(project, cfg, client, job.parts_dir, report=report, cancelled=lambda: job.cancel_requested)
+            return await runner.run()
+        finally:
+            await client.close()
+
+    state = asyncio.run(main())
+    if state != "succeeded":
+        return {"state": state, "message": "cancelled: run it again to resume"}
+    summary = ingest(project, cfg, job.parts_dir, job_id=job.id)
+    log.info("ingested %d examples into dataset %s", summary["rows"], cfg.run_id)
+    return {
+        "state": "succeeded",
+        "dataset_id": cfg.run_id,
+        "summary": summary,
+        "message": f"{summary['rows']} examples",
+    }
