@@ -8,6 +8,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from japagen_core.errors import JapagenError
+from japagen_core.project import Project
 from japagen_core.tasks import Task
 
 DEMO_NOTE = "Demo data: a few dozen hand-written examples for trying japagen, not real gold data."
@@ -46,6 +48,21 @@ def label_count_chart(task: Task, counts: dict[str, int]) -> alt.Chart:
 
 def chart_height(n_bars: int) -> int:
     return 60 + 34 * n_bars
+
+
+def datasets_or_stop(project: Project) -> list[dict[str, Any]]:
+    """Every dataset; when the store cannot be read (locked too long, damaged), say so and stop."""
+    try:
+        return project.datasets()
+    except JapagenError as exc:
+        show_error("The data store cannot be read right now.", exc)
+        st.stop()
+
+
+def show_error(headline: str, exc: Exception) -> None:
+    """An error for people: a headline, then the message as plain text (it may quote file contents)."""
+    st.error(headline, icon=":material/error:")
+    st.code(str(exc), language=None, wrap_lines=True)
 
 
 def demo_notice() -> None:

@@ -29,8 +29,6 @@ from japagen_core.jobs.runner import run_job, submit_run
 from japagen_core.project import Project
 from japagen_core.storage import repository as repo
 
-log = logging.getLogger("japagen_core")
-
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line instead of usage + message
@@ -121,11 +119,7 @@ def _llm_arguments(p: argparse.ArgumentParser, *, temperature: float) -> None:
 
 def cmd_tasks(project: Project, args: argparse.Namespace) -> None:
     if args.json:
-        tasks = [
-            {**dataclasses.asdict(task), "labels": [dataclasses.asdict(label) for label in task.labels]}
-            for task in project.registry.values()
-        ]
-        print(json.dumps(tasks, ensure_ascii=False, indent=2))
+        print(json.dumps([dataclasses.asdict(t) for t in project.registry.values()], ensure_ascii=False, indent=2))
         return
     for task in project.registry.values():
         labels = ", ".join(label.name for label in task.labels)
@@ -298,18 +292,19 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     try:
-        code = args.func(Project.open(), args)
+        project = Project.open()
+        for problem in project.registry.problems:
+            print(f"warning: skipped a task file: {problem}", file=sys.stderr)
+        code = args.func(project, args)
     except JapagenError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:
-        log.debug("unexpected error", exc_info=True)
-        hint = "" if os.environ.get("JAPAGEN_DEBUG") else " (run with JAPAGEN_DEBUG=1 for the traceback)"
+    except Exception as exc:  # the CLI's contract is one line; JAPAGEN_DEBUG=1 re-raises with the traceback
         if os.environ.get("JAPAGEN_DEBUG"):
             raise
-        print(f"error: unexpected {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
+        print(f"error: unexpected {type(exc).__name__}: {exc} (JAPAGEN_DEBUG=1 shows the traceback)", file=sys.stderr)
         return 2
     return code or 0

@@ -99,8 +99,8 @@ class Task:
             for label in self.labels:
                 if text in (label.name, label.display_ja):
                     return label
-            if re.fullmatch(r"-?\d+", text):
-                value = int(text)
+            if re.fullmatch(r"-?\d+(\.0+)?", text):  # "1" or "1.0" (pandas writes float labels)
+                value = int(float(text))
         if isinstance(value, int):
             for label in self.labels:
                 if label.id == value:
@@ -248,7 +248,12 @@ def _score_range_from(raw: Any, target: str, fail) -> tuple[float, float] | None
 
 
 def _gold_fields_from(raw: Any, input_kind: str, target: str, fail) -> GoldFields:
+    if raw is not None and not isinstance(raw, Mapping):
+        raise fail("gold_fields must map text / text_b / label / score / id to column names")
     raw = dict(raw or {})
+    bad = {k: v for k, v in raw.items() if v is not None and not isinstance(v, str)}
+    if bad:
+        raise fail(f"gold_fields values must be column names (text): {bad}")
     unknown = sorted(set(raw) - _FIELD_KEYS)
     if unknown:
         raise fail(f"gold_fields: unknown key(s) {unknown}; allowed: {sorted(_FIELD_KEYS)}")
@@ -370,15 +375,20 @@ PAPER_TASKS: list[dict[str, Any]] = [
 
 
 class Registry(Mapping[str, Task]):
-    """All tasks by name, paper tasks first, then user tasks sorted by name."""
+    """All tasks by name, paper tasks first, then user tasks sorted by name.
 
-    def __init__(self, tasks: list[Task]):
+    ``problems`` lists the user task files that were skipped, with why: one broken file must not
+    take the whole app down.
+    """
+
+    def __init__(self, tasks: list[Task], problems: list[str] | None = None):
         self._tasks: dict[str, Task] = {}
+        self.problems = list(problems or [])
         for task in tasks:
             if task.name in self._tasks:
-                raise TaskError(
-                    f"{task.source}: task name {task.name!r} is already defined by {self._tasks[task.name].source}"
-                )
+                defined = self._tasks[task.name].source
+                self.problems.append(f"{task.source}: task name {task.name!r} is already defined by {defined}")
+                continue
             self._tasks[task.name] = task
 
     def __getitem__(self, name: str) -> Task:
@@ -398,22 +408,27 @@ def paper_tasks() -> list[Task]:
     return [task_from_dict(spec, source="builtin", builtin=True) for spec in PAPER_TASKS]
 
 
-def load_user_tasks(prompts_dir: Path) -> list[Task]:
-    """Read ``<prompts_dir>/tasks/*.yaml``; a broken file raises ``TaskError`` naming it."""
-    tasks = []
-    for path in sorted((prompts_dir / "tasks").glob("*.yaml")):
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise TaskError(f"{path}: not valid YAML: {exc}") from None
-        task = task_from_dict(data, source=str(path), builtin=False)
-        if task.name != path.stem:
-            raise TaskError(f"{path}: task name {task.name!r} must match the file name {path.stem!r}")
-        tasks.append(task)
-    return tasks
+def load_user_task(path: Path) -> Task:
+    """Read one ``<prompts_dir>/tasks/<name>.yaml``; a broken file raises ``TaskError`` naming it."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise TaskError(f"{path}: not valid YAML: {exc}") from None
+    task = task_from_dict(data, source=str(path), builtin=False)
+    if task.name != path.stem:
+        raise TaskError(f"{path}: task name {task.name!r} must match the file name {path.stem!r}")
+    return task
 
 
 def load_registry(prompts_dir: Path | None) -> Registry:
-    """The paper tasks plus the user tasks found under ``prompts_dir`` (none if it is None)."""
-    user = load_user_tasks(prompts_dir) if prompts_dir is not None else []
-    return Registry(paper_tasks() + user)
+    """The paper tasks plus the user tasks under ``prompts_dir/tasks`` (none if it is None).
+
+    A broken user task file is skipped and reported in ``Registry.problems``.
+    """
+    tasks, problems = paper_tasks(), []
+    for path in sorted((prompts_dir / "tasks").glob("*.yaml")) if prompts_dir is not None else []:
+        try:
+            tasks.append(load_user_task(path))
+        except TaskError as exc:
+            problems.append(str(exc))
+    return Registry(tasks, problems)

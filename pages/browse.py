@@ -5,13 +5,20 @@ import math
 import pandas as pd
 import streamlit as st
 
-from app.components import chart_height, dataset_title, demo_notice, label_count_chart, label_text
+from app.components import (
+    chart_height,
+    dataset_title,
+    datasets_or_stop,
+    demo_notice,
+    label_count_chart,
+    label_text,
+)
 from app.resources import get_project
 
 project = get_project()
 st.title("Browse")
 
-datasets = project.datasets()
+datasets = datasets_or_stop(project)
 if not datasets:
     st.info("No datasets yet. Load the demo project on the Home page, or import gold data.")
     st.page_link("../pages/home.py", label="Home", icon=":material/home:")
@@ -30,7 +37,14 @@ dataset_id = st.selectbox(
 )
 st.query_params["dataset"] = dataset_id
 dataset = by_id[dataset_id]
-task = project.registry[dataset["task"]]
+task = project.registry.get(dataset["task"])
+if task is None:
+    st.error(
+        f"This dataset belongs to the task {dataset['task']!r}, which is not defined any more "
+        "(a user task file was removed or is broken: see the Tasks page).",
+        icon=":material/error:",
+    )
+    st.stop()
 if dataset["is_demo"]:
     demo_notice()
 
@@ -63,7 +77,7 @@ result = project.browse(
 )
 pages = max(1, math.ceil(result.total / page_size))
 st.session_state[page_key] = result.offset // page_size + 1
-page_col.number_input(f"Page (of {pages:,})", 1, pages, key=page_key)
+page = page_col.number_input(f"Page (of {pages:,})", 1, pages, key=page_key)
 
 if result.total == 0:
     st.warning("No examples match these filters.")
@@ -93,10 +107,11 @@ selection = st.dataframe(
     },
     on_select="rerun",
     selection_mode="single-row",
-    key=f"browse_table_{dataset_id}",
+    # The page and filters are part of the key: a selection never outlives the rows it was made on.
+    key=f"browse_table_{dataset_id}_{page}_{page_size}_{'|'.join(labels)}_{query}",
 )
 st.caption("Select a row to read it in full.")
-chosen = selection.selection.rows if selection else []
+chosen = [i for i in (selection.selection.rows if selection else []) if i < len(rows)]
 if chosen:
     example = rows.iloc[chosen[0]]
     with st.container(border=True):

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from app.components import DEMO_NOTE
+from app.components import DEMO_NOTE, datasets_or_stop, show_error
 from app.resources import get_project
 from japagen_core.demo import load_demo, remove_demo
 from japagen_core.errors import JapagenError
@@ -15,7 +15,7 @@ st.write(
     "generate labelled examples with an LLM, review them, and fine-tune a small BERT on them."
 )
 
-datasets = project.datasets()
+datasets = datasets_or_stop(project)
 
 if not datasets:
     st.subheader("Your store is empty")
@@ -29,7 +29,7 @@ if not datasets:
             with st.spinner("Loading the demo project..."):
                 load_demo(project.db, project.registry)
         except JapagenError as exc:
-            st.error(str(exc))
+            show_error("The demo project could not be loaded.", exc)
         else:
             st.rerun()
     right.page_link("../pages/import_data.py", label="Import gold data", icon=":material/upload_file:")
@@ -66,5 +66,9 @@ if frame["is_demo"].any():
     with st.expander("Remove the demo data"):
         st.write(f"This deletes the {int(frame['is_demo'].sum())} demo datasets. Your own data stays.")
         if st.button("Remove demo data", key="home_remove_demo"):
-            remove_demo(project.db)
-            st.rerun()
+            try:
+                remove_demo(project.db)
+            except JapagenError as exc:
+                show_error("The demo data could not be removed.", exc)
+            else:
+                st.rerun()

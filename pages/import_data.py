@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from app.components import show_error
 from app.resources import get_project
 from japagen_core.datasets.importers import FORMATS, ImportOptions, import_gold
 from japagen_core.errors import JapagenError
@@ -45,11 +46,15 @@ with st.expander("Field mapping (for generic CSV / JSONL / Parquet files)"):
             f"{name} field", value=getattr(default, name) or "", key=f"import_field_{task.name}_{name}"
         ).strip()
         overrides[name] = value or None
-    options["fields"] = dataclasses.replace(default, **overrides)
+    changed = dataclasses.replace(default, **overrides)
+    options["fields"] = changed if changed != default else None  # None: the format's own fields
 
 is_livedoor = options["format"] == "livedoor" or (
     options["format"] is None
-    and ((upload and upload.name.endswith((".gz", ".tgz"))) or (path_text and Path(path_text).is_dir()))
+    and (
+        (upload is not None and upload.name.lower().endswith((".gz", ".tgz")))
+        or (bool(path_text.strip()) and Path(path_text.strip()).expanduser().is_dir())
+    )
 )
 if is_livedoor:
     st.subheader("Livedoor split")
@@ -84,8 +89,9 @@ if st.button("Import", type="primary", disabled=not ready, key="import_go"):
                     project.db, task, split, path=Path(path_text.strip()).expanduser(), options=ImportOptions(**options)
                 )
     except JapagenError as exc:
-        st.error("Nothing was imported: the file was refused.", icon=":material/error:")
-        st.code(str(exc), language=None, wrap_lines=True)  # plain text: the message quotes the file
+        show_error("Nothing was imported: the file was refused.", exc)
+    except OSError as exc:
+        show_error("Nothing was imported: the file could not be read.", exc)
     else:
         for r in results:
             if r.created:

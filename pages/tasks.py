@@ -12,6 +12,10 @@ st.write(
     f"`{project.settings.prompts_dir / 'tasks'}` and works everywhere a paper task works."
 )
 
+for problem in project.registry.problems:
+    st.error("A task file was skipped:", icon=":material/error:")
+    st.code(problem, language=None, wrap_lines=True)
+
 METRIC_NAMES = {"accuracy": "Accuracy", "spearman": "Spearman correlation", "mcc": "Matthews correlation (MCC)"}
 
 for task in project.registry.values():

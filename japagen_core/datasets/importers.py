@@ -119,8 +119,9 @@ def prepare_gold(
     if fmt == "livedoor":
         raw = data if data is not None else (None if path.is_dir() else path.read_bytes())
         records = readers.read_livedoor(path if data is None else None, raw, source)
-        fields = options.fields or GoldFields(text="text", label="label", id="article_id")
-        digest = _digest(_livedoor_bytes(path, raw), task, split, fmt, fields, options)
+        fields = GoldFields(text="text", label="label", id="article_id")  # what the reader produces
+        # The partition does not depend on which part is asked for: train alone = train of "all".
+        digest = _digest(_livedoor_bytes(path, raw), task, "partition", fmt, fields, options)
     else:
         raw = data if data is not None else path.read_bytes()
         records = _read(fmt, raw, source, fields)
@@ -162,20 +163,24 @@ def prepare_gold(
     return prepared
 
 
-def write_prepared(db: Database, task: Task, prepared: list[PreparedDataset]) -> list[ImportResult]:
-    """Insert prepared datasets in one transaction; already-imported ones are skipped."""
+def write_prepared(db: Database, items: list[tuple[Task, PreparedDataset]]) -> list[ImportResult]:
+    """Insert prepared datasets in one transaction (already-imported ones are skipped), then build
+    the new ones' Browse index in short transactions of its own."""
     results = []
     with db.transaction() as con:
-        for item in prepared:
+        for task, item in items:
             created = repo.insert_dataset(con, item.info, item.examples)
             counts = repo.label_counts(con, task, item.info.id)
             results.append(ImportResult(item.info.id, item.info.split, item.info.rows, counts, created))
+    for result in results:
+        if result.created:
+            repo.build_gram_index(db, result.dataset_id)
     return results
 
 
 def import_gold(db: Database, task: Task, split: str, **kwargs: Any) -> list[ImportResult]:
     """``prepare_gold`` then ``write_prepared``: all or nothing."""
-    return write_prepared(db, task, prepare_gold(task, split, **kwargs))
+    return write_prepared(db, [(task, item) for item in prepare_gold(task, split, **kwargs)])
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -202,13 +207,14 @@ def _read(fmt: str, raw: bytes, source: str, fields: GoldFields) -> list[readers
     if fmt == "parquet":
         return readers.read_parquet(raw, source)
     delimiter = "\t" if fmt == "tsv" else ","
-    headerless = None
-    if fmt == "tsv":
-        first = readers.first_row(raw, source, delimiter=delimiter)
-        wanted = {fields.text, fields.label}
-        if len(first) == len(COLA_TSV_COLUMNS) and not wanted & {c.strip() for c in first}:
-            headerless = COLA_TSV_COLUMNS
-    return readers.read_delimited(raw, source, delimiter=delimiter, headerless_names=headerless)
+    wanted = {fields.text, fields.label}
+
+    def headerless(first: list[str]) -> list[str] | None:  # CoLA-style TSV has no header row
+        if fmt == "tsv" and len(first) == len(COLA_TSV_COLUMNS) and not wanted & {c.strip() for c in first}:
+            return COLA_TSV_COLUMNS
+        return None
+
+    return readers.read_delimited(raw, source, delimiter=delimiter, headerless=headerless)
 
 
 def _validate(
@@ -250,6 +256,10 @@ def _text(record: readers.RawRecord, name: str) -> str:
         raise _RecordProblem(f"field {name!r} must be text, found {type(value).__name__} {value!r}")
     if not value.strip():
         raise _RecordProblem(f"field {name!r} is empty")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _RecordProblem(f"field {name!r} holds an invalid character (a lone surrogate)") from None
     return value
 
 
@@ -279,6 +289,8 @@ def _example(
     except UnknownLabelError as exc:
         raise _RecordProblem(str(exc)) from None
     source_id = record.fields.get(fields.id) if fields.id else None
+    if isinstance(source_id, float) and source_id.is_integer():
+        source_id = int(source_id)
     extra = {key: value for key, value in record.fields.items() if key not in mapped}
     provenance = {"file": file_name, "where": record.where}
     if extra:
@@ -330,6 +342,8 @@ def _livedoor_split(frame: pd.DataFrame, split: str, options: ImportOptions, sou
         dev = round(n * PAPER_LIVEDOOR_SIZES["dev"] / total)
         test = round(n * PAPER_LIVEDOOR_SIZES["test"] / total)
         sizes = {"train": n - dev - test, "dev": dev, "test": test}
+        if min(sizes.values()) == 0:
+            raise GoldImportError(source, f"{n} articles are too few for a train/dev/test split")
     else:
         raise GoldImportError(source, f"livedoor sizes {options.livedoor_sizes!r} must be 'ratio' or 'paper'")
     # Shuffle in a fixed order (by article id) so the split depends on the seed only.

@@ -11,7 +11,7 @@ import io
 import json
 import re
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,8 @@ def decode_text(data: bytes, source: str, *, where_prefix: str = "") -> str:
     """Strict UTF-8 (a BOM is dropped); a bad byte is reported with its line number."""
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise GoldImportError(source, "this file is UTF-16 (Excel's 'Unicode text'): save it as UTF-8")
     if b"\x00" in data[:8192]:
         hint = " (it looks like Parquet: choose the parquet format)" if data.startswith(b"PAR1") else ""
         raise GoldImportError(source, f"this is a binary file, not text{hint}", where=where_prefix or None)
@@ -59,10 +61,11 @@ def read_jsonl(data: bytes, source: str) -> list[RawRecord]:
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
-            is_last = number == len(lines)  # the file does not end with a newline after this line
+            # The file does not end with a newline after this line, and the JSON stops mid-value.
+            truncated = number == len(lines) and not line.rstrip().endswith("}")
             problem = (
                 "truncated last line (incomplete JSON: the file may have been cut off)"
-                if is_last
+                if truncated
                 else f"not valid JSON ({exc.msg} at column {exc.colno})"
             )
             raise GoldImportError(source, problem, where=f"line {number}") from None
@@ -90,20 +93,22 @@ def _read_json_array(text: str, source: str) -> list[RawRecord]:
 
 
 def read_delimited(
-    data: bytes, source: str, *, delimiter: str, headerless_names: list[str] | None = None
+    data: bytes, source: str, *, delimiter: str, headerless: Callable[[list[str]], list[str] | None] | None = None
 ) -> list[RawRecord]:
     """CSV/TSV with a header row.
 
-    headerless_names: column names to use when the first row is not a header (``looks_like_header``
-    decides); e.g. CoLA-style TSV has no header: source, label, diacritic, sentence.
+    headerless: given the first row, the column names to use when it is data rather than a header
+    (CoLA-style TSV has none: source, label, diacritic, sentence), or None.
     """
     text = decode_text(data, source)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[tuple[int, list[str]]] = []
+    line_end = 0
     try:
         for row in reader:
+            start, line_end = line_end + 1, reader.line_num  # a quoted newline spans several lines
             if any(cell.strip() for cell in row):
-                rows.append((reader.line_num, row))
+                rows.append((start, row))
     except csv.Error as exc:
         raise GoldImportError(
             source, f"malformed {_kind(delimiter)} ({exc})", where=f"line {reader.line_num}"
@@ -111,8 +116,9 @@ def read_delimited(
     if not rows:
         raise GoldImportError(source, "the file has no rows")
     first_line, header = rows[0]
-    if headerless_names is not None:
-        header = headerless_names
+    names = headerless(header) if headerless else None
+    if names is not None:
+        header = names
     else:
         rows = rows[1:]
         header = [name.strip() for name in header]
@@ -130,12 +136,6 @@ def read_delimited(
             raise GoldImportError(source, problem, where=f"line {line}")
         records.append(RawRecord(f"line {line}", dict(zip(header, row, strict=True))))
     return records
-
-
-def first_row(data: bytes, source: str, *, delimiter: str) -> list[str]:
-    text = decode_text(data, source)
-    first = text.split("\n", 1)[0].rstrip("\r")
-    return next(csv.reader([first], delimiter=delimiter), [])
 
 
 def _kind(delimiter: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from japagen_core.datasets.importers import ImportResult, import_gold
+from japagen_core.datasets.importers import ImportResult, prepare_gold, write_prepared
 from japagen_core.storage import Database
 from japagen_core.storage import repository as repo
 from japagen_core.tasks import Registry
@@ -23,11 +23,13 @@ def demo_files(registry: Registry) -> dict[str, Path]:
 
 
 def load_demo(db: Database, registry: Registry) -> list[ImportResult]:
-    """Import every demo file (idempotent: loading twice adds nothing)."""
-    results = []
-    for task_name, path in demo_files(registry).items():
-        results += import_gold(db, registry[task_name], DEMO_SPLIT, path=path, source_name=path.name, is_demo=True)
-    return results
+    """Import every demo file in one transaction (idempotent: loading twice adds nothing)."""
+    items = [
+        (registry[name], item)
+        for name, path in demo_files(registry).items()
+        for item in prepare_gold(registry[name], DEMO_SPLIT, path=path, source_name=path.name, is_demo=True)
+    ]
+    return write_prepared(db, items)
 
 
 def remove_demo(db: Database) -> int:

@@ -238,7 +238,8 @@ class Runner:
         with self.project.db.transaction() as con:
             info = repo.get_dataset(con, self.cfg.source_dataset)
             frame = con.execute(
-                "SELECT row_idx, text, text_b, label, score, source_id FROM examples WHERE dataset_id = ? ORDER BY row_idx",
+                "SELECT row_idx, text, text_b, label, score, source_id FROM examples "
+                "WHERE dataset_id = ? ORDER BY row_idx",
                 [info.id],
             ).df()
         if info.task != self.task.name:
@@ -649,6 +650,7 @@ def ingest(project: Project, cfg: RunConfig, parts_dir: Path, *, job_id: str) ->
         con.register("incoming_failures", frame)
         con.execute("INSERT INTO generation_failures SELECT * FROM incoming_failures")
         con.unregister("incoming_failures")
+    repo.build_gram_index(project.db, cfg.run_id)
     return summary
 
 

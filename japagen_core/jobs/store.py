@@ -14,6 +14,7 @@ process is gone without a result is "interrupted"; running it again resumes from
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -137,10 +138,8 @@ class JobStore:
     @staticmethod
     def _alive(pid_info: dict[str, Any]) -> bool:
         pid = int(pid_info["pid"])
-        try:  # reap our own finished child so it is not a zombie counted as alive
+        with contextlib.suppress(ChildProcessError):  # reap our finished child: a zombie is not alive
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         return _process_start_time(pid) == pid_info.get("start_time")
 
     # -- processes ---------------------------------------------------------------------------------

@@ -68,7 +68,10 @@ class Database:
             try:
                 yield con
             except BaseException:
-                con.execute("ROLLBACK")
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:  # keep the original error; the connection is closed below anyway
+                    log.exception("rollback failed")
                 raise
             con.execute("COMMIT")
         finally:

@@ -54,19 +54,19 @@ def m002_example_grams(con: duckdb.DuckDBPyConnection) -> None:
     One row per distinct (gram, example) over lower(text || newline || text_b), with the example's
     label key (its label, or ``grade:<n>`` for a score), sorted by (gram, label key, row) within each
     insert: DuckDB's zone maps then find a gram's rows for some labels without touching the texts.
-    Rows appended in many small inserts should be re-indexed in one go to stay sorted.
+    Built after an import, in chunks (repository.build_gram_index); until a dataset's index is
+    complete (m003's dataset_index), Browse scans its texts instead.
     """
     con.execute(
         "CREATE TABLE example_grams (dataset_id VARCHAR NOT NULL, gram VARCHAR NOT NULL, "
         "label_key VARCHAR, row_idx INTEGER NOT NULL)"
     )
-    con.execute(INDEX_GRAMS_SQL, [None, None, 0])
 
 
 # How a label filter sees an example: its label, or the nearest grade of its score.
 LABEL_KEY_SQL = "coalesce(label, 'grade:' || CAST(round(score) AS INTEGER))"
 
-# Index the examples of one dataset (or of all, with NULL) from a row on; params: [id, id, from_row].
+# Index the examples of one dataset in a range of rows; params: [dataset id, first row, end row).
 INDEX_GRAMS_SQL = f"""
 INSERT INTO example_grams
 SELECT dataset_id, gram, label_key, row_idx FROM (  -- list_distinct makes (gram, row) unique
@@ -77,7 +77,7 @@ SELECT dataset_id, gram, label_key, row_idx FROM (  -- list_distinct makes (gram
     FROM (
         SELECT dataset_id, row_idx, {LABEL_KEY_SQL} AS label_key,
                lower(text || chr(10) || coalesce(text_b, '')) AS t
-        FROM examples WHERE (dataset_id = ? OR ? IS NULL) AND row_idx >= ?
+        FROM examples WHERE dataset_id = ? AND row_idx >= ? AND row_idx < ?
     )
 )
 ORDER BY dataset_id, gram, label_key, row_idx
@@ -102,6 +102,11 @@ def m003_generation(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("INSERT INTO datasets SELECT * FROM datasets_m002")
     con.execute("DROP TABLE datasets_m002")
     con.execute("ALTER TABLE examples ADD COLUMN duplicate_of INTEGER")  # row_idx of the first exact copy
+    # Whether a dataset's gram index is complete (Browse uses it only then) or skipped (long texts).
+    con.execute(
+        "CREATE TABLE dataset_index (dataset_id VARCHAR PRIMARY KEY, state VARCHAR NOT NULL, "
+        "indexed_rows INTEGER NOT NULL DEFAULT 0)"
+    )
     con.execute(
         """
         CREATE TABLE generation_failures (

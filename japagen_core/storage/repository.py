@@ -103,13 +103,13 @@ def insert_dataset(con: duckdb.DuckDBPyConnection, info: DatasetInfo, examples: 
         )
     finally:
         con.unregister("incoming_examples")
-    con.execute(INDEX_GRAMS_SQL, [info.id, info.id, 0])
     return True
 
 
 def delete_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> None:
     get_dataset(con, dataset_id)
     con.execute("DELETE FROM example_grams WHERE dataset_id = ?", [dataset_id])
+    con.execute("DELETE FROM dataset_index WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM examples WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM datasets WHERE id = ?", [dataset_id])
 
@@ -165,6 +165,40 @@ def all_label_counts(
     return {dataset_id: _fold_counts(task_of.get(dataset_id), rest) for dataset_id, rest in grouped.items()}
 
 
+GRAM_INDEX_MAX_MEAN_CHARS = 300  # longer texts (articles) are scanned: the index would outgrow the data
+GRAM_INDEX_CHUNK = 100_000  # rows per indexing transaction, so other processes get the file in between
+
+
+def build_gram_index(db, dataset_id: str) -> str:
+    """(Re)build a dataset's gram index in chunks, each its own short transaction; return its state.
+
+    "complete" when built, "skipped" for long texts. Browse uses the index only once it is complete.
+    """
+    with db.transaction() as con:
+        rows, mean = con.execute(
+            "SELECT count(*), coalesce(avg(length(text) + coalesce(length(text_b), 0)), 0) FROM examples "
+            "WHERE dataset_id = ?",
+            [dataset_id],
+        ).fetchall()[0]
+        con.execute("DELETE FROM example_grams WHERE dataset_id = ?", [dataset_id])
+        state = "skipped" if mean > GRAM_INDEX_MAX_MEAN_CHARS else "building"
+        con.execute("INSERT OR REPLACE INTO dataset_index VALUES (?, ?, 0)", [dataset_id, state])
+    if state == "skipped":
+        return state
+    for start in range(0, rows, GRAM_INDEX_CHUNK):
+        with db.transaction() as con:
+            con.execute(INDEX_GRAMS_SQL, [dataset_id, start, start + GRAM_INDEX_CHUNK])
+            con.execute("UPDATE dataset_index SET indexed_rows = ? WHERE dataset_id = ?", [start, dataset_id])
+    with db.transaction() as con:
+        con.execute("UPDATE dataset_index SET state = 'complete', indexed_rows = ? WHERE dataset_id = ?", [rows, dataset_id])
+    return "complete"
+
+
+def _has_gram_index(con: duckdb.DuckDBPyConnection, dataset_id: str) -> bool:
+    rows = con.execute("SELECT state FROM dataset_index WHERE dataset_id = ?", [dataset_id]).fetchall()
+    return bool(rows) and rows[0][0] == "complete"
+
+
 @dataclass(frozen=True)
 class BrowsePage:
     rows: pd.DataFrame
@@ -190,15 +224,15 @@ def browse(
     """One page of a dataset's examples in source order, filtered by label names and a substring.
 
     The substring matches either text of a pair, ignoring case. A query of up to three characters is
-    answered exactly from the gram index, without reading any text; a longer one scans the texts
-    once. (Checking gram-index candidates instead was measured no faster: fetching scattered rows
+    answered exactly from the gram index, without reading any text; a longer one (or any query on a
+    dataset without a complete index) scans the texts once. (Checking gram-index candidates instead was measured no faster: fetching scattered rows
     decompresses as much as the scan.) An offset past the last match moves to the last page (the
     returned ``offset`` says where the page starts).
     """
     keys = _label_keys(task, labels)
     label_filter = _in("label" if task.target == "class" else LABEL_KEY_SQL, keys)
     needle = (query or "").lower()
-    if 0 < len(needle) <= GRAM_MAX:
+    if 0 < len(needle) <= GRAM_MAX and _has_gram_index(con, dataset_id):
         ids_sql = "SELECT row_idx FROM example_grams WHERE dataset_id = ? AND gram = ?" + _in("label_key", keys)
         params = [dataset_id, needle, *keys]
         total = con.execute(f"SELECT count(*) FROM ({ids_sql})", params).fetchall()[0][0]

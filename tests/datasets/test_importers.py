@@ -249,3 +249,29 @@ def test_real_jcola_and_jsts(project, gold_dir):
     assert jcola.rows == 865 and jcola.counts["acceptable"] + jcola.counts["unacceptable"] == 865
     [jsts] = _import(project, "jsts", "valid", gold_dir / "jglue" / "jsts-v1.3_valid-v1.3.json")
     assert jsts.rows == 1457 and sum(jsts.counts.values()) == 1457
+
+
+def test_csv_float_labels_and_multiline_records(project, tmp_path):
+    path = tmp_path / "jcola.csv"
+    path.write_text('sentence,label\n"一行目\n二行目",1.0\n文。,0.0\n', encoding="utf-8")
+    assert _import(project, "jcola", "train", path)[0].counts == {"unacceptable": 1, "acceptable": 1}
+    bad = tmp_path / "bad.csv"
+    bad.write_text('sentence,label\n"一行目\n二行目",7\n', encoding="utf-8")
+    with pytest.raises(GoldImportError, match=r"line 2: label 7 is not a label"):
+        _import(project, "jcola", "train", bad)
+
+
+def test_utf16_and_lone_surrogates_are_named(project, tmp_path):
+    utf16 = _bad(tmp_path, "u.csv", "text,label\n熱,opinion\n".encode("utf-16"))
+    with pytest.raises(GoldImportError, match="UTF-16"):
+        _import(project, "covid19", "train", utf16)
+    surrogate = _bad(tmp_path, "s.json", b'{"text": "a\\ud800b", "label": "opinion"}\n')
+    with pytest.raises(GoldImportError, match="line 1: field 'text' holds an invalid character"):
+        _import(project, "covid19", "train", surrogate)
+
+
+def test_livedoor_split_does_not_depend_on_field_options(project, tmp_path):
+    corpus = _livedoor_corpus(tmp_path / "ldcc")
+    all_parts = _import(project, "livedoor", "all", corpus, fields=GoldFields(text="x", label="y"))
+    [train] = _import(project, "livedoor", "train", corpus)
+    assert train.dataset_id == all_parts[0].dataset_id and not train.created

@@ -156,9 +156,36 @@ def test_tasks_page_lists_paper_and_user_tasks(home):
 def test_browse_shows_a_selected_example_in_full_as_plain_text(home, project):
     at, dataset_id = _browse_jnli(project)
     assert "Select a row to read it in full." in texts(at)
-    at.session_state[f"browse_table_{dataset_id}"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.session_state[f"browse_table_{dataset_id}_1_50__"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
     at.run()
     assert not at.exception
     shown = [t.value for t in at.text]
     first = at.dataframe[0].value.iloc[1]
     assert shown == [first["premise"], first["hypothesis"]]
+
+
+def test_import_page_imports_the_livedoor_corpus(home, project, tmp_path):
+    from tests.datasets.test_importers import _livedoor_corpus
+
+    corpus = _livedoor_corpus(tmp_path / "ldcc")
+    at = app().run()
+    at.switch_page("../pages/import_data.py").run()
+    at.selectbox(key="import_task").select_index(4).run()  # Livedoor News
+    at.text_input(key="import_split").set_value("all")
+    at.radio(key="import_source").set_value("A path on this machine").run()
+    at.text_input(key="import_path").set_value(str(corpus)).run()
+    at.button(key="import_go").click().run()
+    assert not at.exception
+    assert sorted(d["split"] for d in project.datasets()) == ["dev", "test", "train"]
+
+
+def test_browse_explains_a_dataset_whose_task_is_gone(home, project, tmp_path, monkeypatch):
+    load_demo(project.db, project.registry)
+    prompts = tmp_path / "prompts"
+    (prompts / "tasks").mkdir(parents=True)  # no customer_inquiry.yaml any more
+    monkeypatch.setenv("JAPAGEN_PROMPTS", str(prompts))
+    at = app().run()
+    at.switch_page("../pages/browse.py").run()
+    _choose(at, "customer_inquiry")
+    assert not at.exception
+    assert "not defined any more" in texts(at)

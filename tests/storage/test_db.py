@@ -26,7 +26,7 @@ def test_migrations_build_an_empty_database(tmp_path: Path):
         assert migrate(con) == []
 
 
-def test_an_old_database_is_upgraded_and_its_examples_indexed(tmp_path: Path):
+def test_an_old_database_is_upgraded_and_still_browsable(tmp_path: Path):
     import duckdb
     import pandas as pd
 
