@@ -30,7 +30,7 @@ class ServerConfig:
     latency: float = 0.0
     api_key: str | None = None  # when set, other keys get 401
     ignore_n: bool = False  # answer one choice whatever n asks
-    fault_rate: float = 0.0  # share of requests that fail, cycling through ``faults``
+    fault_rate: float = 0.0  # share of requests that fail (evenly spread), cycling through ``faults``
     faults: tuple[str, ...] = ("429", "500", "timeout", "bad_json", "empty_choices")
     timeout_sleep: float = 3.0
     seed: int = 0
@@ -40,12 +40,13 @@ class ServerConfig:
 class FakeOpenAI:
     config: ServerConfig = field(default_factory=ServerConfig)
     requests: list[dict] = field(default_factory=list)
+    script: list[str | None] = field(default_factory=list)  # faults for the next requests, in order
 
     def __post_init__(self):
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         self._rng = random.Random(self.config.seed)
-        self._fault_cycle = itertools.cycle(self.config.faults)
+        self._faults_used = 0
         self.server: ThreadingHTTPServer | None = None
 
     @property
@@ -81,8 +82,13 @@ class FakeOpenAI:
         with self._lock:
             number = next(self._counter)
             fault = None
-            if self.config.fault_rate and self._rng.random() < self.config.fault_rate:
-                fault = next(self._fault_cycle)
+            if self.script:
+                fault = self.script.pop(0)
+            elif int(number * self.config.fault_rate) > int(
+                (number - 1) * self.config.fault_rate
+            ):  # exactly that share
+                fault = self.config.faults[self._faults_used % len(self.config.faults)]  # each kind in turn
+                self._faults_used += 1
             return number, fault
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:

@@ -186,6 +186,17 @@ class OpenAIChatClient:
             "frequency_penalty": c.frequency_penalty,
             self._token_param(): c.max_tokens,
         }
+        for attempt in range(c.max_retries + 1):
+            try:
+                return await self._complete_once(kwargs)
+            except LLMError as exc:  # the SDK retries HTTP errors; a garbled 200 answer is retried here
+                if exc.reason != "bad_response" or attempt == c.max_retries:
+                    raise
+                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+        raise AssertionError("unreachable")
+
+    async def _complete_once(self, kwargs: dict) -> Completion:
+        c = self.config
         async with self._semaphore:
             await self._rate.wait()
             self.calls += 1

@@ -290,29 +290,33 @@ class Runner:
         return [Unit(f"t{round_no}-{name}-000000", (name,), n) for name, n in short.items()]
 
     async def _run_units(self, units: list[Unit]) -> bool:
-        """Run units concurrently (a few more in flight than the client's concurrency needs)."""
+        """Run units concurrently (a few more in flight than the client's concurrency needs).
+
+        A cancel request stops the units in flight too: their work is not written, so resuming
+        redoes exactly them. Returns False when cancelled.
+        """
         in_flight = max(2, math.ceil(self.llm.concurrency / max(1, self.llm.n)) + 2)
         gate = asyncio.Semaphore(in_flight)
-        stop = asyncio.Event()
 
         async def one(unit: Unit) -> None:
             async with gate:
-                if stop.is_set() or self.cancelled():
-                    stop.set()
-                    return
                 rows = await self._unit(unit)
                 self._write_part(unit, rows)
 
         tasks = [asyncio.create_task(one(u)) for u in units]
+        work = asyncio.gather(*tasks)
         try:
-            for finished in asyncio.as_completed(tasks):
-                await finished
-        except BaseException:
-            for t in tasks:
-                t.cancel()
+            while not work.done():
+                await asyncio.wait([work], timeout=0.2)
+                if not work.done() and self.cancelled():
+                    log.info("cancel requested: stopping the units in flight")
+                    return False
+            work.result()  # raises a unit's exception (a fatal LLM error) here
+            return True
+        finally:
+            for task in tasks:
+                task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            raise
-        return not stop.is_set()
 
     def _write_part(self, unit: Unit, rows: list[dict[str, Any]]) -> None:
         frame = pd.DataFrame(rows, columns=list(PART_COLUMNS)).astype(PART_COLUMNS)
@@ -588,10 +592,11 @@ def ingest(project: Project, cfg: RunConfig, parts_dir: Path, *, job_id: str) ->
         ok = ok.sort_values(["unit_id", "seq"])
     ok = ok.reset_index(drop=True)
     key = ok["text"].fillna("") + "\x00" + ok["text_b"].fillna("")
-    first_of = {}
-    duplicate_of = []
+    first_of: dict[str, int] = {}
+    duplicate_of: list[int | None] = []
     for i, k in enumerate(key):
-        duplicate_of.append(first_of.setdefault(k, i) if k in first_of else None)
+        duplicate_of.append(first_of.get(k))
+        first_of.setdefault(k, i)
     examples = pd.DataFrame(
         {
             "row_idx": range(len(ok)),

@@ -1,0 +1,98 @@
+"""Jobs as real processes: progress, SIGKILL then resume, cancel, and no API key anywhere on disk."""
+
+import os
+import signal
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from japagen_core.generation.llm import LLMConfig
+from japagen_core.generation.run import RunConfig
+from japagen_core.jobs import JobStore
+from japagen_core.jobs.runner import submit_run
+from tests.openai_server import FakeOpenAI, ServerConfig
+
+SECRET = "sk-test-SECRET-3f9a1c"
+
+
+@pytest.fixture
+def slow_fake(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    server = FakeOpenAI(ServerConfig(latency=0.15, api_key=SECRET)).start()
+    yield server
+    server.stop()
+
+
+def _config(fake, run_id: str, per_label: int) -> RunConfig:
+    llm = asdict(LLMConfig(model="fake-model", base_url=fake.base_url, concurrency=2, timeout=5))
+    return RunConfig(mode="generate", task="marc_ja", run_id=run_id, llm=llm, setting="kadg", per_label=per_label)
+
+
+def _wait(store: JobStore, job_id: str, until, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = store.get(job_id)
+        if until(job):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not get there: {store.get(job_id).state} {store.get(job_id).log_tail()}")
+
+
+def _examples(project, run_id):
+    with project.db.transaction() as con:
+        return con.execute("SELECT label, text FROM examples WHERE dataset_id = ?", [run_id]).fetchall()
+
+
+def test_sigkill_mid_run_then_resume_gives_every_example_exactly_once(project, slow_fake):
+    store = JobStore(project.settings.jobs_dir)
+    job = submit_run(project, _config(slow_fake, "marc-kill", per_label=150))
+    _wait(store, job.id, lambda j: len(list(j.parts_dir.glob("part-*.parquet"))) >= 2)
+    pid = int(__import__("json").loads((job.dir / "pid.json").read_text())["pid"])
+    os.killpg(pid, signal.SIGKILL)
+    killed = _wait(store, job.id, lambda j: j.state != "running")
+    assert killed.state == "interrupted"
+    done_before = {p.name for p in job.parts_dir.glob("part-*.parquet")}
+    assert 2 <= len(done_before) < 6
+
+    store.start(killed)
+    finished = _wait(store, job.id, lambda j: j.state in ("succeeded", "failed"))
+    assert finished.state == "succeeded", finished.log_tail()
+    rows = _examples(project, "marc-kill")
+    assert sorted({label for label, _ in rows}) == ["negative", "positive"]
+    assert sum(label == "positive" for label, _ in rows) == 150 and len(rows) == 300
+    assert len({text for _, text in rows}) == 300  # nothing generated twice
+    assert finished.progress["ok"] == 300 and finished.progress["state"] == "succeeded"
+    assert "api.openai.com" not in finished.log_tail()
+
+
+def test_cancel_then_resume(project, slow_fake):
+    store = JobStore(project.settings.jobs_dir)
+    job = submit_run(project, _config(slow_fake, "marc-cancel", per_label=100))
+    _wait(store, job.id, lambda j: j.state == "running" and j.progress.get("done_units", 0) >= 1)
+    store.cancel(store.get(job.id), grace=10)
+    assert store.get(job.id).state == "cancelled"
+    store.start(store.get(job.id))
+    assert _wait(store, job.id, lambda j: j.state in ("succeeded", "failed")).state == "succeeded"
+    assert len(_examples(project, "marc-cancel")) == 200
+
+
+def test_a_bad_key_fails_the_job_with_one_clear_message(project, slow_fake, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong")
+    store = JobStore(project.settings.jobs_dir)
+    job = submit_run(project, _config(slow_fake, "marc-401", per_label=500))
+    failed = _wait(store, job.id, lambda j: j.state in ("succeeded", "failed"))
+    assert failed.state == "failed" and "refused the API key" in failed.result["message"]
+    assert len(slow_fake.requests) <= 4  # the calls in flight when the first 401 came back
+
+
+def test_the_api_key_is_in_no_database_row_job_file_or_log(project, slow_fake):
+    store = JobStore(project.settings.jobs_dir)
+    job = submit_run(project, _config(slow_fake, "marc-secret", per_label=10))
+    assert _wait(store, job.id, lambda j: j.state in ("succeeded", "failed")).state == "succeeded"
+    assert len(_examples(project, "marc-secret")) == 20
+    files = [p for p in Path(project.settings.home).rglob("*") if p.is_file()]
+    assert any(p.name == "japagen.duckdb" for p in files) and any(p.name == "log.txt" for p in files)
+    for path in files:
+        assert SECRET.encode() not in path.read_bytes(), path
