@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Streamlit's secrets file; japagen reads OPENAI_API_KEY from it when the environment has none.
+SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 
 
 @dataclass(frozen=True)

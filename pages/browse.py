@@ -1,5 +1,6 @@
 """Browse: one dataset at a time, filtered by label and text, a page at a time."""
 
+import json
 import math
 
 import pandas as pd
@@ -95,7 +96,20 @@ if rows["label"].notna().any() or task.target == "class":
 table[task.text_names[0]] = rows["text"]
 if task.is_pair:
     table[task.text_names[1]] = rows["text_b"]
-table["source id"] = rows["source_id"]
+if dataset["kind"] == "synthetic":  # where each example came from
+    provenance = rows["provenance"].map(lambda p: json.loads(p) if p else {})
+    for column, key in (
+        ("KADG word", "kadg_word"),
+        ("setting", "setting"),
+        ("model", "model"),
+        ("prompt", "prompt_version"),
+    ):
+        values = provenance.map(lambda p, key=key: p.get(key))
+        if values.notna().any():
+            table[column] = values
+    table["duplicate of"] = rows["duplicate_of"].astype("Int64")
+else:
+    table["source id"] = rows["source_id"]
 selection = st.dataframe(
     table,
     hide_index=True,
@@ -120,3 +134,6 @@ if chosen:
         for column, name, field in zip(columns, task.text_names, ("text", "text_b"), strict=False):
             column.caption(name)
             column.text(example[field])  # plain text: data is never rendered as Markdown or HTML
+        if example["provenance"]:
+            with st.expander("Provenance"):
+                st.json(json.loads(example["provenance"]))

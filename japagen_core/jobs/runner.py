@@ -17,7 +17,7 @@ from japagen_core.generation.llm import FatalLLMError, LLMConfig, OpenAIChatClie
 from japagen_core.generation.run import RunConfig, Runner, ingest
 from japagen_core.jobs.store import Job, JobStore, write_json_atomic
 from japagen_core.project import Project
-from japagen_core.settings import PROJECT_ROOT, Settings
+from japagen_core.settings import SECRETS_PATH, Settings
 
 log = logging.getLogger("japagen_core.job")
 RUN_KINDS = ("generate", "annotate")
@@ -26,7 +26,7 @@ RUN_KINDS = ("generate", "annotate")
 def submit_run(project: Project, cfg: RunConfig) -> Job:
     """Check a run's settings (and that a key is configured), create its job folder and start it."""
     cfg.check(project)
-    resolve_api_key(cfg.llm.get("base_url"), secrets_path=PROJECT_ROOT / ".streamlit" / "secrets.toml")
+    resolve_api_key(cfg.llm.get("base_url"), secrets_path=SECRETS_PATH)
     store = JobStore(project.settings.jobs_dir)
     job = store.create(cfg.mode, asdict(cfg), label=cfg.task)
     store.start(job)
@@ -89,7 +89,7 @@ def _run(job: Job, report) -> dict[str, Any]:
     cfg = RunConfig(**job.config)
     cfg.check(project)
     llm = LLMConfig(**cfg.llm)
-    key = resolve_api_key(llm.base_url, secrets_path=PROJECT_ROOT / ".streamlit" / "secrets.toml")
+    key = resolve_api_key(llm.base_url, secrets_path=SECRETS_PATH)
 
     async def main() -> str:
         client = OpenAIChatClient(llm, key)

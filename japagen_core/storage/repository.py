@@ -207,7 +207,7 @@ class BrowsePage:
     limit: int
 
 
-_PAGE_COLUMNS = "row_idx, text, text_b, label, score, source_id"
+_PAGE_COLUMNS = "row_idx, text, text_b, label, score, source_id, provenance, duplicate_of"
 GRAM_MAX = 3  # the gram index holds 1- to 3-character grams (migrations.INDEX_GRAMS_SQL)
 
 

@@ -63,7 +63,7 @@ def _browse_jnli(project):
 def _choose(at: AppTest, task: str) -> str:
     """Pick the (first) dataset of a task in Browse's dataset box; options read '... — <id>'."""
     box = at.selectbox(key="browse_dataset")
-    dataset_id = next(o.split(" — ")[-1] for o in box.options if f"· {task} ·" in o)
+    dataset_id = next(i for i in (o.split(" — ")[-1] for o in box.options) if i.startswith(f"{task}-"))
     box.set_value(dataset_id).run()
     return dataset_id
 

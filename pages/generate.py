@@ -1,0 +1,193 @@
+"""Generate: choose task, setting, model and counts; see the exact messages; dry-run one call; launch a job."""
+
+import asyncio
+import random
+from dataclasses import asdict
+
+import streamlit as st
+
+from app.components import datasets_or_stop, show_error
+from app.resources import get_project
+from japagen_core.errors import JapagenError
+from japagen_core.generation.clean import clean_text
+from japagen_core.generation.llm import PRICES, LLMConfig, OpenAIChatClient, cost_usd, is_local, resolve_api_key
+from japagen_core.generation.prompts import format_example, load_spec, load_words
+from japagen_core.generation.run import RunConfig, new_run_id
+from japagen_core.jobs.runner import submit_run
+from japagen_core.settings import SECRETS_PATH
+
+SETTING_HELP = {
+    "zero-shot": "Zero-shot: the task description and one instruction per label.",
+    "few-shot": "Few-shot: one gold example of the label goes into each prompt (drawn at random, seeded).",
+    "kadg": "KADG: a random word from the task's word list goes into each prompt, for diversity.",
+}
+
+project = get_project()
+st.title("Generate")
+st.write("An LLM writes labelled training examples for a task. The run is a background job: follow it on Jobs.")
+
+datasets = datasets_or_stop(project)
+task = st.selectbox(
+    "Task", list(project.registry.values()), format_func=lambda t: f"{t.title} — {t.title_ja}", key="gen_task"
+)
+try:
+    spec = load_spec(project.settings.prompts_dir, task)
+except JapagenError as exc:
+    show_error(f"No usable prompt spec for {task.title}.", exc)
+    st.stop()
+
+settings = ["zero-shot", "few-shot"] + (["kadg"] if spec.kadg_text or spec.kadg_labels else [])
+setting = st.radio("Setting", settings, horizontal=True, key="gen_setting", format_func=str.upper)
+st.caption(SETTING_HELP[setting])
+fewshot_dataset = None
+if setting == "few-shot":
+    gold = [d for d in datasets if d["task"] == task.name and d["kind"] == "gold"]
+    if not gold:
+        st.warning(f"Few-shot needs a gold {task.title} dataset to draw examples from: import one first.")
+        st.page_link("../pages/import_data.py", label="Import gold data", icon=":material/upload_file:")
+        st.stop()
+    fewshot_dataset = st.selectbox(
+        "Gold examples from", [d["id"] for d in gold], key="gen_fewshot",
+        format_func=lambda i: next(f"{d['name']} ({d['rows']:,} rows)" for d in gold if d["id"] == i),
+    )  # fmt: skip
+per_label = st.number_input("Examples per label (M)", 1, 1_000_000, 50, key="gen_per_label")
+
+st.subheader("Model and endpoint")
+left, right = st.columns(2)
+model = left.text_input("Model", value=LLMConfig().model, key="gen_model").strip()
+base_url = right.text_input(
+    "Base URL (empty: OpenAI)", key="gen_base_url", placeholder="http://127.0.0.1:8000/v1 for vLLM / Ollama / llama.cpp"
+).strip()
+key_error = None
+try:
+    resolve_api_key(base_url or None, secrets_path=SECRETS_PATH)
+    key_note = "a dummy key (local server)" if is_local(base_url) else "configured (environment or secrets)"
+    st.caption(f"API key: {key_note}. It is read when the job starts and never stored.")
+except JapagenError as exc:
+    key_error = exc
+    st.warning(
+        "No API key is configured, so nothing can be sent yet. Set `OPENAI_API_KEY` in the environment "
+        "(or in `.streamlit/secrets.toml`) and restart, or point the base URL at a local server.",
+        icon=":material/key:",
+    )
+
+with st.expander("Sampling and throughput"):
+    c1, c2, c3, c4 = st.columns(4)
+    temperature = c1.number_input("Temperature", 0.0, 2.0, 1.2, 0.1, key="gen_temperature")
+    top_p = c2.number_input("Top-p", 0.01, 1.0, 1.0, 0.05, key="gen_top_p")
+    frequency_penalty = c3.number_input("Frequency penalty", -2.0, 2.0, 0.02, 0.01, key="gen_freq")
+    max_tokens = c4.number_input("Max tokens", 1, 8192, 500, key="gen_max_tokens")
+    c1, c2, c3, c4 = st.columns(4)
+    n = c1.number_input("Choices per call (n)", 1, 20, 5, key="gen_n")
+    concurrency = c2.number_input("Concurrent requests", 1, 256, 8, key="gen_concurrency")
+    rpm = c3.number_input("Requests per minute (0: no limit)", 0, 100_000, 0, key="gen_rpm")
+    list_mode = c4.checkbox("Numbered list instead of n", key="gen_list_mode", help="for servers that ignore n")
+    st.caption("Defaults are the paper's: temperature 1.2, top-p 1.0, frequency penalty 0.02, 500 tokens, 5 per call.")
+
+try:
+    llm = LLMConfig(
+        model=model or "?", base_url=base_url or None, temperature=temperature, top_p=top_p,
+        frequency_penalty=frequency_penalty, max_tokens=int(max_tokens), n=int(n), concurrency=int(concurrency),
+        requests_per_minute=int(rpm),
+    )  # fmt: skip
+except JapagenError as exc:
+    show_error("These settings are not valid.", exc)
+    st.stop()
+
+# -- the exact messages ---------------------------------------------------------------------------------
+st.subheader("What will be sent")
+label = st.selectbox("Preview for label", task.label_names, key="gen_preview_label",
+                     format_func=lambda name: task.label(name).display())  # fmt: skip
+if st.button("Draw another word / example", key="gen_resample"):
+    st.session_state["gen_seed"] = random.randrange(1_000_000)
+rng = random.Random(st.session_state.get("gen_seed", 0))
+word = None
+if setting == "kadg" and spec.kadg_words:
+    words = load_words(project.settings.prompts_dir, spec.kadg_words)
+    word = rng.choice(words.words)
+    st.caption(f"KADG word list `{words.name}` ({len(words.words)} words, version {words.version}); drawn: {word}")
+example = None
+if setting == "few-shot":
+    page = project.browse(fewshot_dataset, labels=[label], limit=200)
+    if page.total == 0:
+        st.warning(f"The gold dataset has no example of {label}.")
+        st.stop()
+    row = page.rows.iloc[rng.randrange(len(page.rows))]
+    example = format_example(task, row["text"], row["text_b"] if task.is_pair else None)
+if task.is_pair:
+    stages = [
+        ("Stage 1: the first sentence (no label)", spec.first_messages(setting=setting, word=word)),
+        ("Stage 2: the second sentence for the label", spec.second_messages(
+            label, "（1段目で生成された文）", setting=setting, word=word, example=example)),
+    ]  # fmt: skip
+else:
+    stages = [("One call", spec.single_messages(label, setting=setting, word=word, example=example))]
+for title, messages in stages:
+    st.markdown(f"**{title}**")
+    for message in messages:
+        st.caption(message["role"])
+        st.code(message["content"], language=None, wrap_lines=True)  # plain text, never Markdown
+st.caption(f"Prompt spec {spec.path.name}, version {spec.version}.")
+
+# -- cost -----------------------------------------------------------------------------------------------
+labels = len(task.labels)
+calls_per = -(-int(per_label) // int(n))
+calls = calls_per + int(per_label) * labels if task.is_pair else calls_per * labels
+prompt_chars = sum(len(m["content"]) for _, ms in stages for m in ms) // len(stages)
+prompt_tokens, typical_out = calls * prompt_chars, int(per_label) * labels * min(int(max_tokens), 120)
+upper = cost_usd(model, prompt_tokens, int(per_label) * labels * int(max_tokens))
+typical = cost_usd(model, prompt_tokens, typical_out)
+st.subheader("Before you launch")
+c1, c2, c3 = st.columns(3)
+c1.metric("Examples", f"{int(per_label) * labels:,}")
+c2.metric("API calls (about)", f"{calls:,}")
+c3.metric("Estimated cost", f"${typical:,.2f}" if typical is not None else "unknown")
+if upper is not None:
+    st.caption(
+        f"About {prompt_tokens:,} prompt tokens (1 per Japanese character) and ~120 output tokens per example; "
+        f"at most ${upper:,.2f} if every answer used all {int(max_tokens)} tokens. "
+        f"Prices known for: {', '.join(PRICES)}."
+    )
+else:
+    st.caption(f"No price is known for `{model}` (a local model costs nothing); tokens are counted as the job runs.")
+
+left, right = st.columns(2)
+if left.button("Dry run: send one call", disabled=key_error is not None, key="gen_dry_run"):
+    first_messages = stages[0][1]
+
+    async def one_call():
+        client = OpenAIChatClient(llm, resolve_api_key(llm.base_url, secrets_path=SECRETS_PATH))
+        try:
+            return await client.complete(first_messages, n=1)
+        finally:
+            await client.close()
+
+    try:
+        with st.spinner("Calling the model..."):
+            completion = asyncio.run(one_call())
+    except JapagenError as exc:
+        show_error("The dry run failed.", exc)
+    else:
+        raw = completion.texts[0] if completion.texts else ""
+        text, reason = clean_text(raw, task)
+        st.caption(f"Answer ({completion.prompt_tokens} prompt + {completion.completion_tokens} completion tokens):")
+        st.code(raw or "(empty)", language=None, wrap_lines=True)
+        if reason:
+            st.warning(f"This answer would be recorded as a failure: {reason}.")
+        else:
+            st.caption("Cleaned:")
+            st.code(text, language=None, wrap_lines=True)
+
+if right.button("Launch", type="primary", disabled=key_error is not None or not model, key="gen_launch"):
+    cfg = RunConfig(
+        mode="generate", task=task.name, run_id=new_run_id(task.name, setting), llm=asdict(llm),
+        setting=setting, per_label=int(per_label), seed=random.randrange(1_000_000),
+        fewshot_dataset=fewshot_dataset, list_mode=list_mode,
+    )  # fmt: skip
+    try:
+        job = submit_run(project, cfg)
+    except JapagenError as exc:
+        show_error("The job could not start.", exc)
+    else:
+        st.success(f"Started job {job.id}. It runs in the background; you can close this page.")
+        st.page_link("../pages/jobs.py", label="Follow it on Jobs", icon=":material/monitoring:")

@@ -1,0 +1,91 @@
+"""AppTest flows for Generate and Jobs against the local test server."""
+
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from japagen_core.demo import load_demo
+from japagen_core.jobs import JobStore
+from japagen_core.settings import PROJECT_ROOT
+from tests.openai_server import FakeOpenAI, ServerConfig
+from tests.pages.test_pages import _choose, texts
+
+MAIN = str(PROJECT_ROOT / "app" / "main.py")
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    server = FakeOpenAI(ServerConfig()).start()
+    yield server
+    server.stop()
+
+
+def generate_page(base_url: str = "") -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    at.switch_page("../pages/generate.py").run()
+    at.selectbox(key="gen_task").select_index(2).run()  # JNLI
+    at.radio(key="gen_setting").set_value("kadg").run()
+    at.text_input(key="gen_base_url").set_value(base_url).run()
+    return at
+
+
+def test_generate_shows_the_exact_messages_and_cost(home, fake):
+    at = generate_page(fake.base_url)
+    assert not at.exception
+    shown = [c.value for c in at.code]
+    assert any("写真には「" in s for s in shown)  # the KADG word is in the system message
+    assert any("いま見ている写真のキャプション" in s for s in shown)  # the first instruction of the pair flow
+    assert [m.label for m in at.metric] == ["Examples", "API calls (about)", "Estimated cost"]
+    assert at.metric[0].value == "150"
+
+
+def test_generate_without_a_key_explains_instead_of_failing(home, fake):
+    at = generate_page("https://api.example.com/v1")
+    assert not at.exception
+    assert "No API key is configured" in texts(at)
+    assert at.button(key="gen_launch").disabled and at.button(key="gen_dry_run").disabled
+
+
+def test_dry_run_then_launch_then_jobs_then_browse(home, project, fake):
+    at = generate_page(fake.base_url)
+    at.number_input(key="gen_per_label").set_value(10).run()
+    at.button(key="gen_dry_run").click().run()
+    assert not at.exception and "Cleaned:" in texts(at)
+    at.button(key="gen_launch").click().run()
+    assert not at.exception and "Started job" in texts(at)
+
+    store = JobStore(project.settings.jobs_dir)
+    [job] = store.list()
+    deadline = time.monotonic() + 60
+    while store.get(job.id).state != "succeeded":
+        assert time.monotonic() < deadline and store.get(job.id).state in ("running", "queued"), store.get(
+            job.id
+        ).log_tail()
+        time.sleep(0.2)
+
+    at.switch_page("../pages/jobs.py").run()
+    assert not at.exception
+    assert "30 / 30 examples" in next(p.proto.text for p in at.get("progress"))
+    at.switch_page("../pages/browse.py").run()
+    dataset_id = _choose(at, "jnli")
+    table = at.dataframe[0].value
+    assert {"KADG word", "model", "prompt"} <= set(table.columns) and len(table) == 30
+    assert set(table["model"]) == {"gpt-4o-mini"} and dataset_id.startswith("jnli-kadg-")
+
+
+def test_jobs_page_empty_state(home):
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    at.switch_page("../pages/jobs.py").run()
+    assert not at.exception and "No jobs yet" in texts(at)
+
+
+def test_few_shot_needs_a_gold_dataset(home, project, fake):
+    at = generate_page(fake.base_url)
+    at.radio(key="gen_setting").set_value("few-shot").run()
+    assert "import one first" in texts(at)
+    load_demo(project.db, project.registry)
+    at.run()
+    assert not at.exception
+    assert any("参考までに" in c.value for c in at.code)  # the few-shot block with a gold example
