@@ -59,6 +59,7 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once, no 40 ms delayed-ACK stall
 
             def log_message(self, *args):  # keep test output clean
                 pass
