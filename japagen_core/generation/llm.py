@@ -170,6 +170,7 @@ class OpenAIChatClient:
         )
         self._semaphore = asyncio.Semaphore(config.concurrency)
         self._rate = _RateLimiter(config.requests_per_minute)
+        self._fatal: FatalLLMError | None = None  # once the key is refused, no further call is sent
         self.calls = 0
 
     def _token_param(self) -> str:
@@ -189,8 +190,13 @@ class OpenAIChatClient:
             self._token_param(): c.max_tokens,
         }
         for attempt in range(c.max_retries + 1):
+            if self._fatal is not None:
+                raise self._fatal
             try:
                 return await self._complete_once(kwargs)
+            except FatalLLMError as exc:
+                self._fatal = exc
+                raise
             except LLMError as exc:  # the SDK retries HTTP errors; a garbled 200 answer is retried here
                 if exc.reason != "bad_response" or attempt == c.max_retries:
                     raise
@@ -200,6 +206,8 @@ class OpenAIChatClient:
     async def _complete_once(self, kwargs: dict) -> Completion:
         c = self.config
         async with self._semaphore:
+            if self._fatal is not None:  # refused while this call waited for a slot
+                raise self._fatal
             await self._rate.wait()
             self.calls += 1
             try:

@@ -117,7 +117,8 @@ class Unit:
 
 
 def plan(task: Task, cfg: RunConfig, *, source_rows: list[int] | None = None) -> list[Unit]:
-    """The run's first pass. Single-text tasks: units per label; pair tasks: units share x1 across labels."""
+    """The run's first pass. Single-text tasks: units of up to UNIT_EXAMPLES per label; pair tasks: units
+    of one stage-1 call whose first sentences are shared by all labels."""
     if cfg.mode == "annotate":
         rows = source_rows or []
         return [
@@ -125,9 +126,11 @@ def plan(task: Task, cfg: RunConfig, *, source_rows: list[int] | None = None) ->
             for i in range(0, len(rows), UNIT_EXAMPLES)
             for chunk in [rows[i : i + UNIT_EXAMPLES]]
         ]
-    sizes = [min(UNIT_EXAMPLES, cfg.per_label - i) for i in range(0, cfg.per_label, UNIT_EXAMPLES)]
-    if task.is_pair:
+    if task.is_pair:  # a unit is one stage-1 call (n first sentences) and their second sentences
+        step = max(1, int(cfg.llm.get("n", 5)))
+        sizes = [min(step, cfg.per_label - i) for i in range(0, cfg.per_label, step)]
         return [Unit(f"p{k:06d}", tuple(task.label_names), size) for k, size in enumerate(sizes)]
+    sizes = [min(UNIT_EXAMPLES, cfg.per_label - i) for i in range(0, cfg.per_label, UNIT_EXAMPLES)]
     return [Unit(f"{label}-{k:06d}", (label,), size) for label in task.label_names for k, size in enumerate(sizes)]
 
 

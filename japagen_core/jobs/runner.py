@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import logging
 import os
 import signal
@@ -41,8 +42,13 @@ def _settings_for(job_dir: Path) -> Settings:
 
 def run_job(job_dir: Path) -> int:
     """Run (or resume) a job in this process; write result.json; return the exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stdout)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # request lines would only repeat the progress
+    sys.stdout.reconfigure(line_buffering=True)  # the log file is read while the job runs
+    faulthandler.enable()  # a crash in native code still leaves a traceback in the log
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stdout, force=True
+    )
+    for noisy in ("httpx", "httpx2"):  # a line per request would only repeat the progress
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     store = JobStore(job_dir.resolve().parent)
     job = store.get(job_dir.name)
     signal.signal(signal.SIGTERM, _raise_cancel)

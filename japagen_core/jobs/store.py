@@ -126,9 +126,11 @@ class JobStore:
         return sorted(jobs, key=lambda j: j.created_at, reverse=True)
 
     def _state(self, job: Job) -> str:
+        pid_info = _read_json(job.dir / "pid.json")
+        if pid_info is not None:
+            self._alive(pid_info)  # also reaps a finished child of ours, so no zombie lingers
         if job.result.get("state") in FINAL_STATES:
             return job.result["state"]
-        pid_info = _read_json(job.dir / "pid.json")
         if pid_info is None:
             return "queued"
         if self._alive(pid_info):
