@@ -266,6 +266,7 @@ class Runner:
         for part in done.values():
             self.progress.add(part, resumed=True)
         self.progress.done_units = sum(u.id in done for u in units)
+        self._report("running", force=True)  # the target is known before the first unit ends
         for round_no in range(TOPUP_ROUNDS + 1):
             todo = [u for u in units if u.id not in done]
             if todo and not await self._run_units(todo):
