@@ -33,7 +33,10 @@ else:
     path_text = st.text_input("File or folder path", key="import_path", placeholder="/data/jnli/valid-v1.3.json")
 
 fmt = st.selectbox("Format", ["auto (from the file name)", *FORMATS], key="import_format")
-options: dict = {"format": None if fmt.startswith("auto") else fmt}
+unlabeled = st.checkbox(
+    "Texts without labels (for LLM annotation)", key="import_unlabeled", help="a label column, if any, is kept aside"
+)
+options: dict = {"format": None if fmt.startswith("auto") else fmt, "unlabeled": unlabeled}
 
 with st.expander("Field mapping (for generic CSV / JSONL / Parquet files)"):
     st.caption("Defaults are the task's native gold format; change them to match your file's column names.")

@@ -89,3 +89,31 @@ def test_few_shot_needs_a_gold_dataset(home, project, fake):
     at.run()
     assert not at.exception
     assert any("参考までに" in c.value for c in at.code)  # the few-shot block with a gold example
+
+
+def test_annotate_page_labels_imported_texts(home, project, fake, tmp_path):
+    from japagen_core.datasets.importers import ImportOptions, import_gold
+    from tests.conftest import write_jsonl
+
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    at.switch_page("../pages/annotate.py").run()
+    assert "No Customer inquiry texts yet" in texts(at) or "texts yet" in texts(at)
+    rows = [{"text": f"請求書{i}が届きません", "label": "billing"} for i in range(8)]
+    import_gold(project.db, project.registry["customer_inquiry"], "pool", path=write_jsonl(tmp_path / "p.jsonl", rows),
+                options=ImportOptions(unlabeled=True))  # fmt: skip
+    at.switch_page("../pages/annotate.py").run()
+    at.selectbox(key="ann_task").set_value(project.registry["customer_inquiry"]).run()
+    at.text_input(key="ann_base_url").set_value(fake.base_url).run()
+    assert not at.exception and any("請求書0が届きません" in c.value for c in at.code)
+    at.button(key="ann_launch").click().run()
+    assert "Started job" in texts(at)
+    store = JobStore(project.settings.jobs_dir)
+    [job] = store.list()
+    deadline = time.monotonic() + 60
+    while store.get(job.id).state != "succeeded":
+        assert time.monotonic() < deadline and store.get(job.id).state in ("running", "queued"), store.get(
+            job.id
+        ).log_tail()
+        time.sleep(0.2)
+    [annotated] = [d for d in project.datasets() if d["kind"] == "synthetic"]
+    assert annotated["rows"] == 8 and sum(annotated["counts"].values()) == 8
