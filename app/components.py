@@ -65,5 +65,15 @@ def show_error(headline: str, exc: Exception) -> None:
     st.code(str(exc), language=None, wrap_lines=True)
 
 
+def choose_dataset(label: str, candidates: list[dict[str, Any]], *, key: str, empty: str) -> str:
+    """A dataset picker; with no candidates, say what to import and stop the page."""
+    if not candidates:
+        st.info(empty)
+        st.page_link("../pages/import_data.py", label="Import data", icon=":material/upload_file:")
+        st.stop()
+    names = {d["id"]: f"{d['name']} · {d['kind']} · {d['rows']:,} rows" for d in candidates}
+    return st.selectbox(label, list(names), format_func=names.get, key=key)
+
+
 def demo_notice() -> None:
     st.info(DEMO_NOTE, icon=":material/science:")

@@ -5,7 +5,7 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from app.components import datasets_or_stop, show_error
+from app.components import choose_dataset, datasets_or_stop, show_error
 from app.resources import get_project
 from japagen_core.errors import JapagenError
 from japagen_core.generation.llm import LLMConfig, is_local, resolve_api_key
@@ -27,14 +27,12 @@ task = st.selectbox(
     "Task", list(project.registry.values()), format_func=lambda t: f"{t.title} — {t.title_ja}", key="ann_task"
 )
 candidates = [d for d in datasets if d["task"] == task.name and d["kind"] in ("unlabeled", "gold")]
-if not candidates:
-    st.info(f"No {task.title} texts yet. Import some on the Import data page (tick “texts without labels”).")
-    st.page_link("../pages/import_data.py", label="Import data", icon=":material/upload_file:")
-    st.stop()
-dataset_id = st.selectbox(
-    "Texts to label", [d["id"] for d in candidates], key="ann_dataset",
-    format_func=lambda i: next(f"{d['name']} · {d['kind']} · {d['rows']:,} rows" for d in candidates if d["id"] == i),
-)  # fmt: skip
+dataset_id = choose_dataset(
+    "Texts to label",
+    candidates,
+    key="ann_dataset",
+    empty=f"No {task.title} texts yet. Import some on the Import data page (tick “texts without labels”).",
+)
 try:
     spec = load_spec(project.settings.prompts_dir, task)
 except JapagenError as exc:

@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from app.components import datasets_or_stop, show_error
+from app.components import choose_dataset, datasets_or_stop, show_error
 from app.resources import get_project
 from japagen_core.errors import JapagenError
 from japagen_core.generation.clean import clean_text
@@ -41,15 +41,12 @@ setting = st.radio("Setting", settings, horizontal=True, key="gen_setting", form
 st.caption(SETTING_HELP[setting])
 fewshot_dataset = None
 if setting == "few-shot":
-    gold = [d for d in datasets if d["task"] == task.name and d["kind"] == "gold"]
-    if not gold:
-        st.warning(f"Few-shot needs a gold {task.title} dataset to draw examples from: import one first.")
-        st.page_link("../pages/import_data.py", label="Import gold data", icon=":material/upload_file:")
-        st.stop()
-    fewshot_dataset = st.selectbox(
-        "Gold examples from", [d["id"] for d in gold], key="gen_fewshot",
-        format_func=lambda i: next(f"{d['name']} ({d['rows']:,} rows)" for d in gold if d["id"] == i),
-    )  # fmt: skip
+    fewshot_dataset = choose_dataset(
+        "Gold examples from",
+        [d for d in datasets if d["task"] == task.name and d["kind"] == "gold"],
+        key="gen_fewshot",
+        empty=f"Few-shot needs a gold {task.title} dataset to draw examples from: import one first.",
+    )
 per_label = st.number_input("Examples per label (M)", 1, 1_000_000, 50, key="gen_per_label")
 
 st.subheader("Model and endpoint")

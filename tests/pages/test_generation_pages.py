@@ -22,6 +22,16 @@ def fake(monkeypatch):
     server.stop()
 
 
+def wait_for_the_only_job(project) -> None:
+    store = JobStore(project.settings.jobs_dir)
+    [job] = store.list()
+    deadline = time.monotonic() + 60
+    while store.get(job.id).state != "succeeded":
+        state = store.get(job.id).state
+        assert time.monotonic() < deadline and state in ("running", "queued"), store.get(job.id).log_tail()
+        time.sleep(0.2)
+
+
 def generate_page(base_url: str = "") -> AppTest:
     at = AppTest.from_file(MAIN, default_timeout=60).run()
     at.switch_page("../pages/generate.py").run()
@@ -56,14 +66,7 @@ def test_dry_run_then_launch_then_jobs_then_browse(home, project, fake):
     at.button(key="gen_launch").click().run()
     assert not at.exception and "Started job" in texts(at)
 
-    store = JobStore(project.settings.jobs_dir)
-    [job] = store.list()
-    deadline = time.monotonic() + 60
-    while store.get(job.id).state != "succeeded":
-        assert time.monotonic() < deadline and store.get(job.id).state in ("running", "queued"), store.get(
-            job.id
-        ).log_tail()
-        time.sleep(0.2)
+    wait_for_the_only_job(project)
 
     at.switch_page("../pages/jobs.py").run()
     assert not at.exception
@@ -107,13 +110,6 @@ def test_annotate_page_labels_imported_texts(home, project, fake, tmp_path):
     assert not at.exception and any("請求書0が届きません" in c.value for c in at.code)
     at.button(key="ann_launch").click().run()
     assert "Started job" in texts(at)
-    store = JobStore(project.settings.jobs_dir)
-    [job] = store.list()
-    deadline = time.monotonic() + 60
-    while store.get(job.id).state != "succeeded":
-        assert time.monotonic() < deadline and store.get(job.id).state in ("running", "queued"), store.get(
-            job.id
-        ).log_tail()
-        time.sleep(0.2)
+    wait_for_the_only_job(project)
     [annotated] = [d for d in project.datasets() if d["kind"] == "synthetic"]
     assert annotated["rows"] == 8 and sum(annotated["counts"].values()) == 8
