@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("annotate", help="label the texts of a dataset with an LLM (a background job)")
     p.add_argument("--task", required=True)
     p.add_argument("--dataset", required=True, help="dataset id (import texts with import-gold --unlabeled)")
-    _llm_arguments(p, temperature=0.1)
+    _llm_arguments(p, temperature=0.1, annotate=True)
     p.set_defaults(func=cmd_annotate)
 
     p = commands.add_parser("jobs", help="list background jobs")
@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _llm_arguments(p: argparse.ArgumentParser, *, temperature: float) -> None:
+def _llm_arguments(p: argparse.ArgumentParser, *, temperature: float, annotate: bool = False) -> None:
     defaults = LLMConfig()
     p.add_argument("--model", default=defaults.model)
     p.add_argument("--base-url", help="an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (default: OpenAI)")
@@ -108,11 +108,13 @@ def _llm_arguments(p: argparse.ArgumentParser, *, temperature: float) -> None:
     p.add_argument("--top-p", type=float, default=defaults.top_p)
     p.add_argument("--frequency-penalty", type=float, default=defaults.frequency_penalty)
     p.add_argument("--max-tokens", type=int, default=defaults.max_tokens)
-    p.add_argument("--n", type=int, default=defaults.n, help="choices per call")
+    if not annotate:
+        p.add_argument("--n", type=int, default=defaults.n, help="choices per call")
     p.add_argument("--concurrency", type=int, default=defaults.concurrency)
     p.add_argument("--rpm", type=int, default=0, help="requests per minute (0: no limit)")
     p.add_argument("--timeout", type=float, default=defaults.timeout)
-    p.add_argument("--list-mode", action="store_true", help="ask for a numbered list (servers that ignore n)")
+    if not annotate:
+        p.add_argument("--list-mode", action="store_true", help="ask for a numbered list (servers that ignore n)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--wait", action="store_true", help="follow the job until it ends")
 
@@ -191,7 +193,7 @@ def _llm_config(args: argparse.Namespace) -> dict:
             top_p=args.top_p,
             frequency_penalty=args.frequency_penalty,
             max_tokens=args.max_tokens,
-            n=1 if getattr(args, "dataset", None) else args.n,
+            n=getattr(args, "n", 1),
             concurrency=args.concurrency,
             requests_per_minute=args.rpm,
             timeout=args.timeout,
@@ -272,8 +274,7 @@ def cmd_job(project: Project, args: argparse.Namespace) -> int:
     store = JobStore(project.settings.jobs_dir)
     job = store.get(args.job)
     if args.action == "cancel":
-        store.cancel(job)
-        print(f"cancelled {job.id}")
+        print(store.cancel(job))
     elif args.action == "resume":
         store.start(job)
         print(f"resumed {job.id}")

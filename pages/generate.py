@@ -100,7 +100,11 @@ if st.button("Draw another word / example", key="gen_resample"):
 rng = random.Random(st.session_state.get("gen_seed", 0))
 word = None
 if setting == "kadg" and spec.kadg_words:
-    words = load_words(project.settings.prompts_dir, spec.kadg_words)
+    try:
+        words = load_words(project.settings.prompts_dir, spec.kadg_words)
+    except JapagenError as exc:
+        show_error("The KADG word list cannot be used.", exc)
+        st.stop()
     word = rng.choice(words.words)
     st.caption(f"KADG word list `{words.name}` ({len(words.words)} words, version {words.version}); drawn: {word}")
 example = None
@@ -152,7 +156,7 @@ left, right = st.columns(2)
 if left.button("Dry run: send one call", disabled=key_error is not None, key="gen_dry_run"):
     first_messages = stages[0][1]
 
-    async def one_call():
+    async def one_call():  # a short timeout and one retry: the page waits for it
         client = OpenAIChatClient(llm, resolve_api_key(llm.base_url, secrets_path=SECRETS_PATH))
         try:
             return await client.complete(first_messages, n=1)

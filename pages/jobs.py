@@ -31,7 +31,8 @@ def _duration(seconds) -> str:
 
 def show_job(job) -> None:
     p = job.progress
-    title = f"{job.config.get('task', '?')} · {job.kind} · {job.config.get('setting', '')} · {job.state}"
+    how = job.config.get("setting", "") if job.kind == "generate" else f"labels {job.config.get('source_dataset', '')}"
+    title = f"{job.config.get('task', '?')} · {job.kind} · {how} · {job.state}"
     with st.container(border=True):
         st.markdown(f"**{title}**")
         st.caption(f"`{job.id}` · started {job.created_at[:19].replace('T', ' ')} UTC")

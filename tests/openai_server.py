@@ -108,7 +108,7 @@ class FakeOpenAI:
         if self.config.latency:
             time.sleep(self.config.latency)
         if fault == "429":
-            return _send(handler, 429, {"error": {"message": "rate limited"}}, {"retry-after-ms": "20"})
+            return _send(handler, 429, {"error": {"message": "rate limited"}}, {"Retry-After": "0.02"})
         if fault == "500":
             return _send(handler, 500, {"error": {"message": "boom"}})
         if fault == "timeout":
@@ -168,9 +168,18 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--fault-rate", type=float, default=0.0)
+    parser.add_argument("--faults", default=",".join(ServerConfig.faults), help=f"comma-separated, of {FAULTS}")
     parser.add_argument("--ignore-n", action="store_true")
+    parser.add_argument("--api-key", help="answer 401 to any other key")
     args = parser.parse_args()
-    fake = FakeOpenAI(ServerConfig(latency=args.latency, fault_rate=args.fault_rate, ignore_n=args.ignore_n))
+    config = ServerConfig(
+        latency=args.latency,
+        fault_rate=args.fault_rate,
+        faults=tuple(args.faults.split(",")),
+        ignore_n=args.ignore_n,
+        api_key=args.api_key,
+    )
+    fake = FakeOpenAI(config)
     fake.start(args.port)
     print(f"serving an OpenAI-compatible API at {fake.base_url} (Ctrl-C to stop)", flush=True)
     try:

@@ -77,6 +77,7 @@ class LLMConfig:
             (self.requests_per_minute >= 0, "requests_per_minute must be >= 0"),
             (self.token_param in ("auto", "max_tokens", "max_completion_tokens"), "bad token_param"),
             (bool(self.model.strip()), "model must not be empty"),
+            (self.base_url is None or _url_problem(self.base_url) is None, _url_problem(self.base_url or "")),
         ]
         for ok, message in checks:
             if not ok:
@@ -102,7 +103,21 @@ class Completion:
 
 
 class ChatClient(Protocol):
-    async def complete(self, messages: list[Message], *, n: int, temperature: float | None = None) -> Completion: ...
+    async def complete(self, messages: list[Message], *, n: int) -> Completion: ...
+
+
+def _url_problem(url: str) -> str | None:
+    """Why a base URL cannot be used, or None. Keys belong in OPENAI_API_KEY, never in a URL (it is stored)."""
+    try:
+        parts = urlparse(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        return f"base URL {url!r} is not a URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"base URL {url!r} must look like http://host:port/v1"
+    if parts.username or parts.password or parts.query:
+        return "base URL must not carry credentials or a query: put the key in OPENAI_API_KEY"
+    return None
 
 
 def is_local(base_url: str | None) -> bool:
@@ -178,13 +193,13 @@ class OpenAIChatClient:
             return self.config.token_param
         return "max_completion_tokens" if self.config.base_url is None else "max_tokens"
 
-    async def complete(self, messages: list[Message], *, n: int, temperature: float | None = None) -> Completion:
+    async def complete(self, messages: list[Message], *, n: int) -> Completion:
         c = self.config
         kwargs = {
             "model": c.model,
             "messages": messages,
             "n": n,
-            "temperature": c.temperature if temperature is None else temperature,
+            "temperature": c.temperature,
             "top_p": c.top_p,
             "frequency_penalty": c.frequency_penalty,
             self._token_param(): c.max_tokens,

@@ -98,10 +98,6 @@ class PromptSpec:
     version: str
     path: Path
 
-    @property
-    def kadg_uses_words(self) -> bool:
-        return self.kadg_text is not None
-
     # -- messages ------------------------------------------------------------------------------
 
     def _kadg(self, setting: str, word: str | None) -> str:

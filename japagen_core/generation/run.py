@@ -86,8 +86,19 @@ class RunConfig:
         elif not self.source_dataset:
             raise JapagenError("annotation needs a source dataset (import texts with import-gold --unlabeled)")
         spec = load_spec(project.settings.prompts_dir, task)
-        if self.mode == "generate" and self.setting == "kadg" and spec.kadg_text is None and spec.kadg_labels is None:
-            raise JapagenError(f"{spec.path}: no kadg section, so the KADG setting is not available for {task.name}")
+        if self.mode == "generate" and self.setting == "kadg":
+            if spec.kadg_text is None and spec.kadg_labels is None:
+                raise JapagenError(
+                    f"{spec.path}: no kadg section, so the KADG setting is not available for {task.name}"
+                )
+            if spec.kadg_words:
+                load_words(project.settings.prompts_dir, spec.kadg_words)
+        dataset_id = self.source_dataset if self.mode == "annotate" else self.fewshot_dataset
+        if dataset_id:
+            with project.db.transaction() as con:
+                info = repo.get_dataset(con, dataset_id)
+            if info.task != task.name:
+                raise JapagenError(f"dataset {dataset_id} is a {info.task} dataset, not {task.name}")
 
 
 def new_run_id(task: str, setting: str) -> str:
@@ -149,6 +160,7 @@ class Progress:
     completion_tokens: int = 0
     started: float = field(default_factory=time.monotonic)
     produced_this_attempt: int = 0
+    per_label_target: int = 0  # generate: examples wanted per label (surplus answers do not count)
 
     def add(self, part: pd.DataFrame, *, resumed: bool = False) -> None:
         ok = part[part["status"] == "ok"]
@@ -168,14 +180,15 @@ class Progress:
     def snapshot(self, model: str, state: str, message: str = "") -> dict[str, Any]:
         elapsed = max(time.monotonic() - self.started, 1e-9)
         rate = self.produced_this_attempt / elapsed
-        remaining = max(self.target - self.ok, 0)
+        remaining = max(self.target - self.ok, 0)  # (an estimate; surplus answers make it a little short)
+        ok = sum(min(n, self.per_label_target) for n in self.per_label.values()) if self.per_label_target else self.ok
         return {
             "state": state,
             "message": message,
             "done_units": self.done_units,
             "total_units": self.total_units,
             "target": self.target,
-            "ok": self.ok,
+            "ok": ok,
             "failed": self.failed,
             "per_label": self.per_label,
             "failures": self.failures,
@@ -251,47 +264,62 @@ class Runner:
 
     # -- running -----------------------------------------------------------------------------------
 
-    def _done_parts(self) -> dict[str, pd.DataFrame]:
+    def done_parts(self) -> dict[str, pd.DataFrame]:
         return {p.stem.removeprefix("part-"): pd.read_parquet(p) for p in sorted(self.parts_dir.glob("part-*.parquet"))}
 
     async def run(self) -> str:
         """Run every unit not yet done, then top up shortfalls; return 'succeeded' or 'cancelled'."""
         source_rows = list(self._source.index) if self._source is not None else None
         units = plan(self.task, self.cfg, source_rows=source_rows)
-        done = self._done_parts()
+        done = self.done_parts()
         self.progress.target = (
             self.cfg.per_label * len(self.task.labels) if self.cfg.mode == "generate" else len(source_rows)
         )
         self.progress.total_units = len(units)
+        self.progress.per_label_target = self.cfg.per_label if self.cfg.mode == "generate" else 0
         for part in done.values():
             self.progress.add(part, resumed=True)
         self.progress.done_units = sum(u.id in done for u in units)
         self._report("running", force=True)  # the target is known before the first unit ends
-        for round_no in range(TOPUP_ROUNDS + 1):
+        first_round = 1 + max((int(u.split("-")[0][1:]) for u in done if u.startswith("t")), default=0)
+        for round_no in range(first_round, first_round + TOPUP_ROUNDS + 1):
             todo = [u for u in units if u.id not in done]
             if todo and not await self._run_units(todo):
                 return "cancelled"
-            done = self._done_parts()
-            if self.cfg.mode == "annotate" or round_no == TOPUP_ROUNDS:
+            done = self.done_parts()
+            short = self.shortfall(done)
+            if self.cfg.mode == "annotate" or not short or round_no == first_round + TOPUP_ROUNDS:
                 break
-            units = self._topups(done, round_no + 1)
-            if not units:
-                break
+            if round_no > first_round and not any((part["status"] == "ok").any() for part in done.values()):
+                break  # a top-up round and still not one usable answer: more would only repeat the failure
+            units = self._topups(short, round_no)
             self.progress.total_units += len(units)
         self._report("running", force=True)
-        return "succeeded"
+        return "succeeded" if not self.shortfall(done) else "incomplete"
 
-    def _topups(self, done: dict[str, pd.DataFrame], round_no: int) -> list[Unit]:
-        """Units that make up for failed answers, one round at a time (ids are deterministic)."""
+    def shortfall(self, done: dict[str, pd.DataFrame]) -> dict[str, int]:
+        """Examples still missing per label (generate), or {"texts": n} when nothing was labelled (annotate)."""
         have = pd.concat(done.values()) if done else pd.DataFrame(columns=list(PART_COLUMNS))
-        counts = have[have["status"] == "ok"]["label"].value_counts()
+        ok = have[have["status"] == "ok"]
+        if self.cfg.mode == "annotate":
+            return {} if len(ok) else {"texts": self.progress.target}
+        counts = ok["label"].value_counts()
         short = {name: self.cfg.per_label - int(counts.get(name, 0)) for name in self.task.label_names}
-        short = {name: n for name, n in short.items() if n > 0}
-        if not short:
-            return []
+        return {name: n for name, n in short.items() if n > 0}
+
+    def _topups(self, short: dict[str, int], round_no: int) -> list[Unit]:
+        """Units that make up for failed answers, split like the first pass (ids are deterministic)."""
         if self.task.is_pair:
-            return [Unit(f"t{round_no}-p000000", tuple(short), max(short.values()))]
-        return [Unit(f"t{round_no}-{name}-000000", (name,), n) for name, n in short.items()]
+            step, need = max(1, self.llm.n), max(short.values())
+            return [
+                Unit(f"t{round_no}-p{k:06d}", tuple(short), min(step, need - i))
+                for k, i in enumerate(range(0, need, step))
+            ]
+        return [
+            Unit(f"t{round_no}-{name}-{k:06d}", (name,), min(UNIT_EXAMPLES, n - i))
+            for name, n in short.items()
+            for k, i in enumerate(range(0, n, UNIT_EXAMPLES))
+        ]
 
     async def _run_units(self, units: list[Unit]) -> bool:
         """Run units concurrently (a few more in flight than the client's concurrency needs).
@@ -309,6 +337,7 @@ class Runner:
 
         tasks = [asyncio.create_task(one(u)) for u in units]
         work = asyncio.gather(*tasks)
+        work.add_done_callback(lambda w: w.cancelled() or w.exception())  # never "exception not retrieved"
         try:
             while not work.done():
                 await asyncio.wait([work], timeout=0.2)
@@ -356,24 +385,24 @@ class Runner:
         return word, example_id, example
 
     async def _ask(self, messages: list[dict[str, str]], count: int) -> tuple[list[str], dict[str, Any]]:
-        """``count`` answers for one prompt: n choices, or a numbered list where the server ignores n."""
-        meta = {"request_ids": [], "prompt_tokens": 0, "completion_tokens": 0}
+        """``count`` answers for one prompt: n choices, or a numbered list where the server ignores n.
+
+        An error after some answers came back keeps those answers; ``meta["missing_reason"]`` says why
+        the rest are missing. An error before any answer is raised.
+        """
+        meta = {"request_ids": [], "prompt_tokens": 0, "completion_tokens": 0, "missing_reason": "missing_choice"}
         texts: list[str] = []
         while len(texts) < count:
             want = count - len(texts)
-            if self.list_mode and want > 1:
-                listed = [
-                    *messages[:-1],
-                    {**messages[-1], "content": messages[-1]["content"] + LIST_PROMPT.format(n=want)},
-                ]
-                completion = await self.client.complete(listed, n=1)
-                got = split_numbered(completion.texts[0] if completion.texts else "", want) if completion.texts else []
-            else:
-                completion = await self.client.complete(messages, n=want)
-                got = completion.texts[:want]
-                if want > 1 and len(got) == 1 and not self.list_mode:
-                    log.warning("the server returned 1 choice for n=%d: switching to numbered-list prompts", want)
-                    self.list_mode = True
+            try:
+                completion, got = await self._ask_once(messages, want)
+            except FatalLLMError:
+                raise
+            except LLMError as exc:
+                if not texts:
+                    raise
+                meta["missing_reason"] = exc.reason
+                break
             meta["request_ids"].append(completion.request_id)
             meta["prompt_tokens"] += completion.prompt_tokens
             meta["completion_tokens"] += completion.completion_tokens
@@ -381,6 +410,18 @@ class Runner:
                 break  # an empty answer: the missing ones are recorded as failures by the caller
             texts += got
         return texts, meta
+
+    async def _ask_once(self, messages: list[dict[str, str]], want: int):
+        if self.list_mode and want > 1:
+            listed = [*messages[:-1], {**messages[-1], "content": messages[-1]["content"] + LIST_PROMPT.format(n=want)}]
+            completion = await self.client.complete(listed, n=1)
+            return completion, split_numbered(completion.texts[0], want) if completion.texts else []
+        completion = await self.client.complete(messages, n=want)
+        got = completion.texts[:want]
+        if want > 1 and len(got) == 1:
+            log.warning("the server returned 1 choice for n=%d: switching to numbered-list prompts", want)
+            self.list_mode = True
+        return completion, got
 
     def _base_provenance(self, unit: Unit, word: str | None, fewshot_ids: list[str]) -> dict[str, Any]:
         return {
@@ -415,7 +456,7 @@ class Runner:
             except LLMError as exc:
                 return [_failure(label, exc.reason, str(exc), None, prov) for _ in range(count)]
             rows = [self._row(label, raw, None, meta, prov) for raw in texts]
-            rows += [_failure(label, "missing_choice", "", meta, prov) for _ in range(count - len(texts))]
+            rows += [_failure(label, meta["missing_reason"], "", meta, prov) for _ in range(count - len(texts))]
             return _charge(rows, meta)
 
         results = await asyncio.gather(*(call(c, d) for c, d in zip(calls, draws, strict=True)))
@@ -446,7 +487,9 @@ class Runner:
                     else:
                         first_rows.append(_failure(label, f"x1_{reason}", raw, None, prov))
             first_rows += [
-                _failure(label, "missing_choice", "", None, self._base_provenance(unit, word, []))
+                _failure(
+                    label, meta.get("missing_reason", "missing_choice"), "", None, self._base_provenance(unit, word, [])
+                )
                 for _ in range(count - len(x1s))
                 for label in unit.labels
             ]
@@ -483,6 +526,7 @@ class Runner:
         return _charge([row], meta)[0]
 
     def _row(self, label, raw: str, x1: str | None, meta, prov, *, pair: bool = False) -> dict[str, Any]:
+        prov = {**prov, "list_mode": self.list_mode}  # it may have switched during this call
         text, reason = clean_text(raw, self.task)
         if reason is not None:
             return _failure(label, reason, raw, meta, prov)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import faulthandler
+import json
 import logging
 import os
 import signal
@@ -16,7 +17,7 @@ from typing import Any
 from japagen_core.errors import JapagenError
 from japagen_core.generation.llm import FatalLLMError, LLMConfig, OpenAIChatClient, resolve_api_key
 from japagen_core.generation.run import RunConfig, Runner, ingest
-from japagen_core.jobs.store import Job, JobStore, write_json_atomic
+from japagen_core.jobs.store import Job, JobError, JobStore, take_lock, write_json_atomic
 from japagen_core.project import Project
 from japagen_core.settings import SECRETS_PATH, Settings
 
@@ -51,6 +52,11 @@ def run_job(job_dir: Path) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     store = JobStore(job_dir.resolve().parent)
     job = store.get(job_dir.name)
+    try:
+        lock = take_lock(job.dir)  # held until this process ends, however it ends
+    except JobError as exc:
+        log.error("%s", exc)
+        return 1
     signal.signal(signal.SIGTERM, _raise_cancel)
     progress_path = job.dir / "progress.json"
     last: dict[str, Any] = {}
@@ -77,7 +83,15 @@ def run_job(job_dir: Path) -> int:
     write_json_atomic(progress_path, {**last, "state": result["state"], "message": result.get("message", "")})
     write_json_atomic(job.dir / "result.json", result)
     log.info("job %s ended: %s %s", job.id, result["state"], result.get("message", ""))
+    lock.close()
     return 0 if result["state"] == "succeeded" else 1
+
+
+def last_snapshot(job: Job) -> dict[str, Any]:
+    try:
+        return json.loads((job.dir / "progress.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 class _Cancelled(Exception):
@@ -101,13 +115,22 @@ def _run(job: Job, report) -> dict[str, Any]:
         client = OpenAIChatClient(llm, key)
         try:
             runner = Runner(project, cfg, client, job.parts_dir, report=report, cancelled=lambda: job.cancel_requested)
-            return await runner.run()
+            state = await runner.run()
+            return state, runner.shortfall(runner.done_parts()), runner.progress.failures
         finally:
             await client.close()
 
-    state = asyncio.run(main())
-    if state != "succeeded":
-        return {"state": state, "message": "cancelled: run it again to resume"}
+    state, short, failures = asyncio.run(main())
+    if state == "cancelled":
+        return {"state": "cancelled", "message": "cancelled: resume to go on"}
+    if state == "incomplete":
+        missing = ", ".join(f"{name} {n}" for name, n in short.items())
+        reasons = ", ".join(f"{r} {n}" for r, n in sorted(failures.items(), key=lambda kv: -kv[1])[:4])
+        message = f"not enough usable answers (missing: {missing}; failures: {reasons}); resume to try again"
+        log.error("%s", message)
+        return {"state": "failed", "message": message, "missing": short}
+    report({**last_snapshot(job), "state": "saving", "message": "saving the examples"})
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a half-saved run would disagree with its job state
     summary = ingest(project, cfg, job.parts_dir, job_id=job.id)
     log.info("ingested %d examples into dataset %s", summary["rows"], cfg.run_id)
     return {

@@ -15,6 +15,7 @@ process is gone without a result is "interrupted"; running it again resumes from
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -48,16 +49,6 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         return None
-
-
-def _process_start_time(pid: int) -> str | None:
-    """The kernel's start time of a process (field 22 of /proc/<pid>/stat), to tell a reused pid apart."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return fields[19] if len(fields) > 19 and fields[0] != "Z" else None
 
 
 @dataclass
@@ -127,34 +118,36 @@ class JobStore:
 
     def _state(self, job: Job) -> str:
         pid_info = _read_json(job.dir / "pid.json")
-        if pid_info is not None:
-            self._alive(pid_info)  # also reaps a finished child of ours, so no zombie lingers
+        if pid_info is not None:  # reap a finished child of ours, so no zombie lingers
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(int(pid_info["pid"]), os.WNOHANG)
         if job.result.get("state") in FINAL_STATES:
             return job.result["state"]
-        if pid_info is None:
-            return "queued"
-        if self._alive(pid_info):
+        if lock_is_held(job.dir):
             return "running"
-        return "interrupted"
-
-    @staticmethod
-    def _alive(pid_info: dict[str, Any]) -> bool:
-        pid = int(pid_info["pid"])
-        with contextlib.suppress(ChildProcessError):  # reap our finished child: a zombie is not alive
-            os.waitpid(pid, os.WNOHANG)
-        return _process_start_time(pid) == pid_info.get("start_time")
+        starting = job.dir / "STARTING"
+        if starting.exists() and time.time() - starting.stat().st_mtime < 30:
+            return "queued"
+        return "interrupted" if pid_info is not None else "queued"
 
     # -- processes ---------------------------------------------------------------------------------
 
     def start(self, job: Job, *, env: dict[str, str] | None = None) -> int:
-        """Run (or resume) the job in a new session; return its pid."""
+        """Run (or resume) the job in a new session; return its pid.
+
+        The job process takes the job's lock first thing; a second start of the same job finds it
+        held and exits, so two runners never work on one job.
+        """
         current = self.get(job.id)
+        if current.state in ("running", "queued") and (job.dir / "STARTING").exists():
+            raise JobError(f"job {job.id} is already {current.state}")
         if current.state == "running":
             raise JobError(f"job {job.id} is already running")
-        if current.state in ("succeeded",):
+        if current.state == "succeeded":
             raise JobError(f"job {job.id} already succeeded")
         for stale in ("CANCEL", "result.json"):
             (job.dir / stale).unlink(missing_ok=True)
+        (job.dir / "STARTING").touch()
         run_env = dict(os.environ if env is None else env)
         run_env["PYTHONPATH"] = str(PROJECT_ROOT) + os.pathsep + run_env.get("PYTHONPATH", "")
         with job.log_path.open("ab") as log:
@@ -167,36 +160,56 @@ class JobStore:
                 env=run_env,
                 cwd=PROJECT_ROOT,
             )
-        write_json_atomic(job.dir / "pid.json", {"pid": proc.pid, "start_time": _wait_start_time(proc.pid)})
         return proc.pid
 
-    def cancel(self, job: Job, *, grace: float = 5.0) -> None:
-        """Ask the job to stop (CANCEL file), then SIGTERM its process group, then SIGKILL."""
+    def cancel(self, job: Job, *, grace: float = 5.0) -> str:
+        """Ask the job to stop (CANCEL file), then SIGTERM its process group, then SIGKILL.
+
+        Returns what happened, for the CLI and the Jobs page.
+        """
+        current = self.get(job.id)
+        if current.state in FINAL_STATES:
+            return f"job {job.id} had already {current.state}; nothing to cancel"
+        if current.progress.get("state") == "saving":
+            raise JobError(f"job {job.id} has finished generating and is being saved; it cannot be cancelled now")
         (job.dir / "CANCEL").touch()
-        pid_info = _read_json(job.dir / "pid.json")
-        if pid_info is None or not self._alive(pid_info):
-            if self.get(job.id).state not in FINAL_STATES:
-                write_json_atomic(job.dir / "result.json", {"state": "cancelled", "message": "cancelled while stopped"})
-            return
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and self._alive(pid_info):
+        while time.monotonic() < deadline and lock_is_held(job.dir):
             time.sleep(0.1)
+        pid_info = _read_json(job.dir / "pid.json")
         for sig in (signal.SIGTERM, signal.SIGKILL):
-            if not self._alive(pid_info):
+            if pid_info is None or not lock_is_held(job.dir):
                 break
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(int(pid_info["pid"]), sig)
-            except ProcessLookupError:
-                break
             time.sleep(1.0)
         if self.get(job.id).state not in FINAL_STATES:
-            write_json_atomic(job.dir / "result.json", {"state": "cancelled", "message": "stopped by a signal"})
+            write_json_atomic(job.dir / "result.json", {"state": "cancelled", "message": "cancelled: resume to go on"})
+        return f"cancelled {job.id}"
 
 
-def _wait_start_time(pid: int) -> str | None:
-    for _ in range(50):
-        start = _process_start_time(pid)
-        if start is not None:
-            return start
-        time.sleep(0.01)
-    return None
+def lock_is_held(job_dir: Path) -> bool:
+    """Whether a job process holds the job's lock (the lock goes with the process, however it ends)."""
+    try:
+        with (job_dir / "lock").open("a") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(f, fcntl.LOCK_UN)
+            return False
+    except FileNotFoundError:
+        return False
+
+
+def take_lock(job_dir: Path):
+    """Hold the job's lock for the life of this process; JobError if another process has it."""
+    f = (job_dir / "lock").open("a")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        raise JobError(f"job {job_dir.name} is already running in another process") from None
+    write_json_atomic(job_dir / "pid.json", {"pid": os.getpid()})
+    (job_dir / "STARTING").unlink(missing_ok=True)
+    return f

@@ -71,3 +71,17 @@ def test_the_key_comes_from_env_or_secrets(tmp_path):
     assert resolve_api_key("http://127.0.0.1:8000/v1", environ={}).startswith("sk-local")
     with pytest.raises(JapagenError, match="no API key: set OPENAI_API_KEY"):
         resolve_api_key("https://api.example.com/v1", environ={}, secrets_path=tmp_path / "none.toml")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("localhost:8000/v1", "must look like http://host:port/v1"),
+        ("http://[bad", "is not a URL"),
+        ("http://user:sk-secret@host/v1", "must not carry credentials"),
+        ("https://host/v1?api-key=sk-secret", "must not carry credentials"),
+    ],
+)
+def test_bad_base_urls_are_refused_before_anything_is_stored(url, message):
+    with pytest.raises(JapagenError, match=message):
+        LLMConfig(base_url=url)

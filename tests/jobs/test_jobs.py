@@ -96,3 +96,33 @@ def test_the_api_key_is_in_no_database_row_job_file_or_log(project, slow_fake):
     assert any(p.name == "japagen.duckdb" for p in files) and any(p.name == "log.txt" for p in files)
     for path in files:
         assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_a_run_with_no_usable_answers_fails_clearly_and_can_resume(project, slow_fake):
+    slow_fake.config.fault_rate, slow_fake.config.faults = 1.0, ("non_japanese",)
+    store = JobStore(project.settings.jobs_dir)
+    job = submit_run(project, _config(slow_fake, "marc-nothing", per_label=5))
+    failed = _wait(store, job.id, lambda j: j.state in ("succeeded", "failed"))
+    assert failed.state == "failed" and "not enough usable answers" in failed.result["message"]
+    assert "not_japanese" in failed.result["message"]
+    assert not [d for d in project.datasets() if d["id"] == "marc-nothing"]  # no empty dataset
+    slow_fake.config.fault_rate = 0.0  # the server recovers: resuming fills what is missing
+    store.start(failed)
+    assert _wait(store, job.id, lambda j: j.state in ("succeeded", "failed")).state == "succeeded"
+    assert len(_examples(project, "marc-nothing")) == 10
+
+
+def test_two_starts_of_one_job_run_it_once(project, slow_fake):
+    import subprocess
+    import sys
+
+    store = JobStore(project.settings.jobs_dir)
+    job = submit_run(project, _config(slow_fake, "marc-twice", per_label=50))
+    _wait(store, job.id, lambda j: j.state == "running")
+    second = subprocess.run(
+        [sys.executable, "-m", "japagen_core", "job", "run", str(job.dir)], capture_output=True, text=True, timeout=60
+    )
+    assert second.returncode == 1 and "already running in another process" in second.stdout
+    assert _wait(store, job.id, lambda j: j.state in ("succeeded", "failed")).state == "succeeded"
+    assert len(_examples(project, "marc-twice")) == 100
+    assert "nothing to cancel" in store.cancel(store.get(job.id))
