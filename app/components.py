@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from japagen_core.errors import JapagenError
+from japagen_core.jobs.runner import submit_run
 from japagen_core.project import Project
 from japagen_core.tasks import Task
 
@@ -73,6 +74,17 @@ def choose_dataset(label: str, candidates: list[dict[str, Any]], *, key: str, em
         st.stop()
     names = {d["id"]: f"{d['name']} · {d['kind']} · {d['rows']:,} rows" for d in candidates}
     return st.selectbox(label, list(names), format_func=names.get, key=key)
+
+
+def launch(project: Project, make_config) -> None:
+    """Build a run's config and start its job; say where to follow it, or why it did not start."""
+    try:
+        job = submit_run(project, make_config())
+    except JapagenError as exc:
+        show_error("The job could not start.", exc)
+    else:
+        st.success(f"Started job {job.id}. It runs in the background; you can close this page.")
+        st.page_link("../pages/jobs.py", label="Follow it on Jobs", icon=":material/monitoring:")
 
 
 def demo_notice() -> None:

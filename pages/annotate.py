@@ -5,13 +5,12 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from app.components import choose_dataset, datasets_or_stop, show_error
+from app.components import choose_dataset, datasets_or_stop, launch, show_error
 from app.resources import get_project
 from japagen_core.errors import JapagenError
 from japagen_core.generation.llm import LLMConfig, is_local, resolve_api_key
 from japagen_core.generation.prompts import load_spec
 from japagen_core.generation.run import RunConfig, new_run_id
-from japagen_core.jobs.runner import submit_run
 from japagen_core.settings import SECRETS_PATH
 
 project = get_project()
@@ -63,17 +62,9 @@ for message in messages:
 rows = next(d["rows"] for d in candidates if d["id"] == dataset_id)
 st.metric("API calls", f"{rows:,}")
 if st.button("Launch", type="primary", disabled=key_missing or not model, key="ann_launch"):
-    try:
-        llm = LLMConfig(
-            model=model, base_url=base_url or None, temperature=temperature, n=1, concurrency=int(concurrency)
-        )
-        cfg = RunConfig(
-            mode="annotate", task=task.name, run_id=new_run_id(task.name, "annotated"), llm=asdict(llm),
-            seed=random.randrange(1_000_000), source_dataset=dataset_id,
-        )  # fmt: skip
-        job = submit_run(project, cfg)
-    except JapagenError as exc:
-        show_error("The job could not start.", exc)
-    else:
-        st.success(f"Started job {job.id}.")
-        st.page_link("../pages/jobs.py", label="Follow it on Jobs", icon=":material/monitoring:")
+    launch(project, lambda: RunConfig(
+        mode="annotate", task=task.name, run_id=new_run_id(task.name, "annotated"), seed=random.randrange(1_000_000),
+        llm=asdict(LLMConfig(model=model, base_url=base_url or None, temperature=temperature, n=1,
+                             concurrency=int(concurrency))),
+        source_dataset=dataset_id,
+    ))  # fmt: skip

@@ -6,14 +6,13 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from app.components import choose_dataset, datasets_or_stop, show_error
+from app.components import choose_dataset, datasets_or_stop, launch, show_error
 from app.resources import get_project
 from japagen_core.errors import JapagenError
 from japagen_core.generation.clean import clean_text
 from japagen_core.generation.llm import PRICES, LLMConfig, OpenAIChatClient, cost_usd, is_local, resolve_api_key
 from japagen_core.generation.prompts import format_example, load_spec, load_words
 from japagen_core.generation.run import RunConfig, new_run_id
-from japagen_core.jobs.runner import submit_run
 from japagen_core.settings import SECRETS_PATH
 
 SETTING_HELP = {
@@ -180,15 +179,8 @@ if left.button("Dry run: send one call", disabled=key_error is not None, key="ge
             st.code(text, language=None, wrap_lines=True)
 
 if right.button("Launch", type="primary", disabled=key_error is not None or not model, key="gen_launch"):
-    cfg = RunConfig(
+    launch(project, lambda: RunConfig(
         mode="generate", task=task.name, run_id=new_run_id(task.name, setting), llm=asdict(llm),
         setting=setting, per_label=int(per_label), seed=random.randrange(1_000_000),
         fewshot_dataset=fewshot_dataset, list_mode=list_mode,
-    )  # fmt: skip
-    try:
-        job = submit_run(project, cfg)
-    except JapagenError as exc:
-        show_error("The job could not start.", exc)
-    else:
-        st.success(f"Started job {job.id}. It runs in the background; you can close this page.")
-        st.page_link("../pages/jobs.py", label="Follow it on Jobs", icon=":material/monitoring:")
+    ))  # fmt: skip
