@@ -42,7 +42,7 @@ LIST_PROMPT = "\n\n異なる{n}件を、「1. 」「2. 」のように番号を�
 PART_COLUMNS = {
     "unit_id": "string",
     "seq": "int64",
-    "status": "string",  # ok / failed / usage (carries a stage-1 call's tokens, no text)
+    "status": "string",  # ok / failed
     "reason": "string",
     "label": "string",
     "text": "string",
@@ -51,9 +51,8 @@ PART_COLUMNS = {
     "request_id": "string",
     "created_at": "string",
     "provenance": "string",
-    "prompt_tokens": "int64",
-    "completion_tokens": "int64",
 }
+USAGE_FILE = "usage.jsonl"  # in the parts folder: one line per answered call, kept across attempts
 
 
 @dataclass(frozen=True)
@@ -171,8 +170,6 @@ class Progress:
             self.per_label[label] = self.per_label.get(label, 0) + int(n)
         for reason, n in failed["reason"].value_counts().items():
             self.failures[reason] = self.failures.get(reason, 0) + int(n)
-        self.prompt_tokens += int(part["prompt_tokens"].sum())
-        self.completion_tokens += int(part["completion_tokens"].sum())
         self.done_units += 1
         if not resumed:
             self.produced_this_attempt += len(ok)
@@ -224,6 +221,8 @@ class Runner:
         self.list_mode = cfg.list_mode
         self.report, self.cancelled = report, cancelled
         self.progress = Progress()
+        self.progress.prompt_tokens, self.progress.completion_tokens = usage_totals(parts_dir)
+        self._usage = (parts_dir / USAGE_FILE).open("a", buffering=1, encoding="utf-8")  # line-buffered
         self._last_report = 0.0
         self._fewshot = self._load_fewshot() if cfg.mode == "generate" and cfg.setting == "few-shot" else {}
         self._source = self._load_source() if cfg.mode == "annotate" else None
@@ -268,7 +267,13 @@ class Runner:
         return {p.stem.removeprefix("part-"): pd.read_parquet(p) for p in sorted(self.parts_dir.glob("part-*.parquet"))}
 
     async def run(self) -> str:
-        """Run every unit not yet done, then top up shortfalls; return 'succeeded' or 'cancelled'."""
+        """Run every unit not yet done, then top up shortfalls; 'succeeded', 'incomplete' or 'cancelled'."""
+        try:
+            return await self._run()
+        finally:
+            self._usage.close()
+
+    async def _run(self) -> str:
         source_rows = list(self._source.index) if self._source is not None else None
         units = plan(self.task, self.cfg, source_rows=source_rows)
         done = self.done_parts()
@@ -390,7 +395,7 @@ class Runner:
         An error after some answers came back keeps those answers; ``meta["missing_reason"]`` says why
         the rest are missing. An error before any answer is raised.
         """
-        meta = {"request_ids": [], "prompt_tokens": 0, "completion_tokens": 0, "missing_reason": "missing_choice"}
+        meta = {"request_ids": [], "missing_reason": "missing_choice"}
         texts: list[str] = []
         while len(texts) < count:
             want = count - len(texts)
@@ -404,8 +409,6 @@ class Runner:
                 meta["missing_reason"] = exc.reason
                 break
             meta["request_ids"].append(completion.request_id)
-            meta["prompt_tokens"] += completion.prompt_tokens
-            meta["completion_tokens"] += completion.completion_tokens
             if not got:
                 break  # an empty answer: the missing ones are recorded as failures by the caller
             texts += got
@@ -415,13 +418,21 @@ class Runner:
         if self.list_mode and want > 1:
             listed = [*messages[:-1], {**messages[-1], "content": messages[-1]["content"] + LIST_PROMPT.format(n=want)}]
             completion = await self.client.complete(listed, n=1)
+            self._record_usage(completion)
             return completion, split_numbered(completion.texts[0], want) if completion.texts else []
         completion = await self.client.complete(messages, n=want)
+        self._record_usage(completion)
         got = completion.texts[:want]
         if want > 1 and len(got) == 1:
             log.warning("the server returned 1 choice for n=%d: switching to numbered-list prompts", want)
             self.list_mode = True
         return completion, got
+
+    def _record_usage(self, completion) -> None:
+        """Count a call's tokens the moment it is answered, so work lost to a kill is still paid for."""
+        self._usage.write(json.dumps([completion.prompt_tokens, completion.completion_tokens]) + "\n")
+        self.progress.prompt_tokens += completion.prompt_tokens
+        self.progress.completion_tokens += completion.completion_tokens
 
     def _base_provenance(self, unit: Unit, word: str | None, fewshot_ids: list[str]) -> dict[str, Any]:
         return {
@@ -457,7 +468,7 @@ class Runner:
                 return [_failure(label, exc.reason, str(exc), None, prov) for _ in range(count)]
             rows = [self._row(label, raw, None, meta, prov) for raw in texts]
             rows += [_failure(label, meta["missing_reason"], "", meta, prov) for _ in range(count - len(texts))]
-            return _charge(rows, meta)
+            return rows
 
         results = await asyncio.gather(*(call(c, d) for c, d in zip(calls, draws, strict=True)))
         return _number(unit, [row for rows in results for row in rows])
@@ -493,10 +504,7 @@ class Runner:
                 for _ in range(count - len(x1s))
                 for label in unit.labels
             ]
-            if not first_rows:  # the stage-1 call's tokens go on a row of their own
-                usage = _failure(None, None, "", meta, self._base_provenance(unit, word, []))
-                first_rows.append({**usage, "status": "usage"})
-            rows += _charge(first_rows, meta)
+            rows += first_rows
         rows += await asyncio.gather(*seconds)
         return _number(unit, rows)
 
@@ -523,7 +531,7 @@ class Runner:
             if texts
             else _failure(label, "missing_choice", "", meta, prov)
         )
-        return _charge([row], meta)[0]
+        return row
 
     def _row(self, label, raw: str, x1: str | None, meta, prov, *, pair: bool = False) -> dict[str, Any]:
         prov = {**prov, "list_mode": self.list_mode}  # it may have switched during this call
@@ -573,26 +581,31 @@ class Runner:
                 "label": label,
                 "provenance": json.dumps(prov, ensure_ascii=False),
             }
-            return _charge([row], meta)[0]
+            return row
 
         rows = await asyncio.gather(*(one(r) for r in unit.rows))
         return _number(unit, list(rows))
 
 
+def usage_totals(parts_dir: Path) -> tuple[int, int]:
+    """(prompt, completion) tokens of every answered call of a run, across attempts."""
+    prompt = completion = 0
+    try:
+        lines = (parts_dir / USAGE_FILE).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return 0, 0
+    for line in lines:
+        try:
+            p, c = json.loads(line)
+        except ValueError:  # a line cut short by a kill
+            continue
+        prompt, completion = prompt + int(p), completion + int(c)
+    return prompt, completion
+
+
 def _meta_fields(meta: dict[str, Any] | None) -> dict[str, Any]:
     ids = [r for r in (meta or {}).get("request_ids", []) if r]
-    return {"request_id": ";".join(ids) or None, "prompt_tokens": 0, "completion_tokens": 0}
-
-
-def _charge(rows: list[dict[str, Any]], meta: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Put one call's token usage on the first row it produced, so sums count each call once."""
-    if rows and meta:
-        rows[0] = {
-            **rows[0],
-            "prompt_tokens": rows[0]["prompt_tokens"] + meta.get("prompt_tokens", 0),
-            "completion_tokens": rows[0]["completion_tokens"] + meta.get("completion_tokens", 0),
-        }
-    return rows
+    return {"request_id": ";".join(ids) or None}
 
 
 def _failure(label, reason: str, raw: str, meta, prov) -> dict[str, Any]:
@@ -667,8 +680,7 @@ def ingest(project: Project, cfg: RunConfig, parts_dir: Path, *, job_id: str) ->
         "rows": len(examples),
         "duplicates": int(examples["duplicate_of"].notna().sum()),
         "failures": failures["reason"].value_counts().to_dict(),
-        "prompt_tokens": int(parts["prompt_tokens"].sum()),
-        "completion_tokens": int(parts["completion_tokens"].sum()),
+        **dict(zip(("prompt_tokens", "completion_tokens"), usage_totals(parts_dir), strict=True)),
     }
     summary["cost_usd"] = cost_usd(llm.model, summary["prompt_tokens"], summary["completion_tokens"])
     info = repo.DatasetInfo(

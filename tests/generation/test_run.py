@@ -75,7 +75,8 @@ def test_every_task_and_setting_lands_exactly_m_per_label(project, fake, tmp_pat
 
 
 def test_pair_flow_sends_the_first_caption_as_history(project, fake, tmp_path):
-    _, _, rows, _ = run(project, fake, tmp_path, task="jnli", setting="kadg", per_label=5)
+    _, summary, rows, _ = run(project, fake, tmp_path, task="jnli", setting="kadg", per_label=5)
+    assert summary["prompt_tokens"] == 40 * len(fake.requests)  # every call counted once, stage 1 too
     first = [r["body"]["messages"] for r in fake.requests if len(r["body"]["messages"]) == 2]
     second = [r["body"]["messages"] for r in fake.requests if len(r["body"]["messages"]) == 4]
     assert first and len(second) == 15
@@ -151,3 +152,10 @@ def test_settings_are_checked_before_a_run(project):
         RunConfig(mode="generate", task="jnli", run_id="r", llm=llm, setting="one-shot", per_label=3).check(project)
     with pytest.raises(JapagenError, match="temperature"):
         LLMConfig(temperature=3)
+
+
+def test_usage_survives_a_line_cut_short_by_a_kill(tmp_path):
+    from japagen_core.generation.run import USAGE_FILE, usage_totals
+
+    (tmp_path / USAGE_FILE).write_text("[40, 20]\n[40, 100]\n[4", encoding="utf-8")
+    assert usage_totals(tmp_path) == (80, 120)
