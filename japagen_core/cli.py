@@ -26,6 +26,12 @@ from japagen_core.generation.prompts import SETTINGS
 from japagen_core.generation.run import RunConfig, new_run_id, progress_line
 from japagen_core.jobs import JobStore
 from japagen_core.jobs.runner import run_job, submit_run
+from japagen_core.metrics.inputs import load_texts
+from japagen_core.metrics.overlap import count_tokens, overlap
+from japagen_core.metrics.sampling import sample_per_label, sample_signature
+from japagen_core.metrics.self_bleu import SMOOTH_METHODS, self_bleu
+from japagen_core.metrics.tokenizers import KINDS as TOKENIZER_KINDS
+from japagen_core.metrics.tokenizers import Tokenizer
 from japagen_core.project import Project
 from japagen_core.storage import repository as repo
 
@@ -92,6 +98,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("jobs", help="list background jobs")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_jobs)
+
+    metrics = commands.add_parser("metrics", help="Self-BLEU and token overlap of plain files")
+    which = metrics.add_subparsers(dest="metric", required=True, metavar="METRIC", parser_class=_Parser)
+    p = which.add_parser("self-bleu", help="Self-BLEU of a file's texts (lower is more diverse)")
+    p.add_argument("file", type=Path)
+    _metric_arguments(p)
+    p.add_argument("--order", type=int, default=4, help="max n-gram order (BLEU-4 by default)")
+    p.add_argument("--smooth", choices=SMOOTH_METHODS, default="exp", help="sacrebleu smoothing method")
+    p.set_defaults(func=cmd_self_bleu)
+    p = which.add_parser("overlap", help="token-frequency overlap of a gold and a synthetic file")
+    p.add_argument("gold_file", type=Path)
+    p.add_argument("synthetic_file", type=Path)
+    _metric_arguments(p)
+    p.add_argument("--top", type=int, default=20, help="how many over- and under-represented tokens")
+    p.set_defaults(func=cmd_overlap)
 
     p = commands.add_parser("job", help="run, resume, cancel or watch one job")
     p.add_argument("action", choices=("run", "resume", "cancel", "wait"))
@@ -182,6 +203,71 @@ def cmd_demo(project: Project, args: argparse.Namespace) -> None:
         print(f"demo project: {added} dataset(s) added, {len(results) - added} already present")
     else:
         print(f"removed {remove_demo(project.db)} demo dataset(s)")
+
+
+def _metric_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--text-field", required=True)
+    p.add_argument("--label-field", help="sample and report per label")
+    p.add_argument("--per-label", type=int, help="sample this many rows per label (default: every row)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tokenizer", choices=TOKENIZER_KINDS, default="surface")
+    p.add_argument("--json", action="store_true")
+
+
+def _sampled(path: Path, args: argparse.Namespace) -> tuple[list[list[str]], list[str] | None, str]:
+    if args.per_label is not None and not args.label_field:
+        raise JapagenError("--per-label needs --label-field")
+    texts, labels = load_texts(path, text_field=args.text_field, label_field=args.label_field)
+    keep = sample_per_label(labels if labels is not None else [0] * len(texts), args.per_label, seed=args.seed)
+    tokenizer = Tokenizer(args.tokenizer)
+    tokens = tokenizer.tokenize_all(texts[i] for i in keep)
+    return tokens, [labels[i] for i in keep] if labels is not None else None, tokenizer.signature
+
+
+def cmd_self_bleu(project: Project, args: argparse.Namespace) -> None:
+    tokens, labels, tok_sig = _sampled(args.file, args)
+    sample_sig = sample_signature(args.per_label, args.seed)
+    options = {"order": args.order, "smooth_method": args.smooth, "tokenizer_signature": tok_sig,
+               "sample_signature": sample_sig}  # fmt: skip
+    try:
+        result = self_bleu(tokens, **options)
+        per_label = {}
+        for name in sorted(set(labels or [])):
+            group = [t for t, label in zip(tokens, labels, strict=True) if label == name]
+            per_label[name] = self_bleu(group, **options).score if len(group) > 1 else None
+    except ValueError as exc:
+        raise JapagenError(f"{args.file}: {exc}") from None
+    out = {"self_bleu": result.score, "texts": len(tokens), "per_label": per_label, "signature": result.signature}
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print(f"Self-BLEU {result.score:.2f} over {len(tokens):,} texts  [{result.signature}]")
+        for name, value in per_label.items():
+            print(f"  {name}: {value:.2f}" if value is not None else f"  {name}: (one text)")
+
+
+def cmd_overlap(project: Project, args: argparse.Namespace) -> None:
+    gold, gold_labels, tok_sig = _sampled(args.gold_file, args)
+    syn, syn_labels, _ = _sampled(args.synthetic_file, args)
+    sample_sig = sample_signature(args.per_label, args.seed)
+    try:
+        result = overlap(count_tokens(gold), count_tokens(syn), top=args.top, tokenizer_signature=tok_sig,
+                         sample_signature=sample_sig)  # fmt: skip
+        per_label = {}
+        for name in sorted(set(gold_labels or []) & set(syn_labels or [])):
+            g = count_tokens(t for t, label in zip(gold, gold_labels, strict=True) if label == name)
+            s = count_tokens(t for t, label in zip(syn, syn_labels, strict=True) if label == name)
+            per_label[name] = overlap(g, s, top=0).weighted_jaccard if g and s else None
+    except ValueError as exc:
+        raise JapagenError(str(exc)) from None
+    out = {**result.as_dict(), "per_label_weighted_jaccard": per_label}
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print(f"weighted Jaccard {result.weighted_jaccard:.4f}  [{result.signature}]")
+        print(f"  only in gold: {result.only_gold_types:,} tokens, {result.only_gold_mass:.1%} of the gold mass")
+        print(f"  only in synthetic: {result.only_synthetic_types:,} tokens, {result.only_synthetic_mass:.1%} of it")
+        print(f"  in both: {result.both_types:,} tokens")
 
 
 def _llm_config(args: argparse.Namespace) -> dict:

@@ -77,3 +77,28 @@ def test_real_jnli_valid_through_the_cli(home, gold_dir):
     [dataset] = json.loads(run(home, "datasets", "--json").stdout)
     assert dataset["rows"] == 2434
     assert dataset["counts"] == {"entailment": 349, "contradiction": 735, "neutral": 1350}
+
+
+def test_metrics_on_plain_files(home, tmp_path):
+    rows = [{"text": t, "label": lab} for t, lab in [
+        ("白い犬が走る。", "a"), ("白い犬が歩く。", "a"), ("黒い猫が寝る。", "b"), ("黒い猫が鳴く。", "b")]]  # fmt: skip
+    path = write_jsonl(tmp_path / "x.jsonl", rows)
+    out = run(home, "metrics", "self-bleu", str(path), "--text-field", "text", "--label-field", "label", "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert 0 < result["self_bleu"] < 100 and result["texts"] == 4 and set(result["per_label"]) == {"a", "b"}
+    assert "order:4" in result["signature"] and "sample:all" in result["signature"]
+    out = run(
+        home, "metrics", "overlap", str(path), str(path), "--text-field", "text", "--label-field", "label", "--json"
+    )
+    assert json.loads(out.stdout)["weighted_jaccard"] == 1.0
+    bad = run(home, "metrics", "self-bleu", str(path), "--text-field", "sentence")
+    assert bad.returncode == 1 and "missing field 'sentence'" in bad.stderr
+
+
+def test_self_bleu_of_real_jnli_with_the_default_protocol(home, gold_dir):
+    path = gold_dir / "jglue" / "jnli-v1.3_valid-v1.3.json"
+    out = run(home, "metrics", "self-bleu", str(path), "--text-field", "sentence1", "--label-field", "label",
+              "--per-label", "1000", "--json")  # fmt: skip
+    result = json.loads(out.stdout)
+    assert abs(result["self_bleu"] - 72.94) < 3  # the paper's gold JNLI row, within a few points

@@ -1,0 +1,69 @@
+import random
+from collections import Counter
+
+import pytest
+
+from japagen_core.metrics.correctness import features, label_correctness
+from japagen_core.metrics.overlap import overlap
+from japagen_core.metrics.sampling import sample_per_label
+from japagen_core.metrics.tokenizers import Tokenizer
+
+
+def test_identical_sets_overlap_fully_and_disjoint_sets_not_at_all():
+    gold = Counter({"犬": 3, "が": 5, "走る": 2})
+    same = overlap(gold, Counter({"犬": 6, "が": 10, "走る": 4}))  # same frequencies, twice the size
+    assert same.weighted_jaccard == pytest.approx(1.0) and same.only_gold_types == 0 and same.both_types == 3
+    apart = overlap(gold, Counter({"猫": 1}))
+    assert apart.weighted_jaccard == 0.0 and apart.only_gold_mass == pytest.approx(1.0)
+    assert apart.only_synthetic_mass == pytest.approx(1.0) and apart.both_types == 0
+
+
+def test_overlap_parts_and_representation():
+    result = overlap(Counter({"a": 2, "b": 2}), Counter({"b": 1, "c": 3}), top=5)
+    # p = a .5 b .5; q = b .25 c .75: min sum .25, max sum .5+.5+.75
+    assert result.weighted_jaccard == pytest.approx(0.25 / 1.75)
+    assert result.only_gold_mass == pytest.approx(0.5) and result.only_synthetic_mass == pytest.approx(0.75)
+    assert result.over_represented[0][0] == "c" and result.under_represented[0][0] == "a"
+    with pytest.raises(ValueError, match="both sets need tokens"):
+        overlap(Counter(), Counter({"a": 1}))
+
+
+def test_sampling_is_per_label_and_seeded():
+    labels = ["a"] * 50 + ["b"] * 3
+    first = sample_per_label(labels, 10, seed=1)
+    assert first == sample_per_label(labels, 10, seed=1) and first != sample_per_label(labels, 10, seed=2)
+    assert sum(labels[i] == "a" for i in first) == 10 and sum(labels[i] == "b" for i in first) == 3
+    assert sample_per_label(labels, None) == list(range(53))
+
+
+def test_label_correctness_recovers_known_noise():
+    rng = random.Random(0)
+    words = {"positive": ["最高", "満足", "便利", "おすすめ"], "negative": ["最悪", "不満", "壊れた", "返品"]}
+
+    def make(n, noise):
+        texts, labels = [], []
+        for _ in range(n):
+            label = rng.choice(["positive", "negative"])
+            texts.append(f"この商品は{rng.choice(words[label])}です。")
+            labels.append(label if rng.random() >= noise else ("negative" if label == "positive" else "positive"))
+        return texts, labels
+
+    tok = Tokenizer()
+    train_texts, train_labels = make(200, 0.0)
+    eval_texts, eval_labels = make(400, 0.2)  # 20% of the synthetic labels are wrong
+    result = label_correctness(
+        [features(t) for t in tok.tokenize_all(train_texts)], train_labels,
+        [features(t) for t in tok.tokenize_all(eval_texts)], eval_labels, labels=["positive", "negative"],
+    )  # fmt: skip
+    assert result.metric == "accuracy" and 0.74 <= result.overall <= 0.86
+    assert sum(map(sum, result.confusion)) == 400 and len(result.probabilities[0]) == 2
+    assert abs(sum(result.probabilities[0]) - 1) < 1e-5
+
+
+def test_score_tasks_report_mse_per_grade():
+    tok = Tokenizer()
+    pairs = [("犬が走る。", "犬が走る。", 5.0), ("犬が走る。", "猫が寝る。", 0.0)] * 20
+    feats = [features(tok.tokenize(a), tok.tokenize(b)) for a, b, _ in pairs]
+    result = label_correctness(feats, [s for *_, s in pairs], feats, [s for *_, s in pairs], labels=None,
+                               grade_of=lambda s: str(round(s)))  # fmt: skip
+    assert result.metric == "mse" and result.overall < 0.5 and set(result.per_label) == {"0", "5"}
