@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from japagen_core.analysis import AnalysisConfig, run_analysis_job
 from japagen_core.errors import JapagenError
 from japagen_core.generation.llm import FatalLLMError, LLMConfig, OpenAIChatClient, resolve_api_key
 from japagen_core.generation.run import RunConfig, Runner, ingest
@@ -102,10 +103,25 @@ def _raise_cancel(signum, frame) -> None:
     raise _Cancelled()
 
 
+def submit_analysis(project: Project, cfg: AnalysisConfig) -> Job:
+    """Check an analysis config, create its job folder and start it."""
+    task = cfg.check(project)
+    store = JobStore(project.settings.jobs_dir)
+    job = store.create("analysis", asdict(cfg), label=task.name)
+    store.start(job)
+    return job
+
+
 def _run(job: Job, report) -> dict[str, Any]:
+    project = Project.open(_settings_for(job.dir))
+    if job.kind == "analysis":
+
+        def step(s: dict[str, Any]) -> None:
+            report({"state": "running", "ok": s["done"], "target": s["total"], "message": s["step"]})
+
+        return run_analysis_job(project, job.config, job.id, step)
     if job.kind not in RUN_KINDS:
         raise JapagenError(f"unknown job kind {job.kind!r}")
-    project = Project.open(_settings_for(job.dir))
     cfg = RunConfig(**job.config)
     cfg.check(project)
     llm = LLMConfig(**cfg.llm)

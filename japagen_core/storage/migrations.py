@@ -125,7 +125,44 @@ def m003_generation(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_datasets_and_examples, m002_example_grams, m003_generation)
+def m004_analysis(con: duckdb.DuckDBPyConnection) -> None:
+    """Analysis results (Self-BLEU, overlap, label correctness) with their signatures, and the
+    classifier's prediction for each example (for the review work that follows)."""
+    con.execute(
+        """
+        CREATE TABLE analysis_results (
+            id           VARCHAR PRIMARY KEY,
+            job_id       VARCHAR,
+            kind         VARCHAR NOT NULL,      -- self_bleu, overlap, correctness
+            dataset_id   VARCHAR NOT NULL,
+            reference_id VARCHAR,               -- the gold split compared with or trained on
+            signature    VARCHAR NOT NULL,
+            created_at   TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            result       JSON NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE example_predictions (
+            analysis_id   VARCHAR NOT NULL,
+            dataset_id    VARCHAR NOT NULL,
+            row_idx       INTEGER NOT NULL,
+            predicted     VARCHAR,              -- a label name (class tasks)
+            score         DOUBLE,               -- a predicted score (score tasks)
+            probabilities JSON,                 -- per label, in the task's label order
+            PRIMARY KEY (analysis_id, dataset_id, row_idx)
+        )
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_datasets_and_examples,
+    m002_example_grams,
+    m003_generation,
+    m004_analysis,
+)
 
 
 def migrate(con: duckdb.DuckDBPyConnection, migrations: Sequence[Migration] = MIGRATIONS) -> list[str]:

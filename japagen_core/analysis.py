@@ -1,0 +1,244 @@
+"""Analyses of datasets (paper §4.3) run as a job: diversity (Self-BLEU), closeness to gold (token
+overlap), label correctness (a gold-trained classifier). Results are stored with their signatures.
+
+The metrics themselves are pure functions in ``japagen_core.metrics``; this module reads the datasets,
+applies the sample protocol, calls them and stores what they return.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from japagen_core.errors import JapagenError
+from japagen_core.metrics.correctness import features, label_correctness
+from japagen_core.metrics.overlap import count_tokens, overlap
+from japagen_core.metrics.sampling import sample_per_label, sample_signature
+from japagen_core.metrics.self_bleu import self_bleu
+from japagen_core.metrics.tokenizers import KINDS, Tokenizer
+from japagen_core.project import Project
+from japagen_core.storage import repository as repo
+from japagen_core.tasks import Task
+
+log = logging.getLogger(__name__)
+PAIR_TEXTS = ("each", "first", "second")  # which text of a pair Self-BLEU and overlap score
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    reference: str  # the gold split the others are compared with (and a row of the table itself)
+    datasets: list[str] = field(default_factory=list)  # runs, demo data or other splits to analyse
+    train: str | None = None  # gold training split for label correctness (None: skip it)
+    per_label: int | None = 1000
+    seed: int = 0
+    order: int = 4
+    tokenizer: str = "surface"
+    pair_texts: str = "each"
+
+    def check(self, project: Project) -> Task:
+        if self.tokenizer not in KINDS:
+            raise JapagenError(f"tokenizer {self.tokenizer!r} must be one of {list(KINDS)}")
+        if self.pair_texts not in PAIR_TEXTS:
+            raise JapagenError(f"pair_texts {self.pair_texts!r} must be one of {list(PAIR_TEXTS)}")
+        if self.per_label is not None and self.per_label < 2:
+            raise JapagenError("per_label must be at least 2 (Self-BLEU needs two texts)")
+        with project.db.transaction() as con:
+            infos = [repo.get_dataset(con, d) for d in [self.reference, *self.datasets, self.train] if d]
+        tasks = {info.task for info in infos}
+        if len(tasks) != 1:
+            raise JapagenError(f"all datasets of an analysis must be of one task, got {sorted(tasks)}")
+        return project.registry[tasks.pop()]
+
+
+def _frame(project: Project, dataset_id: str) -> pd.DataFrame:
+    with project.db.transaction() as con:
+        return con.execute(
+            "SELECT row_idx, text, text_b, label, score, provenance FROM examples "
+            "WHERE dataset_id = ? ORDER BY row_idx",
+            [dataset_id],
+        ).df()
+
+
+def _label_names(task: Task, frame: pd.DataFrame) -> list[str]:
+    """A label per row: its label, or for a score its nearest grade."""
+    return [
+        label if isinstance(label, str) else (task.grade_for_score(score) if score == score else "(none)")
+        for label, score in zip(frame["label"], frame["score"], strict=True)
+    ]
+
+
+def _texts(task: Task, frame: pd.DataFrame, pair_texts: str) -> tuple[list[str], list[int]]:
+    """The texts scored, and for each the row it came from (pairs: each sentence on its own by default)."""
+    rows = list(range(len(frame)))
+    if not task.is_pair or pair_texts == "first":
+        return list(frame["text"]), rows
+    if pair_texts == "second":
+        return list(frame["text_b"]), rows
+    return list(frame["text"]) + list(frame["text_b"]), rows + rows
+
+
+def run_analysis(
+    project: Project, cfg: AnalysisConfig, *, job_id: str | None = None, report=lambda s: None
+) -> list[str]:
+    """Run every analysis of the config and store the results; return their ids."""
+    task = cfg.check(project)
+    tokenizer = Tokenizer(cfg.tokenizer)
+    sample_sig = sample_signature(cfg.per_label, cfg.seed) + f"|pair:{cfg.pair_texts if task.is_pair else 'n/a'}"
+    stored: list[tuple[str, str, str | None, str, dict, pd.DataFrame | None]] = []
+    datasets = [cfg.reference, *[d for d in cfg.datasets if d != cfg.reference]]
+    frames = {d: _frame(project, d) for d in datasets}
+    tokens_of: dict[str, tuple[list[list[str]], list[str]]] = {}
+    for step, dataset_id in enumerate(datasets):
+        report({"step": f"diversity of {dataset_id}", "done": step, "total": len(datasets) * 2})
+        frame = frames[dataset_id]
+        labels = _label_names(task, frame)
+        keep = set(sample_per_label(labels, cfg.per_label, seed=cfg.seed))
+        texts, rows = _texts(task, frame, cfg.pair_texts)
+        chosen = [(t, r) for t, r in zip(texts, rows, strict=True) if r in keep]
+        tokens = tokenizer.tokenize_all(t for t, _ in chosen)
+        text_labels = [labels[r] for _, r in chosen]
+        tokens_of[dataset_id] = (tokens, text_labels)
+        if len(tokens) >= 2:
+            stored.append(_diversity(cfg, task, frame, dataset_id, tokens, text_labels, chosen, tokenizer, sample_sig))
+    reference_tokens, reference_labels = tokens_of[cfg.reference]
+    for dataset_id in datasets[1:]:
+        tokens, text_labels = tokens_of[dataset_id]
+        result = _overlap(reference_tokens, reference_labels, tokens, text_labels, tokenizer, sample_sig)
+        if result is not None:
+            stored.append(("overlap", dataset_id, cfg.reference, result["signature"], result, None))
+    if cfg.train:
+        train = frames.get(cfg.train)
+        train = train if train is not None else _frame(project, cfg.train)
+        for step, dataset_id in enumerate(datasets):
+            report(
+                {"step": f"label correctness of {dataset_id}", "done": len(datasets) + step, "total": len(datasets) * 2}
+            )
+            stored.append(_correctness(task, cfg, train, frames[dataset_id], dataset_id, tokenizer))
+    return _store(project, stored, job_id)
+
+
+def _diversity(cfg, task, frame, dataset_id, tokens, text_labels, chosen, tokenizer, sample_sig):
+    options = {"order": cfg.order, "tokenizer_signature": tokenizer.signature, "sample_signature": sample_sig}
+    result = self_bleu(tokens, **options)
+    per_label = {}
+    for name in sorted(set(text_labels), key=lambda n: [*task.label_names, n].index(n)):
+        group = [t for t, lab in zip(tokens, text_labels, strict=True) if lab == name]
+        per_label[name] = self_bleu(group, **options).score if len(group) > 1 else None
+    words = [json.loads(frame["provenance"].iat[r] or "{}").get("kadg_word") for _, r in chosen]
+    per_word = {}
+    for word in sorted({w for w in words if w}):
+        group = [t for t, w in zip(tokens, words, strict=True) if w == word]
+        per_word[word] = self_bleu(group, **options).score if len(group) > 1 else None
+    payload = {"self_bleu": result.score, "texts": len(tokens), "per_label": per_label, "per_kadg_word": per_word,
+               "signature": result.signature}  # fmt: skip
+    return ("self_bleu", dataset_id, None, result.signature, payload, None)
+
+
+def _overlap(ref_tokens, ref_labels, tokens, labels, tokenizer, sample_sig) -> dict | None:
+    if not tokens or not ref_tokens:
+        return None
+    options = {"tokenizer_signature": tokenizer.signature, "sample_signature": sample_sig}
+    result = overlap(count_tokens(ref_tokens), count_tokens(tokens), **options).as_dict()
+    per_label = {}
+    for name in sorted(set(labels) & set(ref_labels)):
+        gold = count_tokens(t for t, lab in zip(ref_tokens, ref_labels, strict=True) if lab == name)
+        syn = count_tokens(t for t, lab in zip(tokens, labels, strict=True) if lab == name)
+        if gold and syn:
+            per_label[name] = overlap(gold, syn, top=0).weighted_jaccard
+    return {**result, "per_label": per_label}
+
+
+def _correctness(task, cfg, train, frame, dataset_id, tokenizer):
+    def feats(f: pd.DataFrame) -> list[list[str]]:
+        a = tokenizer.tokenize_all(f["text"])
+        if not task.is_pair:
+            return [features(t) for t in a]
+        return [features(x, y) for x, y in zip(a, tokenizer.tokenize_all(f["text_b"]), strict=True)]
+
+    def scores(f: pd.DataFrame) -> list[float]:  # a gold score, or the grade a synthetic example was made for
+        return [s if s == s else float(task.label(lab).id) for s, lab in zip(f["score"], f["label"], strict=True)]
+
+    if task.target == "score":
+        train_y, eval_y = scores(train), scores(frame)
+        result = label_correctness(feats(train), train_y, feats(frame), eval_y, labels=None,
+                                   grade_of=task.grade_for_score, seed=cfg.seed,
+                                   tokenizer_signature=tokenizer.signature)  # fmt: skip
+    else:
+        result = label_correctness(feats(train), list(train["label"]), feats(frame), list(frame["label"]),
+                                   labels=task.label_names, seed=cfg.seed,
+                                   tokenizer_signature=tokenizer.signature)  # fmt: skip
+    payload = asdict(result)
+    predictions = pd.DataFrame(
+        {
+            "row_idx": frame["row_idx"],
+            "predicted": [p if isinstance(p, str) else None for p in result.predicted],
+            "score": [p if not isinstance(p, str) else None for p in result.predicted],
+            "probabilities": [json.dumps(p) for p in result.probabilities] if result.probabilities else None,
+        }
+    )
+    for key in ("predicted", "probabilities"):
+        payload.pop(key)
+    payload["examples"] = len(frame)
+    return ("correctness", dataset_id, cfg.train, result.signature, payload, predictions)
+
+
+def _store(project: Project, stored, job_id: str | None) -> list[str]:
+    ids = []
+    with project.db.transaction() as con:
+        for kind, dataset_id, reference_id, signature, payload, predictions in stored:
+            analysis_id = f"{kind}-{uuid.uuid4().hex[:10]}"
+            ids.append(analysis_id)
+            con.execute(
+                "INSERT INTO analysis_results (id, job_id, kind, dataset_id, reference_id, signature, result) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    analysis_id,
+                    job_id,
+                    kind,
+                    dataset_id,
+                    reference_id,
+                    signature,
+                    json.dumps(payload, ensure_ascii=False),
+                ],
+            )
+            if predictions is not None:
+                frame = predictions.assign(analysis_id=analysis_id, dataset_id=dataset_id)
+                con.register("incoming_predictions", frame)
+                con.execute(
+                    "INSERT INTO example_predictions BY NAME "
+                    "SELECT analysis_id, dataset_id, row_idx, predicted, score, "
+                    "probabilities FROM incoming_predictions"
+                )
+                con.unregister("incoming_predictions")
+    return ids
+
+
+def latest_results(project: Project, dataset_ids: list[str], reference: str | None) -> dict[tuple[str, str], dict]:
+    """The newest stored result per (kind, dataset) among the given datasets (overlap: against ``reference``)."""
+    if not dataset_ids:
+        return {}
+    placeholders = ", ".join("?" for _ in dataset_ids)
+    with project.db.transaction() as con:
+        rows = con.execute(
+            f"SELECT kind, dataset_id, reference_id, result, created_at FROM analysis_results "
+            f"WHERE dataset_id IN ({placeholders}) ORDER BY created_at",
+            dataset_ids,
+        ).fetchall()
+    latest: dict[tuple[str, str], dict] = {}
+    for kind, dataset_id, reference_id, result, created_at in rows:
+        if kind == "overlap" and reference_id != reference:
+            continue
+        latest[(kind, dataset_id)] = {**json.loads(result), "created_at": str(created_at), "reference": reference_id}
+    return latest
+
+
+def run_analysis_job(project: Project, config: dict[str, Any], job_id: str, report: Callable) -> dict[str, Any]:
+    cfg = AnalysisConfig(**config)
+    ids = run_analysis(project, cfg, job_id=job_id, report=report)
+    return {"state": "succeeded", "message": f"{len(ids)} results stored", "analyses": ids}
