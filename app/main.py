@@ -19,6 +19,7 @@ pages = [
     st.Page("../pages/import_data.py", title="Import data", icon=":material/upload_file:"),
     st.Page("../pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
     st.Page("../pages/annotate.py", title="Annotate", icon=":material/label:"),
+    st.Page("../pages/analysis.py", title="Analysis", icon=":material/analytics:"),
     st.Page("../pages/jobs.py", title="Jobs", icon=":material/monitoring:"),
     st.Page("../pages/tasks.py", title="Tasks", icon=":material/category:"),
 ]

@@ -1,0 +1,172 @@
+"""Analysis: how close synthetic data is to gold, how diverse it is, and whether its labels are right."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from app.components import datasets_or_stop, show_error
+from app.resources import get_project
+from japagen_core.analysis import PAIR_TEXTS, AnalysisConfig, latest_results
+from japagen_core.errors import JapagenError
+from japagen_core.jobs.runner import submit_analysis
+from japagen_core.metrics.tokenizers import KINDS
+
+project = get_project()
+st.title("Analysis")
+st.write(
+    "Compare datasets with a gold split, as in the paper's Table 2 and Figure 2: diversity (Self-BLEU), "
+    "closeness of the token distribution (weighted Jaccard), and label correctness (a classifier trained on gold)."
+)
+
+datasets = datasets_or_stop(project)
+gold_tasks = [
+    t for t in project.registry.values() if any(d["task"] == t.name and d["kind"] == "gold" for d in datasets)
+]
+if not gold_tasks:
+    st.info("Analyses compare with a gold split: import one (or load the demo project on Home) first.")
+    st.page_link("../pages/import_data.py", label="Import data", icon=":material/upload_file:")
+    st.stop()
+task = st.selectbox("Task", gold_tasks, format_func=lambda t: f"{t.title} — {t.title_ja}", key="an_task")
+of_task = [d for d in datasets if d["task"] == task.name]
+names = {d["id"]: ("DEMO · " if d["is_demo"] else "") + f"{d['name']} ({d['kind']}, {d['rows']:,})" for d in of_task}
+gold = [d["id"] for d in of_task if d["kind"] == "gold"]
+left, right = st.columns(2)
+reference = left.selectbox("Gold split to compare with", gold, format_func=names.get, key="an_reference")
+train = right.selectbox(
+    "Gold split the classifier trains on", [None, *gold], format_func=lambda i: "(no label correctness)" if i is None
+    else names[i], index=1 if gold else 0, key="an_train",
+)  # fmt: skip
+others = [d["id"] for d in of_task if d["id"] != reference]
+compared = st.multiselect(
+    "Datasets to analyse", others, default=[d for d in others if d != train][:6], format_func=names.get,
+    key=f"an_compared_{task.name}",
+)  # fmt: skip
+
+with st.expander("Protocol"):
+    c1, c2, c3 = st.columns(3)
+    per_label = c1.number_input("Texts per label (sample)", 2, 1_000_000, 1000, key="an_per_label")
+    seed = c2.number_input("Seed", 0, 1_000_000, 0, key="an_seed")
+    order = c3.number_input("BLEU n-gram order", 1, 9, 4, key="an_order")
+    tokenizer = c1.selectbox("Tokens", KINDS, key="an_tokenizer", help="MeCab (unidic-lite) surface forms by default")
+    pair_texts = "each"
+    if task.is_pair:
+        pair_texts = c2.selectbox(
+            "Which text of a pair is scored", PAIR_TEXTS, key="an_pair_texts",
+            format_func={"each": "each sentence as its own text", "first": "the first sentence",
+                         "second": "the second sentence"}.get,
+        )  # fmt: skip
+    st.caption("Self-BLEU grows with the number of texts, so compare scores only at the same sample size.")
+if task.is_pair:
+    st.caption(f"Scored text: {'each sentence of a pair as its own text' if pair_texts == 'each' else pair_texts}.")
+
+if st.button("Run the analysis", type="primary", key="an_run"):
+    try:
+        cfg = AnalysisConfig(reference=reference, datasets=compared, train=train, per_label=int(per_label),
+                             seed=int(seed), order=int(order), tokenizer=tokenizer, pair_texts=pair_texts)  # fmt: skip
+        job = submit_analysis(project, cfg)
+    except JapagenError as exc:
+        show_error("The analysis could not start.", exc)
+    else:
+        st.success(f"Started job {job.id}; results appear here when it ends.")
+        st.page_link("../pages/jobs.py", label="Follow it on Jobs", icon=":material/monitoring:")
+
+results = latest_results(project, [reference, *compared], reference)
+if not results:
+    st.info("No results yet for these datasets: run the analysis.")
+    st.stop()
+
+
+def percent(value):
+    return None if value is None else round(100 * value, 2)
+
+
+rows = []
+for dataset_id in [reference, *compared]:
+    bleu = results.get(("self_bleu", dataset_id), {})
+    over = results.get(("overlap", dataset_id), {})
+    corr = results.get(("correctness", dataset_id), {})
+    rows.append({
+        "dataset": names.get(dataset_id, dataset_id),
+        "Self-BLEU": round(bleu["self_bleu"], 2) if bleu else None,
+        "texts scored": bleu.get("texts"),
+        "weighted Jaccard": round(over["weighted_jaccard"], 4) if over else (1.0 if dataset_id == reference else None),
+        "label correctness": (percent(corr["overall"]) if corr.get("metric") == "accuracy"
+                              else round(corr["overall"], 3)) if corr else None,
+    })  # fmt: skip
+st.subheader("Diversity and label correctness (Table 2)")
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+metric = next((r.get("metric") for k, r in results.items() if k[0] == "correctness"), "accuracy")
+st.caption(
+    "Self-BLEU: lower means more diverse texts. Weighted Jaccard: 1.0 means the same token distribution as the gold "
+    "split, 0 nothing in common. Label correctness: "
+    + ("the share (%) of examples whose label the gold-trained classifier agrees with; higher is better."
+       if metric == "accuracy" else "mean squared error of the gold-trained model's score; lower is better.")
+)  # fmt: skip
+
+parts = []
+for dataset_id in compared:
+    over = results.get(("overlap", dataset_id))
+    if over:
+        label = names.get(dataset_id, dataset_id)
+        parts += [
+            {"dataset": label, "part": "only in gold", "share of its tokens": over["only_gold_mass"]},
+            {"dataset": label, "part": "only in this set", "share of its tokens": over["only_synthetic_mass"]},
+        ]
+if parts:
+    st.subheader("Token overlap with gold (Figure 2)")
+    chart = (
+        alt.Chart(pd.DataFrame(parts))
+        .mark_bar()
+        .encode(
+            y=alt.Y("dataset:N", title=None),
+            x=alt.X("share of its tokens:Q", axis=alt.Axis(format="%")),
+            color=alt.Color("part:N", title=None),
+            yOffset="part:N",
+            tooltip=["dataset", "part", alt.Tooltip("share of its tokens:Q", format=".1%")],
+        )
+        .properties(height=alt.Step(18))
+    )
+    st.altair_chart(chart, width="stretch")
+    st.caption(
+        "'Only in gold': the share of gold's tokens this set never uses (what it misses); 'only in this set': the "
+        "share of its tokens gold never uses (what it invents). Shorter bars mean closer to gold."
+    )
+
+st.subheader("Drill down")
+chosen = st.selectbox("Dataset", [reference, *compared], format_func=names.get, key="an_drill")
+bleu = results.get(("self_bleu", chosen), {})
+over = results.get(("overlap", chosen), {})
+corr = results.get(("correctness", chosen), {})
+per_label = pd.DataFrame({
+    "Self-BLEU": pd.Series(bleu.get("per_label", {}), dtype=float),
+    "weighted Jaccard": pd.Series(over.get("per_label", {}), dtype=float),
+    "label correctness": pd.Series(corr.get("per_label", {}), dtype=float),
+})  # fmt: skip
+if not per_label.empty:
+    st.dataframe(per_label.rename_axis("label").reset_index(), hide_index=True, width="stretch")
+if bleu.get("per_kadg_word"):
+    st.caption("Self-BLEU per KADG word (lower: the word led to more varied texts)")
+    words = pd.Series(bleu["per_kadg_word"], dtype=float).rename("Self-BLEU").rename_axis("KADG word")
+    st.dataframe(words.reset_index(), hide_index=True)
+if over.get("over_represented"):
+    c1, c2 = st.columns(2)
+    columns = ["token", "gold share", "this set's share"]
+    c1.caption("Over-represented tokens (more frequent than in gold)")
+    c1.dataframe(pd.DataFrame(over["over_represented"], columns=columns), hide_index=True)
+    c2.caption("Under-represented tokens (rarer than in gold)")
+    c2.dataframe(pd.DataFrame(over["under_represented"], columns=columns), hide_index=True)
+if corr.get("confusion"):
+    labels = corr["labels"]
+    cells = pd.DataFrame(
+        [{"assigned": a, "predicted": p, "examples": corr["confusion"][i][j]}
+         for i, a in enumerate(labels) for j, p in enumerate(labels)]
+    )  # fmt: skip
+    base = alt.Chart(cells).encode(x=alt.X("predicted:N", sort=labels), y=alt.Y("assigned:N", sort=labels))
+    heat = base.mark_rect().encode(color=alt.Color("examples:Q", scale=alt.Scale(scheme="reds")))
+    st.altair_chart(heat + base.mark_text().encode(text="examples:Q"), width="stretch")
+    st.caption(
+        "Confusion matrix: rows are the labels the examples carry, columns what the gold-trained classifier predicts; "
+        "the diagonal is agreement, off-diagonal cells are candidate mislabels."
+    )
+for key, result in ((k, r) for k, r in results.items() if k[1] == chosen):
+    st.caption(f"{key[0]}: `{result.get('signature', '')}` · {result.get('created_at', '')[:19]}")
