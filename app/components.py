@@ -66,13 +66,24 @@ def show_error(headline: str, exc: Exception) -> None:
     st.code(str(exc), language=None, wrap_lines=True)
 
 
+def dataset_names(datasets: list[dict[str, Any]]) -> dict[str, str]:
+    """A display name per dataset id, unique: Streamlit widgets tell options apart by what they show."""
+    base = {
+        d["id"]: ("DEMO · " if d["is_demo"] else "") + f"{d['name']} ({d['kind']}, {d['rows']:,})" for d in datasets
+    }
+    seen: dict[str, int] = {}
+    for name in base.values():
+        seen[name] = seen.get(name, 0) + 1
+    return {i: name if seen[name] == 1 else f"{name} · {i}" for i, name in base.items()}
+
+
 def choose_dataset(label: str, candidates: list[dict[str, Any]], *, key: str, empty: str) -> str:
     """A dataset picker; with no candidates, say what to import and stop the page."""
     if not candidates:
         st.info(empty)
         st.page_link("../pages/import_data.py", label="Import data", icon=":material/upload_file:")
         st.stop()
-    names = {d["id"]: f"{d['name']} · {d['kind']} · {d['rows']:,} rows" for d in candidates}
+    names = dataset_names(candidates)
     return st.selectbox(label, list(names), format_func=names.get, key=key)
 
 

@@ -41,6 +41,9 @@ class AnalysisConfig:
     tokenizer: str = "surface"
     pair_texts: str = "each"
 
+    def __post_init__(self):
+        object.__setattr__(self, "datasets", list(dict.fromkeys(self.datasets)))  # each dataset once
+
     def check(self, project: Project) -> Task:
         if self.tokenizer not in KINDS:
             raise JapagenError(f"tokenizer {self.tokenizer!r} must be one of {list(KINDS)}")

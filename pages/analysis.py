@@ -4,7 +4,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app.components import datasets_or_stop, show_error
+from app.components import dataset_names, datasets_or_stop, show_error
 from app.resources import get_project
 from japagen_core.analysis import PAIR_TEXTS, AnalysisConfig, latest_results
 from japagen_core.errors import JapagenError
@@ -28,7 +28,7 @@ if not gold_tasks:
     st.stop()
 task = st.selectbox("Task", gold_tasks, format_func=lambda t: f"{t.title} — {t.title_ja}", key="an_task")
 of_task = [d for d in datasets if d["task"] == task.name]
-names = {d["id"]: ("DEMO · " if d["is_demo"] else "") + f"{d['name']} ({d['kind']}, {d['rows']:,})" for d in of_task}
+names = dataset_names(of_task)
 gold = [d["id"] for d in of_task if d["kind"] == "gold"]
 left, right = st.columns(2)
 reference = left.selectbox("Gold split to compare with", gold, format_func=names.get, key="an_reference")

@@ -61,3 +61,11 @@ def test_run_button_starts_a_job_that_stores_results(home, project, tmp_path):
     wait_for_the_only_job(project)
     at.run()
     assert len(at.dataframe[0].value) == 2
+
+
+def test_datasets_with_the_same_name_stay_apart():
+    from app.components import dataset_names
+
+    same = {"name": "JNLI · kadg · m · 150", "kind": "synthetic", "rows": 150, "is_demo": False}
+    names = dataset_names([{**same, "id": "a"}, {**same, "id": "b"}, {**same, "name": "other", "id": "c"}])
+    assert len(set(names.values())) == 3 and names["c"] == "other (synthetic, 150)"
