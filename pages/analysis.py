@@ -118,7 +118,7 @@ if parts:
         alt.Chart(pd.DataFrame(parts))
         .mark_bar()
         .encode(
-            y=alt.Y("dataset:N", title=None),
+            y=alt.Y("dataset:N", title=None, axis=alt.Axis(labelLimit=360)),
             x=alt.X("share of its tokens:Q", axis=alt.Axis(format="%")),
             color=alt.Color("part:N", title=None),
             yOffset="part:N",
@@ -140,7 +140,8 @@ corr = results.get(("correctness", chosen), {})
 per_label = pd.DataFrame({
     "Self-BLEU": pd.Series(bleu.get("per_label", {}), dtype=float),
     "weighted Jaccard": pd.Series(over.get("per_label", {}), dtype=float),
-    "label correctness": pd.Series(corr.get("per_label", {}), dtype=float),
+    "label correctness": pd.Series(corr.get("per_label", {}), dtype=float) * (100 if corr.get("metric") == "accuracy"
+                                                                              else 1),
 })  # fmt: skip
 if not per_label.empty:
     st.dataframe(per_label.rename_axis("label").reset_index(), hide_index=True, width="stretch")
