@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from japagen_core.errors import JapagenError
-from japagen_core.metrics.correctness import features, label_correctness
+from japagen_core.metrics.correctness import GoldModel, features, label_correctness, train_gold_model
 from japagen_core.metrics.overlap import count_tokens, overlap
 from japagen_core.metrics.sampling import sample_per_label, sample_signature
 from japagen_core.metrics.self_bleu import self_bleu
@@ -53,6 +53,8 @@ class AnalysisConfig:
             raise JapagenError("per_label must be at least 2 (Self-BLEU needs two texts)")
         with project.db.transaction() as con:
             infos = [repo.get_dataset(con, d) for d in [self.reference, *self.datasets, self.train] if d]
+        if self.train and next(i for i in infos if i.id == self.train).kind == "unlabeled":
+            raise JapagenError(f"the classifier needs labelled gold data; {self.train} has no labels")
         tasks = {info.task for info in infos}
         if len(tasks) != 1:
             raise JapagenError(f"all datasets of an analysis must be of one task, got {sorted(tasks)}")
@@ -118,11 +120,14 @@ def run_analysis(
     if cfg.train:
         train = frames.get(cfg.train)
         train = train if train is not None else _frame(project, cfg.train)
+        trained = _train(task, cfg, train, tokenizer)  # once, for every dataset
         for step, dataset_id in enumerate(datasets):
-            report(
-                {"step": f"label correctness of {dataset_id}", "done": len(datasets) + step, "total": len(datasets) * 2}
-            )
-            stored.append(_correctness(task, cfg, train, frames[dataset_id], dataset_id, tokenizer))
+            done = len(datasets) + step
+            report({"step": f"label correctness of {dataset_id}", "done": done, "total": len(datasets) * 2})
+            frame = frames[dataset_id]
+            labelled = frame[frame["label"].notna() | frame["score"].notna()]
+            if len(labelled):  # unlabeled texts have no label to check
+                stored.append(_correctness(task, cfg, trained, labelled, dataset_id, tokenizer))
     return _store(project, stored, job_id)
 
 
@@ -133,18 +138,19 @@ def _diversity(cfg, task, frame, dataset_id, tokens, text_labels, chosen, tokeni
     for name in sorted(set(text_labels), key=lambda n: [*task.label_names, n].index(n)):
         group = [t for t, lab in zip(tokens, text_labels, strict=True) if lab == name]
         per_label[name] = self_bleu(group, **options).score if len(group) > 1 else None
-    words = [json.loads(frame["provenance"].iat[r] or "{}").get("kadg_word") for _, r in chosen]
-    per_word = {}
-    for word in sorted({w for w in words if w}):
-        group = [t for t, w in zip(tokens, words, strict=True) if w == word]
-        per_word[word] = self_bleu(group, **options).score if len(group) > 1 else None
+    by_word: dict[str, list[list[str]]] = {}
+    for toks, (_, r) in zip(tokens, chosen, strict=True):
+        word = json.loads(frame["provenance"].iat[r] or "{}").get("kadg_word")
+        if word:
+            by_word.setdefault(word, []).append(toks)
+    per_word = {w: self_bleu(g, **options).score if len(g) > 1 else None for w, g in sorted(by_word.items())}
     payload = {"self_bleu": result.score, "texts": len(tokens), "per_label": per_label, "per_kadg_word": per_word,
                "signature": result.signature}  # fmt: skip
     return ("self_bleu", dataset_id, None, result.signature, payload, None)
 
 
 def _overlap(ref_tokens, ref_labels, tokens, labels, tokenizer, sample_sig) -> dict | None:
-    if not tokens or not ref_tokens:
+    if not any(tokens) or not any(ref_tokens):  # no token at all (e.g. content words of 「はい。」)
         return None
     options = {"tokenizer_signature": tokenizer.signature, "sample_signature": sample_sig}
     result = overlap(count_tokens(ref_tokens), count_tokens(tokens), **options).as_dict()
@@ -152,30 +158,39 @@ def _overlap(ref_tokens, ref_labels, tokens, labels, tokenizer, sample_sig) -> d
     for name in sorted(set(labels) & set(ref_labels)):
         gold = count_tokens(t for t, lab in zip(ref_tokens, ref_labels, strict=True) if lab == name)
         syn = count_tokens(t for t, lab in zip(tokens, labels, strict=True) if lab == name)
-        if gold and syn:
+        if sum(gold.values()) and sum(syn.values()):
             per_label[name] = overlap(gold, syn, top=0).weighted_jaccard
     return {**result, "per_label": per_label}
 
 
-def _correctness(task, cfg, train, frame, dataset_id, tokenizer):
-    def feats(f: pd.DataFrame) -> list[list[str]]:
-        a = tokenizer.tokenize_all(f["text"])
-        if not task.is_pair:
-            return [features(t) for t in a]
-        return [features(x, y) for x, y in zip(a, tokenizer.tokenize_all(f["text_b"]), strict=True)]
+def _features(task: Task, frame: pd.DataFrame, tokenizer: Tokenizer) -> list[list[str]]:
+    first = tokenizer.tokenize_all(frame["text"])
+    if not task.is_pair:
+        return [features(t) for t in first]
+    return [features(x, y) for x, y in zip(first, tokenizer.tokenize_all(frame["text_b"]), strict=True)]
 
-    def scores(f: pd.DataFrame) -> list[float]:  # a gold score, or the grade a synthetic example was made for
-        return [s if s == s else float(task.label(lab).id) for s, lab in zip(f["score"], f["label"], strict=True)]
 
-    if task.target == "score":
-        train_y, eval_y = scores(train), scores(frame)
-        result = label_correctness(feats(train), train_y, feats(frame), eval_y, labels=None,
-                                   grade_of=task.grade_for_score, seed=cfg.seed,
-                                   tokenizer_signature=tokenizer.signature)  # fmt: skip
-    else:
-        result = label_correctness(feats(train), list(train["label"]), feats(frame), list(frame["label"]),
-                                   labels=task.label_names, seed=cfg.seed,
-                                   tokenizer_signature=tokenizer.signature)  # fmt: skip
+def _targets(task: Task, frame: pd.DataFrame) -> list:
+    """Label names; for a score task the gold score, or the grade a synthetic example was made for."""
+    if task.target == "class":
+        return list(frame["label"])
+    return [s if s == s else float(task.label(lab).id) for s, lab in zip(frame["score"], frame["label"], strict=True)]
+
+
+def _train(task: Task, cfg: AnalysisConfig, train: pd.DataFrame, tokenizer: Tokenizer) -> GoldModel:
+    try:
+        return train_gold_model(
+            _features(task, train, tokenizer), _targets(task, train),
+            labels=task.label_names if task.target == "class" else None, seed=cfg.seed,
+            tokenizer_signature=tokenizer.signature,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise JapagenError(f"cannot train on {cfg.train}: {exc}") from None
+
+
+def _correctness(task, cfg, trained: GoldModel, frame, dataset_id, tokenizer):
+    grade_of = task.grade_for_score if task.target == "score" else None
+    result = label_correctness(trained, _features(task, frame, tokenizer), _targets(task, frame), grade_of=grade_of)
     payload = asdict(result)
     predictions = pd.DataFrame(
         {

@@ -217,6 +217,8 @@ def _metric_arguments(p: argparse.ArgumentParser) -> None:
 def _sampled(path: Path, args: argparse.Namespace) -> tuple[list[list[str]], list[str] | None, str]:
     if args.per_label is not None and not args.label_field:
         raise JapagenError("--per-label needs --label-field")
+    if args.per_label is not None and args.per_label < 1:
+        raise JapagenError(f"--per-label {args.per_label} must be at least 1")
     texts, labels = load_texts(path, text_field=args.text_field, label_field=args.label_field)
     keep = sample_per_label(labels if labels is not None else [0] * len(texts), args.per_label, seed=args.seed)
     tokenizer = Tokenizer(args.tokenizer)
@@ -260,7 +262,7 @@ def cmd_overlap(project: Project, args: argparse.Namespace) -> None:
             per_label[name] = overlap(g, s, top=0).weighted_jaccard if g and s else None
     except ValueError as exc:
         raise JapagenError(str(exc)) from None
-    out = {**result.as_dict(), "per_label_weighted_jaccard": per_label}
+    out = {**result.as_dict(), "per_label": per_label}
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=2))
     else:

@@ -32,14 +32,22 @@ names = dataset_names(of_task)
 gold = [d["id"] for d in of_task if d["kind"] == "gold"]
 left, right = st.columns(2)
 reference = left.selectbox("Gold split to compare with", gold, format_func=names.get, key="an_reference")
+# Train on a gold split other than the one compared with (a "train" split first): the gold row of the table
+# must not be the classifier's own training data.
+candidates = sorted((d for d in of_task if d["kind"] == "gold" and d["id"] != reference),
+                    key=lambda d: (d["split"] != "train", d["is_demo"], -d["rows"]))  # fmt: skip
+train_options = [None, *[d["id"] for d in candidates], reference]
 train = right.selectbox(
-    "Gold split the classifier trains on", [None, *gold], format_func=lambda i: "(no label correctness)" if i is None
-    else names[i], index=1 if gold else 0, key="an_train",
+    "Gold split the classifier trains on", train_options, format_func=lambda i: "(no label correctness)"
+    if i is None else names[i], index=1 if candidates else 0, key=f"an_train_{reference}",
 )  # fmt: skip
+if train == reference:
+    right.caption("Trained on the split it is compared with: the gold row shows training accuracy.")
 others = [d["id"] for d in of_task if d["id"] != reference]
 compared = st.multiselect(
-    "Datasets to analyse", others, default=[d for d in others if d != train][:6], format_func=names.get,
-    key=f"an_compared_{task.name}",
+    "Datasets to analyse", others, default=[d["id"] for d in of_task if d["id"] not in (reference, train)
+                                            and d["kind"] != "unlabeled"][:6],
+    format_func=names.get, key=f"an_compared_{task.name}",
 )  # fmt: skip
 
 with st.expander("Protocol"):
@@ -92,6 +100,7 @@ for dataset_id in [reference, *compared]:
         "weighted Jaccard": round(over["weighted_jaccard"], 4) if over else (1.0 if dataset_id == reference else None),
         "label correctness": (percent(corr["overall"]) if corr.get("metric") == "accuracy"
                               else round(corr["overall"], 3)) if corr else None,
+        "protocol": bleu.get("signature", "").split("|sample:")[-1].split("|sacrebleu")[0] if bleu else None,
     })  # fmt: skip
 st.subheader("Diversity and label correctness (Table 2)")
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
@@ -110,6 +119,7 @@ for dataset_id in compared:
         label = names.get(dataset_id, dataset_id)
         parts += [
             {"dataset": label, "part": "only in gold", "share of its tokens": over["only_gold_mass"]},
+            {"dataset": label, "part": "in both", "share of its tokens": over["both_synthetic_mass"]},
             {"dataset": label, "part": "only in this set", "share of its tokens": over["only_synthetic_mass"]},
         ]
 if parts:
@@ -128,8 +138,9 @@ if parts:
     )
     st.altair_chart(chart, width="stretch")
     st.caption(
-        "'Only in gold': the share of gold's tokens this set never uses (what it misses); 'only in this set': the "
-        "share of its tokens gold never uses (what it invents). Shorter bars mean closer to gold."
+        "'Only in gold': the share of gold's tokens this set never uses (what it misses); 'in both': the share of this "
+        "set's tokens gold uses too; 'only in this set': the share gold never uses (what it invents). Shorter "
+        "'only' bars mean closer to gold."
     )
 
 st.subheader("Drill down")

@@ -37,3 +37,19 @@ def test_jsts_reports_mse(project):
 def test_datasets_of_different_tasks_are_refused(project):
     with pytest.raises(JapagenError, match="one task"):
         run_analysis(project, AnalysisConfig(reference=_demo(project, "jnli"), datasets=[_demo(project, "jcola")]))
+
+
+def test_unlabeled_datasets_get_diversity_but_no_correctness(project, tmp_path):
+    from japagen_core.datasets.importers import ImportOptions, import_gold
+    from tests.conftest import write_jsonl
+
+    demo = _demo(project, "jnli")
+    rows = [{"sentence1": f"犬が{i}匹いる。", "sentence2": "動物がいる。"} for i in range(10)]
+    [pool] = import_gold(project.db, project.registry["jnli"], "pool", path=write_jsonl(tmp_path / "p.json", rows),
+                         options=ImportOptions(unlabeled=True))  # fmt: skip
+    run_analysis(project, AnalysisConfig(reference=demo, datasets=[pool.dataset_id], train=demo))
+    results = latest_results(project, [pool.dataset_id], demo)
+    assert ("self_bleu", pool.dataset_id) in results and ("overlap", pool.dataset_id) in results
+    assert ("correctness", pool.dataset_id) not in results
+    with pytest.raises(JapagenError, match="needs labelled gold data"):
+        run_analysis(project, AnalysisConfig(reference=demo, train=pool.dataset_id))

@@ -47,30 +47,54 @@ def features(tokens: Sequence[str], tokens_b: Sequence[str] | None = None) -> li
     )
 
 
-def label_correctness(
+@dataclass(frozen=True)
+class GoldModel:
+    """A classifier (or, for score tasks, a regressor) trained once on a gold split."""
+
+    vectorizer: TfidfVectorizer
+    model: LogisticRegression | Ridge
+    labels: list[str] | None  # None: a score task
+    signature: str
+
+
+def train_gold_model(
     train_features: Sequence[Sequence[str]],
     train_targets: Sequence,
-    eval_features: Sequence[Sequence[str]],
-    eval_targets: Sequence,
     *,
     labels: Sequence[str] | None,
-    grade_of=None,
     seed: int = 0,
     tokenizer_signature: str = "tok:given",
-) -> Correctness:
-    """Train on gold, predict the evaluated set. ``labels`` None means a score task (regression);
-    ``grade_of`` maps a score to its grade name for the per-grade breakdown."""
-    if len(train_features) != len(train_targets) or len(eval_features) != len(eval_targets):
+) -> GoldModel:
+    """Fit on gold data. ``labels`` None means a score task (ridge regression)."""
+    if len(train_features) != len(train_targets):
         raise ValueError("features and targets must have the same length")
-    if not eval_features:
-        raise ValueError("the evaluated set is empty")
+    if labels is not None:
+        unknown = sorted({str(t) for t in train_targets} - set(labels))
+        if unknown:
+            raise ValueError(f"the training split has examples without a known label: {unknown[:5]}")
+        present = sorted(set(train_targets), key=list(labels).index)
+        if len(present) < 2:
+            raise ValueError(f"the training split needs at least two labels, found {present}")
     vectorizer = TfidfVectorizer(analyzer=lambda feats: feats, min_df=1, sublinear_tf=True)
     x_train = vectorizer.fit_transform(train_features)
-    x_eval = vectorizer.transform(eval_features)
     signature = f"correctness|sklearn-{version('scikit-learn')}|tfidf-uni-bi|seed:{seed}|{tokenizer_signature}"
     if labels is None:
         model = Ridge(alpha=1.0, random_state=seed).fit(x_train, np.asarray(train_targets, dtype=float))
-        predicted = model.predict(x_eval)
+        return GoldModel(vectorizer, model, None, signature + "|ridge")
+    model = LogisticRegression(max_iter=2000, random_state=seed).fit(x_train, list(train_targets))
+    return GoldModel(vectorizer, model, list(labels), signature + "|logreg")
+
+
+def label_correctness(trained: GoldModel, eval_features: Sequence[Sequence[str]], eval_targets: Sequence, *,
+                      grade_of=None) -> Correctness:  # fmt: skip
+    """Predict an evaluated set with a gold-trained model and score its labels (or scores)."""
+    if len(eval_features) != len(eval_targets):
+        raise ValueError("features and targets must have the same length")
+    if not eval_features:
+        raise ValueError("the evaluated set is empty")
+    x_eval = trained.vectorizer.transform(eval_features)
+    if trained.labels is None:
+        predicted = trained.model.predict(x_eval)
         truth = np.asarray(eval_targets, dtype=float)
         groups: dict[str, list[int]] = {}
         for i, score in enumerate(truth):
@@ -78,17 +102,13 @@ def label_correctness(
         per_label = {g: float(mean_squared_error(truth[idx], predicted[idx])) for g, idx in sorted(groups.items())}
         return Correctness(
             "mse", float(mean_squared_error(truth, predicted)), per_label, sorted(groups), None,
-            [float(v) for v in predicted], None, signature + "|ridge",
+            [float(v) for v in predicted], None, trained.signature,
         )  # fmt: skip
-    present = sorted(set(train_targets), key=list(labels).index)
-    if len(present) < 2:
-        raise ValueError(f"the gold training set needs at least two labels, found {present}")
-    model = LogisticRegression(max_iter=2000, random_state=seed).fit(x_train, list(train_targets))
-    proba = model.predict_proba(x_eval)
-    columns = list(model.classes_)
+    labels = trained.labels
+    proba = trained.model.predict_proba(x_eval)
     full = np.zeros((len(eval_features), len(labels)))
-    for j, name in enumerate(columns):
-        full[:, list(labels).index(name)] = proba[:, j]
+    for j, name in enumerate(trained.model.classes_):
+        full[:, labels.index(name)] = proba[:, j]
     predicted = [labels[k] for k in full.argmax(axis=1)]
     truth = list(eval_targets)
     per_label = {}
@@ -101,8 +121,8 @@ def label_correctness(
         float(accuracy_score(truth, predicted)),
         per_label,
         list(labels),
-        confusion_matrix(truth, predicted, labels=list(labels)).tolist(),
+        confusion_matrix(truth, predicted, labels=labels).tolist(),
         predicted,
         full.round(6).tolist(),
-        signature + "|logreg",
+        trained.signature,
     )

@@ -33,5 +33,8 @@ def load_texts(path: Path, *, text_field: str, label_field: str | None = None) -
         value = record.fields[text_field]
         texts.append("" if value is None else str(value))
         if labels is not None:
-            labels.append(str(record.fields[label_field]))
+            label = record.fields[label_field]
+            if isinstance(label, float) and label.is_integer():
+                label = int(label)  # 1.0 and 1 are one class
+            labels.append(str(label))
     return texts, labels

@@ -66,6 +66,7 @@ def self_bleu(
         f"{'' if smooth_value is None else f'-{smooth_value}'}|eff:yes|{tokenizer_signature}|{sample_signature}"
         f"|sacrebleu-{version('sacrebleu')}"
     )
+    per_text = np.minimum(per_text, 100.0)  # identical texts: 100.00000000000001 by float rounding
     return SelfBleu(float(per_text.mean()), per_text, signature)
 
 

@@ -10,12 +10,14 @@ different signatures are not comparable.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import version
 
 KINDS = ("surface", "lemma", "content", "char")
+_WHITESPACE = re.compile(r"\s")
 CONTENT_POS = frozenset({"名詞", "動詞", "形容詞", "副詞", "形状詞"})
 
 
@@ -51,8 +53,11 @@ class Tokenizer:
         for word in _tagger(False)(text):
             if self.kind == "content" and word.feature.pos1 not in CONTENT_POS:
                 continue
-            form = word.surface if self.kind == "content" else (word.feature.lemma or word.surface)
-            tokens.append(form.replace(" ", "_"))
+            # lemma: the dictionary form as written (orthBase; UniDic's "lemma" field is katakana/English)
+            form = word.surface if self.kind == "content" else (word.feature.orthBase or word.surface)
+            form = _WHITESPACE.sub("_", form)  # a token never holds whitespace (BLEU splits on it)
+            if form.strip("_"):
+                tokens.append(form)
         return tokens
 
     def tokenize_all(self, texts: Iterable[str]) -> list[list[str]]:

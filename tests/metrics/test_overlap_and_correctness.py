@@ -3,7 +3,7 @@ from collections import Counter
 
 import pytest
 
-from japagen_core.metrics.correctness import features, label_correctness
+from japagen_core.metrics.correctness import features, label_correctness, train_gold_model
 from japagen_core.metrics.overlap import overlap
 from japagen_core.metrics.sampling import sample_per_label
 from japagen_core.metrics.tokenizers import Tokenizer
@@ -51,10 +51,9 @@ def test_label_correctness_recovers_known_noise():
     tok = Tokenizer()
     train_texts, train_labels = make(200, 0.0)
     eval_texts, eval_labels = make(400, 0.2)  # 20% of the synthetic labels are wrong
-    result = label_correctness(
-        [features(t) for t in tok.tokenize_all(train_texts)], train_labels,
-        [features(t) for t in tok.tokenize_all(eval_texts)], eval_labels, labels=["positive", "negative"],
-    )  # fmt: skip
+    model = train_gold_model([features(t) for t in tok.tokenize_all(train_texts)], train_labels,
+                             labels=["positive", "negative"])  # fmt: skip
+    result = label_correctness(model, [features(t) for t in tok.tokenize_all(eval_texts)], eval_labels)
     assert result.metric == "accuracy" and 0.74 <= result.overall <= 0.86
     assert sum(map(sum, result.confusion)) == 400 and len(result.probabilities[0]) == 2
     assert abs(sum(result.probabilities[0]) - 1) < 1e-5
@@ -64,6 +63,18 @@ def test_score_tasks_report_mse_per_grade():
     tok = Tokenizer()
     pairs = [("犬が走る。", "犬が走る。", 5.0), ("犬が走る。", "猫が寝る。", 0.0)] * 20
     feats = [features(tok.tokenize(a), tok.tokenize(b)) for a, b, _ in pairs]
-    result = label_correctness(feats, [s for *_, s in pairs], feats, [s for *_, s in pairs], labels=None,
-                               grade_of=lambda s: str(round(s)))  # fmt: skip
+    model = train_gold_model(feats, [s for *_, s in pairs], labels=None)
+    result = label_correctness(model, feats, [s for *_, s in pairs], grade_of=lambda s: str(round(s)))
     assert result.metric == "mse" and result.overall < 0.5 and set(result.per_label) == {"0", "5"}
+
+
+def test_training_needs_labels_it_knows():
+    with pytest.raises(ValueError, match="without a known label"):
+        train_gold_model([["a"], ["b"]], ["x", None], labels=["x", "y"])
+
+
+def test_lemma_and_content_tokens_hold_no_whitespace():
+    for kind in ("lemma", "content"):
+        tokens = Tokenizer(kind).tokenize("犬と猫\u3000が\xa0走る\r")
+        assert tokens and all(not any(c.isspace() for c in t) for t in tokens)
+    assert "走る" in Tokenizer("lemma").tokenize("走っていた")
