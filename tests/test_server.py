@@ -98,10 +98,13 @@ def test_a_newcomer_loads_the_demo_and_browses_jnli_pairs(server: str, tmp_path:
         page.get_by_role("option", name="jnli", exact=False).first.click()
         expect(page.get_by_text("JNLI (自然言語推論)")).to_be_visible(timeout=30_000)
         expect(page.get_by_text("Showing 1–36 of 36")).to_be_visible(timeout=30_000)
-        # (while a rerun renders, the old grid can still be on the page next to the new one)
-        expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
-        page.get_by_label("Text contains").fill("犬")
-        page.get_by_label("Text contains").press("Enter")
+        # While a rerun renders, the previous dataset's widgets can still be on the page next to the new
+        # ones (their keys differ per dataset): wait until only the new ones are left.
+        expect(page.get_by_test_id("stDataFrame")).to_have_count(1, timeout=30_000)
+        search = page.get_by_label("Text contains")
+        expect(search).to_have_count(1, timeout=30_000)
+        search.fill("犬")
+        search.press("Enter")
         n = _demo_jnli_pairs_with("犬")
         expect(page.get_by_text(f"Showing 1–{n} of {n} matching examples")).to_be_visible(timeout=30_000)
         page.screenshot(path=str(tmp_path / "browse.png"), full_page=True)
