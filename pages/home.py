@@ -61,6 +61,10 @@ st.page_link(
 st.page_link(
     "../pages/tasks.py", label="See the tasks and their labels, or define your own", icon=":material/category:"
 )
+st.page_link("../pages/generate.py", label="Generate labelled examples with an LLM", icon=":material/auto_awesome:")
+st.page_link(
+    "../pages/analysis.py", label="Analyse diversity, closeness to gold, label correctness", icon=":material/analytics:"
+)
 
 if frame["is_demo"].any():
     with st.expander("Remove the demo data"):

@@ -33,7 +33,6 @@ class ServerConfig:
     fault_rate: float = 0.0  # share of requests that fail (evenly spread), cycling through ``faults``
     faults: tuple[str, ...] = ("429", "500", "timeout", "bad_json", "empty_choices")
     timeout_sleep: float = 3.0
-    seed: int = 0
 
 
 @dataclass
@@ -45,7 +44,6 @@ class FakeOpenAI:
     def __post_init__(self):
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
-        self._rng = random.Random(self.config.seed)
         self._faults_used = 0
         self.server: ThreadingHTTPServer | None = None
 
