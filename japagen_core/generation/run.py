@@ -28,8 +28,9 @@ import pandas as pd
 from japagen_core.errors import JapagenError
 from japagen_core.generation.clean import clean_text, parse_label, split_numbered
 from japagen_core.generation.llm import ChatClient, FatalLLMError, LLMConfig, LLMError, cost_usd
-from japagen_core.generation.prompts import SETTINGS, PromptSpec, WordList, format_example, load_spec, load_words
+from japagen_core.generation.prompts import SETTINGS, PromptSpec, format_example, load_spec
 from japagen_core.project import Project
+from japagen_core.review.word_lists import ListVersion, current_words
 from japagen_core.storage import repository as repo
 from japagen_core.tasks import Task
 
@@ -91,7 +92,7 @@ class RunConfig:
                     f"{spec.path}: no kadg section, so the KADG setting is not available for {task.name}"
                 )
             if spec.kadg_words:
-                load_words(project.settings.prompts_dir, spec.kadg_words)
+                current_words(project, spec.kadg_words)  # the edited list when there is one, else the file
         dataset_id = self.source_dataset if self.mode == "annotate" else self.fewshot_dataset
         if dataset_id:
             with project.db.transaction() as con:
@@ -214,9 +215,11 @@ class Runner:
         self.project, self.cfg, self.client, self.parts_dir = project, cfg, client, parts_dir
         self.task = project.registry[cfg.task]
         self.spec: PromptSpec = load_spec(project.settings.prompts_dir, self.task)
-        self.words: WordList | None = None
+        self.words: ListVersion | None = None
         if cfg.mode == "generate" and cfg.setting == "kadg" and self.spec.kadg_words:
-            self.words = load_words(project.settings.prompts_dir, self.spec.kadg_words)
+            # The list as it is now: a resumed run uses the list current when it resumes, and every
+            # example records the version it was drawn from.
+            self.words = current_words(project, self.spec.kadg_words)
         self.llm = LLMConfig(**cfg.llm)
         self.list_mode = cfg.list_mode
         self.report, self.cancelled = report, cancelled
@@ -441,7 +444,9 @@ class Runner:
             "mode": self.cfg.mode,
             "setting": self.cfg.setting,
             "prompt_version": self.spec.version,
-            "words_version": self.words.version if self.words else None,
+            "words_list": self.words.name if self.words else None,
+            "words_list_version": self.words.version if self.words else None,  # 0: the shipped file
+            "words_version": self.words.sha if self.words else None,
             "kadg_word": word,
             "fewshot_ids": fewshot_ids,
             "model": self.llm.model,
