@@ -11,8 +11,9 @@ from app.resources import get_project
 from japagen_core.errors import JapagenError
 from japagen_core.generation.clean import clean_text
 from japagen_core.generation.llm import PRICES, LLMConfig, OpenAIChatClient, cost_usd, is_local, resolve_api_key
-from japagen_core.generation.prompts import format_example, load_spec, load_words
+from japagen_core.generation.prompts import format_example, load_spec
 from japagen_core.generation.run import RunConfig, new_run_id
+from japagen_core.review.word_lists import current_words
 from japagen_core.settings import SECRETS_PATH
 
 SETTING_HELP = {
@@ -100,12 +101,14 @@ rng = random.Random(st.session_state.get("gen_seed", 0))
 word = None
 if setting == "kadg" and spec.kadg_words:
     try:
-        words = load_words(project.settings.prompts_dir, spec.kadg_words)
+        words = current_words(project, spec.kadg_words)  # what a run started now would use
     except JapagenError as exc:
         show_error("The KADG word list cannot be used.", exc)
         st.stop()
     word = rng.choice(words.words)
-    st.caption(f"KADG word list `{words.name}` ({len(words.words)} words, version {words.version}); drawn: {word}")
+    st.caption(f"KADG word list `{words.name}`, version {words.version} ({len(words.words)} words); drawn:")
+    st.text(word)  # plain text: a word is data
+    st.page_link("../pages/word_lists.py", label="Edit the word list", icon=":material/list_alt:")
 example = None
 if setting == "few-shot":
     page = project.browse(fewshot_dataset, labels=[label], limit=200)
