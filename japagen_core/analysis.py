@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from japagen_core.errors import JapagenError
@@ -23,6 +24,7 @@ from japagen_core.metrics.sampling import sample_per_label, sample_signature
 from japagen_core.metrics.self_bleu import self_bleu
 from japagen_core.metrics.tokenizers import KINDS, Tokenizer
 from japagen_core.project import Project
+from japagen_core.review.issues import class_label_issues, score_label_issues
 from japagen_core.storage import repository as repo
 from japagen_core.tasks import Task
 
@@ -200,10 +202,24 @@ def _correctness(task, cfg, trained: GoldModel, frame, dataset_id, tokenizer):
             "probabilities": [json.dumps(p) for p in result.probabilities] if result.probabilities else None,
         }
     )
+    predictions["confidence"], predictions["label_quality"], predictions["is_issue"] = _label_issues(
+        task, result, _targets(task, frame)
+    )
     for key in ("predicted", "probabilities"):
         payload.pop(key)
     payload["examples"] = len(frame)
     return ("correctness", dataset_id, cfg.train, result.signature, payload, predictions)
+
+
+def _label_issues(task: Task, result, targets: list) -> tuple[list, list, list]:
+    """Per example: the model's confidence in its prediction, cleanlab's label quality of the
+    assigned label, and whether cleanlab counts it as a label issue (the review queue ranks by these)."""
+    if result.probabilities is None:  # a score task: quality from the regression residuals
+        quality = score_label_issues([float(t) for t in targets], [float(p) for p in result.predicted])
+        return [None] * len(targets), quality.tolist(), [None] * len(targets)
+    probabilities = np.asarray(result.probabilities, dtype=float)
+    quality, issues = class_label_issues(targets, probabilities, labels=result.labels)
+    return probabilities.max(axis=1).tolist(), quality.tolist(), issues.tolist()
 
 
 def _store(project: Project, stored, job_id: str | None) -> list[str]:
@@ -230,8 +246,8 @@ def _store(project: Project, stored, job_id: str | None) -> list[str]:
                 con.register("incoming_predictions", frame)
                 con.execute(
                     "INSERT INTO example_predictions BY NAME "
-                    "SELECT analysis_id, dataset_id, row_idx, predicted, score, "
-                    "probabilities FROM incoming_predictions"
+                    "SELECT analysis_id, dataset_id, row_idx, predicted, score, probabilities, "
+                    "confidence, label_quality, is_issue FROM incoming_predictions"
                 )
                 con.unregister("incoming_predictions")
     return ids

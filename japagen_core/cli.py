@@ -33,6 +33,7 @@ from japagen_core.metrics.self_bleu import SMOOTH_METHODS, self_bleu
 from japagen_core.metrics.tokenizers import KINDS as TOKENIZER_KINDS
 from japagen_core.metrics.tokenizers import Tokenizer
 from japagen_core.project import Project
+from japagen_core.review import snapshots
 from japagen_core.storage import repository as repo
 
 
@@ -118,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("run", "resume", "cancel", "wait"))
     p.add_argument("job", help="job id (or, for run, its folder)")
     p.set_defaults(func=cmd_job)
+
+    p = commands.add_parser("export", help="snapshot a dataset with its review applied and write it to a file")
+    p.add_argument("dataset_id", help="the id as `datasets --json` lists it")
+    p.add_argument("--format", choices=snapshots.FORMATS, required=True, help="jsonl is the task's gold format")
+    p.add_argument("--exclude-flagged", action="store_true", help="leave out every flagged example")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--reviewer", default="cli", help="recorded as who made the snapshot")
+    p.set_defaults(func=cmd_export)
     return parser
 
 
@@ -194,6 +203,15 @@ def cmd_delete_dataset(project: Project, args: argparse.Namespace) -> None:
     with project.db.transaction() as con:
         repo.delete_dataset(con, args.dataset_id)
     print(f"deleted {args.dataset_id}")
+
+
+def cmd_export(project: Project, args: argparse.Namespace) -> None:
+    snapshot = snapshots.create_snapshot(
+        project, args.dataset_id, exclude_flagged=args.exclude_flagged, created_by=args.reviewer
+    )
+    out = snapshots.export_snapshot(project, snapshot.id, args.format, args.out)
+    left_out = f", {snapshot.flagged_rows} flagged left out" if args.exclude_flagged else ""
+    print(f"snapshot {snapshot.id}: {snapshot.rows} rows ({snapshot.relabeled_rows} relabeled{left_out}) -> {out}")
 
 
 def cmd_demo(project: Project, args: argparse.Namespace) -> None:

@@ -71,6 +71,7 @@ class Task:
     score_range: tuple[float, float] | None = None
     text_names: tuple[str, ...] = ("text",)
     gold_fields: GoldFields = field(default_factory=GoldFields)
+    gold_label_as_id: bool = False  # the gold format writes labels as their integer id (JCoLA: 0 / 1)
     builtin: bool = True
     source: str = "builtin"
 
@@ -146,6 +147,7 @@ _TASK_KEYS = {
     "score_range",
     "text_names",
     "gold_fields",
+    "gold_label_as_id",
 }
 _LABEL_KEYS = {"id", "name", "display_ja", "description"}
 _FIELD_KEYS = {"text", "text_b", "label", "score", "id"}
@@ -188,6 +190,9 @@ def task_from_dict(data: Mapping[str, Any], *, source: str, builtin: bool) -> Ta
     if len(text_names) != (2 if input_kind == "pair" else 1) or not all(isinstance(t, str) for t in text_names):
         raise fail(f"text_names {list(text_names)} must name {2 if input_kind == 'pair' else 1} text(s)")
     gold_fields = _gold_fields_from(data.get("gold_fields"), input_kind, target, fail)
+    gold_label_as_id = data.get("gold_label_as_id", False)
+    if not isinstance(gold_label_as_id, bool):
+        raise fail(f"gold_label_as_id {gold_label_as_id!r} must be true or false")
 
     return Task(
         name=name,
@@ -202,6 +207,7 @@ def task_from_dict(data: Mapping[str, Any], *, source: str, builtin: bool) -> Ta
         score_range=score_range,
         text_names=text_names,
         gold_fields=gold_fields,
+        gold_label_as_id=gold_label_as_id,
         builtin=builtin,
         source=source,
     )
@@ -331,6 +337,7 @@ PAPER_TASKS: list[dict[str, Any]] = [
             {"id": 1, "name": "acceptable", "display_ja": "容認可能"},
         ],
         "gold_fields": {"text": "sentence", "label": "label", "id": "uid"},
+        "gold_label_as_id": True,
     },
     {
         "name": "livedoor",

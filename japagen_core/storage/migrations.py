@@ -157,19 +157,152 @@ def m004_analysis(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m005_review(con: duckdb.DuckDBPyConnection) -> None:
+    """Review: append-only events and the state derived from them, cleanlab's label-issue ranking of
+    each prediction, immutable numbered snapshots, and versions of the KADG word lists."""
+    con.execute("CREATE SEQUENCE review_event_ids START 1")
+    con.execute(
+        """
+        CREATE TABLE review_events (
+            id         BIGINT PRIMARY KEY DEFAULT nextval('review_event_ids'),  -- the order of events
+            batch_id   VARCHAR NOT NULL,      -- events of one action (a bulk action) share it; undo works on it
+            dataset_id VARCHAR NOT NULL,
+            row_idx    INTEGER NOT NULL,
+            action     VARCHAR NOT NULL CHECK (action IN ('flag', 'unflag', 'relabel', 'note', 'undo')),
+            old_value  VARCHAR,               -- label / score / flag / note before the event
+            new_value  VARCHAR,               -- ... and after it
+            reason     VARCHAR,
+            reviewer   VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            undoes     BIGINT                 -- for 'undo': the event it cancels
+        )
+        """
+    )
+    # The fold of each example's events (japagen_core.review.events.fold), kept in the same
+    # transaction as the events themselves so the queue can filter without replaying the log.
+    con.execute(
+        """
+        CREATE TABLE review_state (
+            dataset_id VARCHAR NOT NULL,
+            row_idx    INTEGER NOT NULL,
+            label      VARCHAR,               -- the relabel, when there is one
+            score      DOUBLE,                -- the relabelled score of a score task
+            flag       VARCHAR,               -- mislabeled / bad_text / duplicate / off_task
+            note       VARCHAR,
+            events     INTEGER NOT NULL,
+            last_event BIGINT NOT NULL,
+            PRIMARY KEY (dataset_id, row_idx)
+        )
+        """
+    )
+    con.execute("ALTER TABLE example_predictions ADD COLUMN label_quality DOUBLE")  # cleanlab, 0 = surely wrong
+    con.execute("ALTER TABLE example_predictions ADD COLUMN is_issue BOOLEAN")  # cleanlab find_label_issues
+    con.execute("ALTER TABLE example_predictions ADD COLUMN confidence DOUBLE")  # of the predicted label
+    con.execute(
+        """
+        CREATE TABLE snapshots (
+            id              INTEGER PRIMARY KEY,  -- numbered from 1, never reused
+            dataset_id      VARCHAR NOT NULL,
+            task            VARCHAR NOT NULL,
+            exclude_flagged BOOLEAN NOT NULL,
+            rows            INTEGER NOT NULL,
+            flagged_rows    INTEGER NOT NULL,
+            relabeled_rows  INTEGER NOT NULL,
+            events_through  BIGINT,               -- the last review event it includes
+            path            VARCHAR NOT NULL,     -- Parquet file under JAPAGEN_HOME, written once, read-only
+            sha256          VARCHAR NOT NULL,
+            created_by      VARCHAR NOT NULL,
+            created_at      TIMESTAMP NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE word_list_versions (
+            list_name  VARCHAR NOT NULL,      -- the KADG list (prompts/kadg/<name>.txt is version 0)
+            version    INTEGER NOT NULL,
+            words      VARCHAR[] NOT NULL,
+            sha        VARCHAR NOT NULL,      -- what examples record as words_version
+            author     VARCHAR NOT NULL,
+            note       VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (list_name, version)
+        )
+        """
+    )
+
+
+def m006_training(con: duckdb.DuckDBPyConnection) -> None:
+    """Training results: one row per fine-tuned model (or LLM prompting run) and seed, the metrics of
+    each evaluation on a gold split, and every per-example prediction (for the review of gold data)."""
+    con.execute(
+        """
+        CREATE TABLE models (
+            id               VARCHAR PRIMARY KEY,
+            run_id           VARCHAR NOT NULL,     -- the submission: its seeds (and scaling sizes) share it
+            job_id           VARCHAR,
+            kind             VARCHAR NOT NULL CHECK (kind IN ('finetune', 'prompting')),
+            task             VARCHAR NOT NULL,
+            method           VARCHAR NOT NULL,     -- the Table 1 block: fine-tuning, prompting, japagen, mix
+            setting          VARCHAR NOT NULL,     -- fully-supervised, few-shot, zero-shot, kadg, ...
+            data_spec        VARCHAR NOT NULL,     -- what was asked for: snapshot:3, gold-fewshot:5, mix:...
+            train_snapshots  INTEGER[],            -- the snapshots its data came from (prompting: few-shot source)
+            train_examples   INTEGER,
+            per_class        INTEGER,              -- synthetic examples per class (a scaling point); NULL: all
+            eval_dataset_id  VARCHAR NOT NULL,
+            eval_snapshot_id INTEGER,
+            base_model       VARCHAR NOT NULL,     -- pretrained model name or path, or the LLM
+            seed             INTEGER NOT NULL,
+            config           JSON NOT NULL,
+            path             VARCHAR,              -- model folder, relative to JAPAGEN_HOME (NULL: prompting)
+            metric           VARCHAR NOT NULL,     -- the task's metric
+            score            DOUBLE,               -- its value on the evaluation split, in [0, 1] (MCC: [-1, 1])
+            metrics          JSON NOT NULL,
+            created_at       TIMESTAMP NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE evaluations (
+            model_id    VARCHAR NOT NULL,
+            dataset_id  VARCHAR NOT NULL,
+            snapshot_id INTEGER,                   -- the snapshot of the split that was scored
+            metrics     JSON NOT NULL,
+            created_at  TIMESTAMP NOT NULL,
+            PRIMARY KEY (model_id, dataset_id)
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE evaluation_predictions (
+            model_id      VARCHAR NOT NULL,
+            dataset_id    VARCHAR NOT NULL,
+            row_idx       INTEGER NOT NULL,
+            predicted     VARCHAR,                 -- a label name; NULL when an LLM answer named none
+            score         DOUBLE,                  -- a predicted score (score tasks)
+            probabilities JSON,                    -- per label, in the task's label order
+            raw           VARCHAR,                 -- prompting: the LLM's answer as received
+            PRIMARY KEY (model_id, dataset_id, row_idx)
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_datasets_and_examples,
     m002_example_grams,
     m003_generation,
     m004_analysis,
+    m005_review,
+    m006_training,
 )
 
 
 def migrate(con: duckdb.DuckDBPyConnection, migrations: Sequence[Migration] = MIGRATIONS) -> list[str]:
     """Apply the migrations not yet recorded in ``_migrations``, in order; return their names."""
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
-    )
+    con.execute("CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)")
     done = {row[0] for row in con.execute("SELECT name FROM _migrations").fetchall()}
     applied = []
     for migration in migrations:

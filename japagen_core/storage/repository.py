@@ -110,6 +110,10 @@ def delete_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> None:
     get_dataset(con, dataset_id)
     con.execute("DELETE FROM example_grams WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM dataset_index WHERE dataset_id = ?", [dataset_id])
+    # Its review and predictions go with it; snapshots (files already written) stay, as models refer to them.
+    con.execute("DELETE FROM review_state WHERE dataset_id = ?", [dataset_id])
+    con.execute("DELETE FROM review_events WHERE dataset_id = ?", [dataset_id])
+    con.execute("DELETE FROM example_predictions WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM examples WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM datasets WHERE id = ?", [dataset_id])
 
@@ -117,7 +121,9 @@ def delete_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> None:
 def get_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> DatasetInfo:
     rows = con.execute(f"SELECT {', '.join(_DATASET_COLUMNS)} FROM datasets WHERE id = ?", [dataset_id]).fetchall()
     if not rows:
-        raise DatasetNotFoundError(f"no dataset with id {dataset_id!r} (list them with: python -m japagen_core datasets)")
+        raise DatasetNotFoundError(
+            f"no dataset with id {dataset_id!r} (list them with: python -m japagen_core datasets)"
+        )
     return _info_from_row(rows[0])
 
 
@@ -190,7 +196,9 @@ def build_gram_index(db, dataset_id: str) -> str:
             con.execute(INDEX_GRAMS_SQL, [dataset_id, start, start + GRAM_INDEX_CHUNK])
             con.execute("UPDATE dataset_index SET indexed_rows = ? WHERE dataset_id = ?", [start, dataset_id])
     with db.transaction() as con:
-        con.execute("UPDATE dataset_index SET state = 'complete', indexed_rows = ? WHERE dataset_id = ?", [rows, dataset_id])
+        con.execute(
+            "UPDATE dataset_index SET state = 'complete', indexed_rows = ? WHERE dataset_id = ?", [rows, dataset_id]
+        )
     return "complete"
 
 
@@ -225,9 +233,9 @@ def browse(
 
     The substring matches either text of a pair, ignoring case. A query of up to three characters is
     answered exactly from the gram index, without reading any text; a longer one (or any query on a
-    dataset without a complete index) scans the texts once. (Checking gram-index candidates instead was measured no faster: fetching scattered rows
-    decompresses as much as the scan.) An offset past the last match moves to the last page (the
-    returned ``offset`` says where the page starts).
+    dataset without a complete index) scans the texts once. (Checking gram-index candidates instead
+    was measured no faster: fetching scattered rows decompresses as much as the scan.) An offset past
+    the last match moves to the last page (the returned ``offset`` says where the page starts).
     """
     keys = _label_keys(task, labels)
     label_filter = _in("label" if task.target == "class" else LABEL_KEY_SQL, keys)

@@ -38,6 +38,7 @@ def test_an_old_database_is_upgraded_and_still_browsable(tmp_path: Path):
         "VALUES ('d', 'jnli', 'valid', 'gold', 'd', 'f', 'jsonl', 'x', 2)"
     )
     rows = pd.DataFrame({"row_idx": [0, 1], "text": ["犬が走る", "猫が寝る"], "text_b": ["犬", "猫"]})
+    con.register("rows", rows)  # DuckDB would find the local by name too; say it
     con.execute(
         "INSERT INTO examples (dataset_id, row_idx, text, text_b, label, split, source) "
         "SELECT 'd', row_idx, text, text_b, 'neutral', 'valid', 'gold' FROM rows"
@@ -80,9 +81,11 @@ def test_a_lock_held_too_long_is_a_clear_error(tmp_path: Path):
     db.ensure_schema()
     holder = _hold_lock(db.path, 3)
     try:
-        with pytest.raises(StoreError, match="stayed locked by another process"):
-            with Database(db.path, lock_timeout=0.3).transaction():
-                pass
+        with (
+            pytest.raises(StoreError, match="stayed locked by another process"),
+            Database(db.path, lock_timeout=0.3).transaction(),
+        ):
+            pass
     finally:
         holder.kill()
         holder.wait()

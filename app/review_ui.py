@@ -1,0 +1,138 @@
+"""Review page pieces: the reviewer name, the queue filters and the example card.
+
+Session keys used here all start with ``rv_``. Data text is shown with st.text (plain text only).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from app.components import label_text
+from japagen_core.review import events as ev
+from japagen_core.review import queue as q
+from japagen_core.tasks import Task
+
+FLAG_KEYS = {"mislabeled": "M", "bad_text": "B", "duplicate": "D", "off_task": "O"}
+FLAG_NAMES = {"mislabeled": "Mislabeled", "bad_text": "Bad text", "duplicate": "Duplicate", "off_task": "Off-task"}
+NEXT_KEY, PREV_KEY, UNFLAG_KEY, UNDO_KEY = "J", "K", "U", "Z"
+
+
+def reviewer_name() -> str:
+    """The reviewer, set in the sidebar; kept in the URL so a reload keeps it."""
+    if "rv_reviewer" not in st.session_state:
+        st.session_state["rv_reviewer"] = st.query_params.get("reviewer", "")
+    name = st.sidebar.text_input(
+        "Reviewer", key="rv_reviewer", placeholder="your name", help="Every review action is recorded under it."
+    ).strip()
+    if name:
+        st.query_params["reviewer"] = name
+        st.session_state["reviewer"] = name  # the word-list editor records it as the author too
+    return name
+
+
+def filters(task: Task, dataset_ids: list[str], words: list[str], scope: str) -> q.QueueFilter:
+    """The queue filters; a drill-down cell (rv_cell) presets assigned and predicted labels."""
+    cell = st.session_state.get("rv_cell")
+    label_key, predicted_key = f"rv_assigned_{scope}", f"rv_predicted_{scope}"
+    if cell is not None and st.session_state.get("rv_cell_applied") != (scope, cell):
+        st.session_state[label_key], st.session_state[predicted_key] = [cell[0]], [cell[1]]
+        st.session_state["rv_cell_applied"] = (scope, cell)
+    with st.expander("Filters", expanded=True):
+        a, b, c = st.columns(3)
+        assigned = a.multiselect(
+            "Assigned label", task.label_names, format_func=lambda n: label_text(task, n), key=label_key,
+            placeholder="any",
+        )  # fmt: skip
+        predicted = b.multiselect(
+            "Predicted label", task.label_names, format_func=lambda n: label_text(task, n), key=predicted_key,
+            placeholder="any",
+        )  # fmt: skip
+        state = c.selectbox("Review state", q.STATES, key=f"rv_state_{scope}")
+        d, e, f = st.columns(3)
+        min_suspicion = d.slider("Minimum suspicion", 0.0, 1.0, 0.0, 0.05, key=f"rv_susp_{scope}")
+        chosen_words = e.multiselect("KADG word", words, key=f"rv_words_{scope}", placeholder="any")
+        flags = f.multiselect(
+            "Flag", list(FLAG_NAMES), format_func=FLAG_NAMES.get, key=f"rv_flags_{scope}", placeholder="any"
+        )
+        g, h = st.columns([2, 1])
+        text = g.text_input("Text contains", key=f"rv_text_{scope}")
+        issues_only = h.checkbox(
+            "Only cleanlab label issues", key=f"rv_issues_{scope}",
+            help="Examples cleanlab's confident learning counts as mislabeled.",
+        )  # fmt: skip
+    return q.QueueFilter(
+        dataset_ids, assigned=assigned, predicted=predicted, min_suspicion=min_suspicion or None,
+        issues_only=issues_only, kadg_words=chosen_words, state=state, flags=flags, text=text.strip() or None,
+    )  # fmt: skip
+
+
+def legend(task: Task) -> None:
+    keys = [f"`{i}` {label_text(task, n)}" for i, n in enumerate(task.label_names[:9], start=1)]
+    flags = [f"`{k}` {FLAG_NAMES[f]}" for f, k in FLAG_KEYS.items()]
+    st.caption(
+        "Keyboard: "
+        + f"`{NEXT_KEY}` next · `{PREV_KEY}` previous · "
+        + (" · ".join(keys) + " (relabel) · " if task.target == "class" else "")
+        + " · ".join(flags)
+        + f" · `{UNFLAG_KEY}` unflag · `{UNDO_KEY}` undo your last action"
+    )
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def example_card(task: Task, row: pd.Series, position: int, total: int) -> None:
+    """One example: its texts side by side, labels, the classifier's suggestion and its review state."""
+    with st.container(border=True):
+        st.caption(f"Example {position + 1:,} of {total:,} · {row['dataset_id']} #{int(row['row_idx'])}")
+        columns = st.columns(2) if task.is_pair else [st.container()]
+        for column, name, field in zip(columns, task.text_names, ("text", "text_b"), strict=False):
+            column.caption(name)
+            column.text(row[field])
+        a, b, c, d = st.columns(4)
+        assigned = label_text(task, row["assigned"])
+        if task.target == "score" and row["assigned_score"] == row["assigned_score"]:
+            assigned = f"{row['assigned_score']:.2f}"
+        a.metric("Assigned", assigned or "–")
+        current = label_text(task, row["current"])
+        if row["relabel_score"] == row["relabel_score"] and row["relabel_score"] is not None:
+            current = f"{row['relabel_score']:.2f}"
+        b.metric("Now", current or "–", delta="relabeled" if current != assigned else None, delta_color="off")
+        suggestion = label_text(task, row["predicted"]) if row["predicted"] else "no analysis yet"
+        c.metric("Classifier suggests", suggestion, help="The gold-trained classifier of the newest analysis.")
+        d.metric(
+            "Suspicion", _fmt(row["suspicion"]),
+            help="1 − cleanlab's label quality: near 1 means the assigned label is probably wrong.",
+        )  # fmt: skip
+        details = [f"confidence {_fmt(row['confidence'])}"]
+        if row["is_issue"] is True:
+            details.append("cleanlab: label issue")
+        if row["kadg_word"]:
+            details.append(f"KADG word: {row['kadg_word']}")
+        if row["setting"]:
+            details.append(f"setting: {row['setting']}")
+        details.append(f"flag: {FLAG_NAMES.get(row['flag'], 'none')}")
+        st.caption(" · ".join(details))
+        if row["note"]:
+            st.caption("Note:")
+            st.text(row["note"])
+
+
+def history_table(events: list[ev.Event]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "#": [e.id for e in events],
+            "when": [e.created_at for e in events],
+            "reviewer": [e.reviewer for e in events],
+            "action": [e.action if e.undoes is None else f"undo #{e.undoes}" for e in events],
+            "old": [e.old_value for e in events],
+            "new": [e.new_value for e in events],
+            "reason": [e.reason for e in events],
+        }
+    )

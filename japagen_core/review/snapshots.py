@@ -1,0 +1,228 @@
+"""Snapshots: a dataset frozen with its review applied (relabels; flagged rows kept or left out),
+written once as Parquet under ``JAPAGEN_HOME/snapshots`` and numbered. Training reads snapshots, and a
+model records the snapshot id it was trained on, so it always knows which examples and labels it saw.
+
+Exports (JSON Lines in the task's gold format, Parquet, CSV) are written from a snapshot; the JSON
+Lines file re-imports through the gold importer unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from japagen_core.errors import JapagenError
+from japagen_core.project import Project
+from japagen_core.storage import repository as repo
+from japagen_core.tasks import Task
+
+FORMATS = ("jsonl", "parquet", "csv")
+SNAPSHOT_COLUMNS = [
+    "dataset_id",
+    "row_idx",
+    "text",
+    "text_b",
+    "label",
+    "score",
+    "split",
+    "source_id",
+    "flag",
+    "relabeled",
+    "note",
+    "provenance",
+]
+
+
+class SnapshotError(JapagenError):
+    """A snapshot that does not exist, was changed on disk, or cannot be written."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    id: int
+    dataset_id: str
+    task: str
+    exclude_flagged: bool
+    rows: int
+    flagged_rows: int
+    relabeled_rows: int
+    events_through: int | None
+    path: Path
+    sha256: str
+    created_by: str
+    created_at: datetime
+
+    @property
+    def name(self) -> str:
+        return f"snapshot {self.id} of {self.dataset_id}"
+
+
+_COLUMNS = (
+    "id, dataset_id, task, exclude_flagged, rows, flagged_rows, relabeled_rows, events_through, path, sha256, "
+    "created_by, created_at"
+)
+
+
+def _snapshot(home: Path, row: tuple) -> Snapshot:
+    values = list(row)
+    values[8] = home / values[8]
+    return Snapshot(*values)
+
+
+def create_snapshot(
+    project: Project, dataset_id: str, *, exclude_flagged: bool = False, created_by: str = "cli"
+) -> Snapshot:
+    """Freeze a dataset as it stands after review. The data is read in one transaction (a
+    consistent view of examples and review state), written to Parquet outside it, then recorded."""
+    with project.db.transaction() as con:
+        info = repo.get_dataset(con, dataset_id)
+        frame = con.execute(
+            """
+            SELECT e.dataset_id, e.row_idx, e.text, e.text_b,
+                   CASE WHEN s.label IS NOT NULL THEN s.label WHEN s.score IS NOT NULL THEN NULL ELSE e.label END
+                       AS label,
+                   CASE WHEN s.label IS NOT NULL THEN NULL ELSE coalesce(s.score, e.score) END AS score,
+                   e.split, e.source_id, s.flag,
+                   (s.label IS NOT NULL OR s.score IS NOT NULL) AS relabeled, s.note, e.provenance
+            FROM examples e LEFT JOIN review_state s USING (dataset_id, row_idx)
+            WHERE e.dataset_id = ? ORDER BY e.row_idx
+            """,
+            [dataset_id],
+        ).df()
+        events_through = con.execute("SELECT max(id) FROM review_events WHERE dataset_id = ?", [dataset_id]).fetchall()[
+            0
+        ][0]
+    flagged = int(frame["flag"].notna().sum())
+    relabeled = int(frame["relabeled"].sum())
+    if exclude_flagged:
+        frame = frame[frame["flag"].isna()].reset_index(drop=True)
+    frame["relabeled"] = frame["relabeled"].astype(bool)
+    snapshots_dir = project.settings.home / "snapshots"
+    snapshots_dir.mkdir(parents=True, exist_ok=True)
+    tmp = _write_temp(snapshots_dir, frame)
+    sha = _sha256(tmp)
+    try:
+        with project.db.transaction() as con:
+            number = con.execute("SELECT coalesce(max(id), 0) + 1 FROM snapshots").fetchall()[0][0]
+            final = snapshots_dir / f"snapshot-{number:05d}.parquet"
+            if final.exists():  # a file left by a crash between rename and insert: never overwrite it
+                raise SnapshotError(f"{final} already exists but is not recorded; move it away and retry")
+            os.replace(tmp, final)
+            final.chmod(0o444)
+            con.execute(
+                f"INSERT INTO snapshots ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    number, dataset_id, info.task, exclude_flagged, len(frame), flagged, relabeled,
+                    events_through, str(final.relative_to(project.settings.home)), sha, created_by, datetime.now(),
+                ],
+            )  # fmt: skip
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return get_snapshot(project, number)
+
+
+def _write_temp(folder: Path, frame: pd.DataFrame) -> Path:
+    fd, name = tempfile.mkstemp(dir=folder, prefix=".incoming-", suffix=".parquet")
+    os.close(fd)
+    frame.reindex(columns=SNAPSHOT_COLUMNS).to_parquet(name, index=False)
+    return Path(name)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def get_snapshot(project: Project, snapshot_id: int) -> Snapshot:
+    with project.db.transaction() as con:
+        rows = con.execute(f"SELECT {_COLUMNS} FROM snapshots WHERE id = ?", [int(snapshot_id)]).fetchall()
+    if not rows:
+        raise SnapshotError(f"no snapshot {snapshot_id} (list them on the Review page's Export tab)")
+    return _snapshot(project.settings.home, rows[0])
+
+
+def list_snapshots(project: Project, dataset_id: str | None = None) -> list[Snapshot]:
+    with project.db.transaction() as con:
+        rows = con.execute(
+            f"SELECT {_COLUMNS} FROM snapshots WHERE ? IS NULL OR dataset_id = ? ORDER BY id DESC",
+            [dataset_id, dataset_id],
+        ).fetchall()
+    return [_snapshot(project.settings.home, row) for row in rows]
+
+
+def read_snapshot(project: Project, snapshot_id: int) -> pd.DataFrame:
+    """The snapshot's rows; refuses a file that is missing or no longer matches its checksum."""
+    snapshot = get_snapshot(project, snapshot_id)
+    if not snapshot.path.exists():
+        raise SnapshotError(f"snapshot {snapshot.id}: its file {snapshot.path} is missing")
+    if _sha256(snapshot.path) != snapshot.sha256:
+        raise SnapshotError(f"snapshot {snapshot.id}: {snapshot.path} was changed after it was written")
+    return pd.read_parquet(snapshot.path)
+
+
+# --- export -----------------------------------------------------------------------------------------
+
+
+def gold_records(task: Task, frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows in the task's own gold format (JGLUE field names, labels as upstream writes them)."""
+    fields = task.gold_fields
+    records = []
+    for row in frame.itertuples(index=False):
+        record: dict[str, Any] = {}
+        if fields.id:
+            record[fields.id] = row.source_id if isinstance(row.source_id, str) else f"{row.dataset_id}:{row.row_idx}"
+        record[fields.text] = row.text
+        if task.is_pair and fields.text_b:
+            record[fields.text_b] = row.text_b
+        if task.target == "score":
+            score = row.score if _present(row.score) else float(task.label(row.label).id)
+            record[fields.score] = float(score)
+        elif fields.label and row.label is not None:
+            label = task.label(row.label)
+            record[fields.label] = label.id if task.gold_label_as_id else label.name
+        records.append(record)
+    return records
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def export_snapshot(project: Project, snapshot_id: int, fmt: str, out: Path) -> Path:
+    """Write a snapshot to ``out`` (a file path) as JSON Lines in gold format, Parquet or CSV."""
+    if fmt not in FORMATS:
+        raise SnapshotError(f"unknown export format {fmt!r}; choose one of {list(FORMATS)}")
+    data = export_bytes(project, snapshot_id, fmt)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial")
+    tmp.write_bytes(data)
+    os.replace(tmp, out)
+    return out
+
+
+def export_bytes(project: Project, snapshot_id: int, fmt: str) -> bytes:
+    snapshot = get_snapshot(project, snapshot_id)
+    frame = read_snapshot(project, snapshot_id)
+    if fmt == "jsonl":
+        task = project.registry[snapshot.task]
+        lines = (json.dumps(r, ensure_ascii=False) + "\n" for r in gold_records(task, frame))
+        return "".join(lines).encode("utf-8")
+    if fmt == "parquet":
+        return snapshot.path.read_bytes()
+    if fmt == "csv":
+        return frame.to_csv(index=False).encode("utf-8")
+    raise SnapshotError(f"unknown export format {fmt!r}; choose one of {list(FORMATS)}")

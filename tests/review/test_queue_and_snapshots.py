@@ -1,0 +1,147 @@
+"""The review queue (filters, suspicion ranking, the confusion drill-down) and snapshots/export."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pandas as pd
+import pytest
+
+from japagen_core.datasets.importers import import_gold
+from japagen_core.review import events as ev
+from japagen_core.review import queue as q
+from japagen_core.review import snapshots as snap
+from japagen_core.review.events import Action
+from japagen_core.review.issues import class_label_issues, score_label_issues
+
+
+def test_cleanlab_issues_rank_a_confidently_wrong_label_lowest():
+    probs = [[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.95, 0.03, 0.02]] * 3
+    assigned = ["e", "c", "n", "n"] * 3  # the fourth of each four says neutral; the model is sure it is e
+    quality, issues = class_label_issues(assigned, probs, labels=["e", "c", "n"])
+    assert quality.tolist() == pytest.approx([0.9, 0.8, 0.8, 0.02] * 3)
+    assert issues.tolist() == [False, False, False, True] * 3
+    with pytest.raises(ValueError, match="shape"):
+        class_label_issues(["e"], [[0.5, 0.5]], labels=["e", "c", "n"])
+    residual = score_label_issues([1.0, 4.0], [1.1, 1.0])
+    assert residual[0] > residual[1]
+
+
+def test_queue_ranks_the_mislabeled_neutral_pairs_first(project, jnli_review):
+    _gold, run = jnli_review
+    page = q.queue_page(project, q.QueueFilter([run]), limit=12)
+    assert page.total == 48 and set(page.analyses) == {run}
+    top = page.rows.head(12)
+    assert (top["suspicion"].diff().dropna() <= 1e-12).all()  # sorted, most suspicious first
+    # the copies labelled neutral that are really entailment dominate the top of the queue
+    assert (top["assigned"] == "neutral").mean() >= 0.75 and (top["predicted"] == "entailment").mean() >= 0.75
+
+
+def test_confusion_cell_filter_gives_exactly_those_pairs(project, jnli_review):
+    _, run = jnli_review
+    matrix = q.confusion(project, [run])
+    assert matrix["examples"].sum() == 48
+    cell = matrix[(matrix["assigned"] == "neutral") & (matrix["predicted"] == "entailment")]
+    n = int(cell["examples"].iloc[0])
+    assert n >= 5
+    page = q.queue_page(project, q.QueueFilter([run], assigned=["neutral"], predicted=["entailment"]), limit=100)
+    assert (
+        page.total == n and set(page.rows["assigned"]) == {"neutral"} and set(page.rows["predicted"]) == {"entailment"}
+    )
+    assert page.rows["text_b"].notna().all()  # premise and hypothesis both there
+
+
+def test_filters_by_state_flag_word_text_and_suspicion(project, jnli_review):
+    _, run = jnli_review
+    task = project.registry["jnli"]
+    ev.apply(project, task, [(run, 0), (run, 1)], Action("flag", "bad_text"), reviewer="a")
+    ev.apply(project, task, [(run, 2)], Action("relabel", "entailment"), reviewer="a")
+
+    def total(**kw):
+        return q.queue_page(project, q.QueueFilter([run], **kw)).total
+
+    assert total(state="flagged") == 2 and total(flags=["bad_text"]) == 2 and total(state="relabeled") == 1
+    assert total(state="reviewed") == 3 and total(state="unreviewed") == 45 and total(state="not flagged") == 46
+    assert total(kadg_words=["公園"]) == 16
+    with project.db.transaction() as con:
+        word = con.execute("SELECT text FROM examples WHERE dataset_id = ? AND row_idx = 5", [run]).fetchall()[0][0][:4]
+    assert total(text=word) >= 1
+    assert total(min_suspicion=0.0) == 48 and total(min_suspicion=1.0) <= total(min_suspicion=0.5)
+    assert q.queue_keys(project, q.QueueFilter([run], state="flagged")) == [(run, 0), (run, 1)]
+    assert q.kadg_words(project, [run]) == ["公園", "台所", "海"]
+
+
+def test_queue_without_analysis_still_lists_examples(project):
+    from tests.review_data import make_run
+
+    run = make_run(project, [("a。", "b。", "neutral")] * 3)
+    page = q.queue_page(project, q.QueueFilter([run]))
+    assert page.total == 3 and page.rows["suspicion"].isna().all() and q.confusion(project, [run]).empty
+
+
+def test_snapshot_applies_relabels_and_is_immutable_and_numbered(project, jnli_review):
+    _, run = jnli_review
+    task = project.registry["jnli"]
+    ev.apply(project, task, [(run, 40), (run, 41)], Action("relabel", "entailment"), reviewer="a")
+    ev.apply(project, task, [(run, 42)], Action("flag", "mislabeled"), reviewer="a")
+    kept = snap.create_snapshot(project, run, exclude_flagged=False, created_by="a")
+    dropped = snap.create_snapshot(project, run, exclude_flagged=True, created_by="a")
+    assert (kept.id, dropped.id) == (1, 2) and (kept.rows, dropped.rows) == (48, 47)
+    assert (kept.relabeled_rows, kept.flagged_rows) == (2, 1)
+    frame = snap.read_snapshot(project, kept.id)
+    assert list(frame.loc[frame["row_idx"].isin([40, 41]), "label"]) == ["entailment", "entailment"]
+    assert frame.loc[frame["row_idx"] == 42, "flag"].item() == "mislabeled"
+    # later review does not change a snapshot
+    ev.apply(project, task, [(run, 40)], Action("relabel", "contradiction"), reviewer="a")
+    assert snap.read_snapshot(project, kept.id).loc[40, "label"] == "entailment"
+    assert not os.access(kept.path, os.W_OK) or os.geteuid() == 0
+    os.chmod(kept.path, 0o644)
+    kept.path.write_bytes(kept.path.read_bytes() + b"x")
+    with pytest.raises(snap.SnapshotError, match="changed after it was written"):
+        snap.read_snapshot(project, kept.id)
+    with pytest.raises(snap.SnapshotError, match="no snapshot 99"):
+        snap.get_snapshot(project, 99)
+
+
+def test_exported_jsonl_reimports_unchanged(project, jnli_review, tmp_path):
+    _, run = jnli_review
+    task = project.registry["jnli"]
+    ev.apply(project, task, [(run, 40)], Action("relabel", "entailment"), reviewer="a")
+    ev.apply(project, task, [(run, 3)], Action("flag", "off_task"), reviewer="a")
+    snapshot = snap.create_snapshot(project, run, exclude_flagged=True)
+    out = snap.export_snapshot(project, snapshot.id, "jsonl", tmp_path / "reviewed.jsonl")
+    first = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+    assert set(first) == {"sentence_pair_id", "sentence1", "sentence2", "label"}
+    [result] = import_gold(project.db, task, "reviewed", path=out)
+    with project.db.transaction() as con:
+        back = con.execute(
+            "SELECT text, text_b, label FROM examples WHERE dataset_id = ? ORDER BY row_idx", [result.dataset_id]
+        ).df()
+    frame = snap.read_snapshot(project, snapshot.id)
+    pd.testing.assert_frame_equal(back, frame[["text", "text_b", "label"]].reset_index(drop=True))
+    for fmt in ("parquet", "csv"):
+        path = snap.export_snapshot(project, snapshot.id, fmt, tmp_path / f"r.{fmt}")
+        read = pd.read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
+        assert len(read) == 47 and "flag" in read.columns
+
+
+@pytest.mark.parametrize("task_name", ["jcola", "jsts", "marc_ja", "livedoor"])
+def test_gold_snapshots_of_every_format_reimport_unchanged(project, tmp_path, task_name):
+    from japagen_core.demo import load_demo
+
+    gold = next(r.dataset_id for r in load_demo(project.db, project.registry) if r.dataset_id.startswith(task_name))
+    task = project.registry[task_name]
+    snapshot = snap.create_snapshot(project, gold)
+    out = snap.export_snapshot(project, snapshot.id, "jsonl", tmp_path / "g.jsonl")
+    if task.gold_label_as_id:
+        assert isinstance(json.loads(out.read_text(encoding="utf-8").splitlines()[0])["label"], int)
+    [result] = import_gold(project.db, task, "again", path=out)
+    with project.db.transaction() as con:
+        rows = [
+            con.execute(
+                "SELECT text, text_b, label, score, source_id FROM examples WHERE dataset_id = ? ORDER BY row_idx", [d]
+            ).fetchall()
+            for d in (gold, result.dataset_id)
+        ]
+    assert rows[0] == rows[1]
