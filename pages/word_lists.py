@@ -10,6 +10,7 @@ from app.resources import get_project
 from japagen_core.errors import JapagenError
 from japagen_core.generation.prompts import load_spec
 from japagen_core.review.word_lists import (
+    STATS_PER_WORD,
     ListVersion,
     WordListError,
     current_words,
@@ -59,7 +60,7 @@ except JapagenError as exc:
 versions = list_versions(project, name)
 
 if current is not None:
-    origin = "the shipped file" if current.version == 0 else f"saved by {current.author}"
+    origin = "the shipped file" if current.version == 0 else f"saved {current.created_at:%Y-%m-%d %H:%M} UTC"
     st.caption(
         f"List `{name}` · version {current.version} ({origin}) · {len(current.words)} words · sha {current.sha}"
         + (f" · also used by {', '.join(shared)}" if shared else "")
@@ -242,7 +243,7 @@ st.dataframe(
     },
 )
 st.caption(
-    f"Self-BLEU of up to {int(stats['texts scored'].max())} sampled texts per word (lower is more diverse): "
+    f"Self-BLEU of a seeded sample of up to {STATS_PER_WORD} texts per word (lower is more diverse): "
     f"{stats.attrs.get('signature') or 'no word had two texts'}. Label correctness comes from each run's latest "
     "label-correctness analysis (run one on the Analysis page); empty where there is none."
 )

@@ -338,11 +338,12 @@ def word_stats(
                 SELECT dataset_id, arg_max(id, created_at) AS analysis_id
                 FROM analysis_results WHERE kind = 'correctness' GROUP BY dataset_id
             )
-            SELECT x.word, x.label, p.predicted, p.score
+            SELECT x.word, x.label, p.predicted, round(p.score) AS grade, count(*) AS n  -- few groups, not rows
             FROM ({_KADG_EXAMPLES}) x
             JOIN latest l ON l.dataset_id = x.dataset_id
             JOIN example_predictions p
               ON p.analysis_id = l.analysis_id AND p.dataset_id = x.dataset_id AND p.row_idx = x.row_idx
+            GROUP BY ALL
             """,
             [task.name],
         ).df()
@@ -392,16 +393,15 @@ def _self_bleu_per_word(is_pair: bool, sample: list[tuple], per_word: int, seed:
 
 
 def _correctness_per_word(task, checked: pd.DataFrame) -> dict[str, tuple[float, int]]:
-    """{word: (share of examples the classifier agrees with, examples checked)}."""
-    if checked.empty:
-        return {}
-    if task.target == "score":
-        predicted = [None if pd.isna(s) else task.grade_for_score(s) for s in checked["score"]]
-    else:
-        predicted = [None if pd.isna(p) else p for p in checked["predicted"]]
-    agree = pd.Series(
-        [p is not None and p == label for p, label in zip(predicted, checked["label"], strict=True)], dtype=float
-    )
-    grouped = agree.groupby(checked["word"].to_numpy())
-    share, size = grouped.mean(), grouped.size()
-    return {word: (round(float(share[word]), 4), int(size[word])) for word in share.index}
+    """{word: (share of examples the classifier agrees with, examples checked)} from counts per
+    (word, label, predicted label, predicted grade): SQL's round() is half away from zero, like
+    Task.grade_for_score."""
+    totals: dict[str, list[int]] = {}
+    for word, label, predicted, grade, n in checked.itertuples(index=False):
+        if task.target == "score":
+            predicted = None if pd.isna(grade) else task.grade_for_score(float(grade))
+        agree = isinstance(predicted, str) and predicted == label
+        total = totals.setdefault(word, [0, 0])
+        total[0] += int(n) * agree
+        total[1] += int(n)
+    return {word: (round(ok / n, 4), n) for word, (ok, n) in totals.items()}
