@@ -25,7 +25,7 @@ from japagen_core.generation.llm import PAPER_DEFAULTS, LLMConfig
 from japagen_core.generation.prompts import SETTINGS
 from japagen_core.generation.run import RunConfig, new_run_id, progress_line
 from japagen_core.jobs import JobStore
-from japagen_core.jobs.runner import run_job, submit_run
+from japagen_core.jobs.runner import run_job, submit_prompting, submit_run, submit_training
 from japagen_core.metrics.inputs import load_texts
 from japagen_core.metrics.overlap import count_tokens, overlap
 from japagen_core.metrics.sampling import sample_per_label, sample_signature
@@ -35,6 +35,10 @@ from japagen_core.metrics.tokenizers import Tokenizer
 from japagen_core.project import Project
 from japagen_core.review import snapshots
 from japagen_core.storage import repository as repo
+from japagen_core.training.config import DEFAULT_MODEL, DEFAULT_SEEDS, TrainConfig, TrainingError
+from japagen_core.training.data import parse_data
+from japagen_core.training.plan import TrainRequest, train_progress_line
+from japagen_core.training.prompting import PROMPTING_LLM, PromptingRequest
 
 
 class _Parser(argparse.ArgumentParser):
@@ -127,6 +131,59 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--reviewer", default="cli", help="recorded as who made the snapshot")
     p.set_defaults(func=cmd_export)
+
+    p = commands.add_parser("train", help="fine-tune BERT on synthetic, gold or mixed data (a background job)")
+    p.add_argument("--task", required=True)
+    p.add_argument(
+        "--data",
+        required=True,
+        help="snapshot:ID | dataset:ID | gold-fewshot[:K] | gold-full | mix:gold=FRACTION,synthetic=N|all,snapshot=ID",
+    )
+    p.add_argument("--model", default=DEFAULT_MODEL, help="a Hugging Face model name or a local folder")
+    p.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="models per setting, seeds 0..N-1")
+    p.add_argument("--epochs", type=float, default=TrainConfig.epochs)
+    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    p.add_argument("--lr", type=float, default=TrainConfig.learning_rate)
+    p.add_argument("--max-length", type=int, help="maximum tokens (default: the task's)")
+    p.add_argument("--max-steps", type=int, default=-1, help="stop each model after this many steps (smoke tests)")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto")
+    p.add_argument("--per-class", help="a scaling series: synthetic examples per class, e.g. 500,1000,5000")
+    p.add_argument("--gold", help="gold training split (default: the task's gold 'train' dataset)")
+    p.add_argument("--eval", help="gold split to evaluate on (default: the task's test, else valid split)")
+    p.add_argument("--exclude-flagged", action="store_true", help="leave flagged examples out of new snapshots")
+    p.add_argument("--no-save-weights", action="store_true", help="keep config, label map and metrics only")
+    p.add_argument("--no-start", action="store_true", help="create the job only (e.g. for accelerate launch)")
+    p.add_argument("--wait", action="store_true", help="follow the job until it ends")
+    p.set_defaults(func=cmd_train)
+
+    p = commands.add_parser("prompting", help="the PROMPTING baseline: the LLM labels a gold split (a job)")
+    p.add_argument("--task", required=True)
+    p.add_argument("--shots", type=int, default=0, help="gold examples per class in the prompt (paper: 0 or 5)")
+    p.add_argument("--eval", help="gold split to evaluate on (default: the task's test, else valid split)")
+    p.add_argument("--fewshot-dataset", help="gold split the few-shot examples come from (default: 'train')")
+    p.add_argument("--seeds", type=int, default=DEFAULT_SEEDS)
+    p.add_argument("--model", default=PROMPTING_LLM.model)
+    p.add_argument("--base-url", help="an OpenAI-compatible server (default: OpenAI)")
+    p.add_argument("--temperature", type=float, default=PROMPTING_LLM.temperature)
+    p.add_argument("--max-tokens", type=int, default=PROMPTING_LLM.max_tokens)
+    p.add_argument("--concurrency", type=int, default=PROMPTING_LLM.concurrency)
+    p.add_argument("--rpm", type=int, default=0, help="requests per minute (0: no limit)")
+    p.add_argument("--wait", action="store_true", help="follow the job until it ends")
+    p.set_defaults(func=cmd_prompting)
+
+    p = commands.add_parser("evaluate", help="score a trained model on a gold split and store its predictions")
+    p.add_argument("model_id")
+    p.add_argument("--split", required=True, help="gold dataset id to evaluate on")
+    p.add_argument("--fresh", action="store_true", help="snapshot the split now even if the model has one of it")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = commands.add_parser("results", help="Table 1 (and the runs behind it) from the stored results")
+    p.add_argument("--format", choices=("markdown", "latex", "csv"), default="markdown")
+    p.add_argument("--paper", action="store_true", help="add the paper's published rows for comparison")
+    p.add_argument("--runs", action="store_true", help="list every stored model instead of the table")
+    p.add_argument("--json", action="store_true", help="with --runs: print JSON")
+    p.set_defaults(func=cmd_results)
     return parser
 
 
@@ -341,19 +398,26 @@ def _submit(project: Project, cfg: RunConfig, wait: bool) -> int:
     return _wait(project, job.id) if wait else 0
 
 
+def _progress_text(kind: str, p: dict[str, Any]) -> str:
+    return train_progress_line(p) if kind == "train" else progress_line(p)
+
+
 def _wait(project: Project, job_id: str) -> int:
     store = JobStore(project.settings.jobs_dir)
     while True:
         job = store.get(job_id)
         p = job.progress
         if p:
-            print(f"\r{job.state}: {progress_line(p)}", end="", file=sys.stderr, flush=True)
+            print(f"\r{job.state}: {_progress_text(job.kind, p)}", end="", file=sys.stderr, flush=True)
         if job.state not in ("running", "queued"):
             break
         time.sleep(0.5)
     print(file=sys.stderr)
     if job.state != "succeeded":
         raise JapagenError(f"job {job.id} {job.state}: {job.result.get('message', '')} (log: {job.log_path})")
+    if job.kind in ("train", "prompting"):
+        print(f"job {job.id} succeeded: run {job.result.get('run_id')} ({job.result.get('message', '')})")
+        return 0
     print(f"job {job.id} succeeded: dataset {job.result.get('dataset_id')} ({job.result.get('message', '')})")
     return 0
 
@@ -371,7 +435,7 @@ def cmd_jobs(project: Project, args: argparse.Namespace) -> None:
     if not jobs:
         print("No jobs yet. Start one with `generate` or `annotate`.")
     for j in jobs:
-        print(f"{j.id:48} {j.state:11} {progress_line(j.progress) if j.progress else ''}")
+        print(f"{j.id:48} {j.state:11} {_progress_text(j.kind, j.progress) if j.progress else ''}")
 
 
 def cmd_job(project: Project, args: argparse.Namespace) -> int:
@@ -387,6 +451,84 @@ def cmd_job(project: Project, args: argparse.Namespace) -> int:
     else:
         return _wait(project, job.id)
     return 0
+
+
+def _sizes(text: str | None) -> list[int]:
+    if not text:
+        return []
+    try:
+        return [int(s.replace("_", "").replace("k", "000")) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise TrainingError(f"--per-class {text!r} must be numbers separated by commas, e.g. 500,1000,5000") from None
+
+
+def cmd_train(project: Project, args: argparse.Namespace) -> int:
+    data = parse_data(args.data, gold_dataset=args.gold, sizes=_sizes(args.per_class),
+                      exclude_flagged=args.exclude_flagged)  # fmt: skip
+    train = TrainConfig(model=args.model, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+                        max_length=args.max_length, max_steps=args.max_steps, precision=args.precision,
+                        save_weights=not args.no_save_weights)  # fmt: skip
+    request = TrainRequest(task=args.task, data=data, eval_dataset=args.eval, seeds=args.seeds, train=train)
+    job = submit_training(project, request, start=not args.no_start)
+    plan = job.config
+    models = len(plan["seeds"]) * len(plan["sizes"])
+    snapshots_used = ", ".join(
+        f"{name} snapshot {plan[key]}"
+        for name, key in (("synthetic", "synthetic_snapshot"), ("gold", "gold_snapshot"), ("eval", "eval_snapshot"))
+        if plan[key] is not None
+    )
+    verb = "created" if args.no_start else "started"
+    print(f"{verb} job {job.id}: {models} model(s) of run {plan['run_id']} ({snapshots_used})")
+    if args.no_start:
+        print(f"run it with: accelerate launch -m japagen_core job run {job.dir}")
+        return 0
+    return _wait(project, job.id) if args.wait else 0
+
+
+def cmd_prompting(project: Project, args: argparse.Namespace) -> int:
+    llm = dataclasses.replace(PROMPTING_LLM, model=args.model, base_url=args.base_url, temperature=args.temperature,
+                              max_tokens=args.max_tokens, concurrency=args.concurrency,
+                              requests_per_minute=args.rpm)  # fmt: skip
+    request = PromptingRequest(task=args.task, shots=args.shots, eval_dataset=args.eval,
+                               fewshot_dataset=args.fewshot_dataset, seeds=args.seeds, llm=asdict(llm))  # fmt: skip
+    job = submit_prompting(project, request)
+    print(f"started job {job.id}: {len(job.config['seeds'])} seed(s) of run {job.config['run_id']}")
+    return _wait(project, job.id) if args.wait else 0
+
+
+def cmd_evaluate(project: Project, args: argparse.Namespace) -> None:
+    from japagen_core.training.finetune import evaluate_stored  # torch loads only for this command
+
+    result = evaluate_stored(project, args.model_id, args.split, fresh=args.fresh)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+        return
+    m = result["metrics"]
+    extra = ", ".join(f"{k} {v:.4f}" for k, v in m.items() if k not in ("main", "metric") and isinstance(v, float))
+    where = f"{args.model_id} on {args.split} (snapshot {result['snapshot_id']})"
+    main = "undefined" if m["main"] is None else f"{m['main']:.4f}"
+    print(f"{where}: {m['metric']} {main} ({extra})")
+
+
+def cmd_results(project: Project, args: argparse.Namespace) -> None:
+    from japagen_core.training import results, store
+
+    models = store.list_models(project)
+    if args.runs:
+        if args.json:
+            print(json.dumps(models, ensure_ascii=False, indent=2, default=str))
+            return
+        for m in models:
+            score = "—" if m["score"] is None else f"{100 * m['score']:.2f}"
+            what = f"{m['task']:10} {m['method']:11} {m['setting']:18} seed {m['seed']}"
+            print(f"{m['id']:56} {what} {m['metric']} {score}")
+        return
+    table = results.build_table1(models, project.registry, paper=args.paper)
+    if table.empty and not args.paper:
+        print("No results yet. Train with `train` (or the Train page), or add the paper's rows with --paper.")
+        return
+    render = results.EXPORTS[args.format][0]
+    print(render(table), end="")
 
 
 def _counts_text(counts: dict[str, Any]) -> str:

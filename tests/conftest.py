@@ -11,7 +11,7 @@ import pytest
 from japagen_core.project import Project
 from japagen_core.settings import PROJECT_ROOT, Settings
 
-pytest_plugins = ["tests.review_data"]  # the reviewed JNLI run fixture, for engine and page tests
+pytest_plugins = ["tests.review_data", "tests.training_data"]  # reviewed JNLI run; tiny BERT and training data
 
 GOLD_DIR = Path(os.environ.get("JAPAGEN_GOLD_DIR") or PROJECT_ROOT.parent / "shared" / "data" / "gold")
 

@@ -21,6 +21,8 @@ from japagen_core.generation.run import RunConfig, Runner, ingest
 from japagen_core.jobs.store import Job, JobError, JobStore, take_lock, write_json_atomic
 from japagen_core.project import Project
 from japagen_core.settings import SECRETS_PATH, Settings
+from japagen_core.training.plan import TrainRequest, plan_training
+from japagen_core.training.prompting import PromptingRequest, plan_prompting, run_prompting
 
 log = logging.getLogger("japagen_core.job")
 RUN_KINDS = ("generate", "annotate")
@@ -53,6 +55,8 @@ def run_job(job_dir: Path) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     store = JobStore(job_dir.resolve().parent)
     job = store.get(job_dir.name)
+    if int(os.environ.get("RANK", "0")) > 0:  # `accelerate launch`: a helper process of rank 0's job
+        return _run_helper(job)
     try:
         lock = take_lock(job.dir)  # held until this process ends, however it ends
     except JobError as exc:
@@ -112,8 +116,45 @@ def submit_analysis(project: Project, cfg: AnalysisConfig) -> Job:
     return job
 
 
+def submit_training(project: Project, request: TrainRequest, *, start: bool = True) -> Job:
+    """Snapshot a training request's data, create its job folder and (unless told not to) start it."""
+    plan = plan_training(project, request)
+    store = JobStore(project.settings.jobs_dir)
+    job = store.create("train", asdict(plan), label=plan.task)
+    if start:
+        store.start(job)
+    return job
+
+
+def submit_prompting(project: Project, request: PromptingRequest) -> Job:
+    """Check a PROMPTING baseline (and that a key is configured), snapshot its splits and start it."""
+    resolve_api_key(request.llm.get("base_url"), secrets_path=SECRETS_PATH)
+    plan = plan_prompting(project, request)
+    store = JobStore(project.settings.jobs_dir)
+    job = store.create("prompting", asdict(plan), label=plan.task)
+    store.start(job)
+    return job
+
+
+def _run_helper(job: Job) -> int:
+    """A DDP process of rank > 0: it trains along with rank 0 and leaves the job's files to it."""
+    signal.signal(signal.SIGTERM, _raise_cancel)
+    try:
+        _run(job, lambda snapshot: None)
+    except _Cancelled:
+        return 1
+    return 0
+
+
 def _run(job: Job, report) -> dict[str, Any]:
     project = Project.open(_settings_for(job.dir))
+    if job.kind == "train":
+        from japagen_core.training.finetune import run_training_job  # torch loads only in a train job
+
+        cancelled = lambda: job.cancel_requested  # noqa: E731
+        return run_training_job(project, job.config, job_id=job.id, report=report, cancelled=cancelled)
+    if job.kind == "prompting":
+        return _run_prompting(project, job, report)
     if job.kind == "analysis":
 
         def step(s: dict[str, Any]) -> None:
@@ -155,3 +196,18 @@ def _run(job: Job, report) -> dict[str, Any]:
         "summary": summary,
         "message": f"{summary['rows']} examples",
     }
+
+
+def _run_prompting(project: Project, job: Job, report) -> dict[str, Any]:
+    llm = LLMConfig(**job.config["llm"])
+    key = resolve_api_key(llm.base_url, secrets_path=SECRETS_PATH)
+
+    async def main() -> dict[str, Any]:
+        client = OpenAIChatClient(llm, key)
+        try:
+            return await run_prompting(project, job.config, job_id=job.id, parts_dir=job.parts_dir, client=client,
+                                       report=report, cancelled=lambda: job.cancel_requested)  # fmt: skip
+        finally:
+            await client.close()
+
+    return asyncio.run(main())
