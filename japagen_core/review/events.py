@@ -20,6 +20,7 @@ import pandas as pd
 
 from japagen_core.errors import JapagenError
 from japagen_core.project import Project
+from japagen_core.review.queue import update_index
 from japagen_core.tasks import Task
 
 FLAGS = ("mislabeled", "bad_text", "duplicate", "off_task")
@@ -262,6 +263,7 @@ def _refresh_state(con: duckdb.DuckDBPyConnection, keys: list[Key]) -> None:
     con.register("incoming_state", frame)
     try:
         con.execute("INSERT OR REPLACE INTO review_state BY NAME SELECT * FROM incoming_state")
+        update_index(con, "incoming_state")  # the queue's index sees the action at once
     finally:
         con.unregister("incoming_state")
 

@@ -12,19 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import duckdb
 import pandas as pd
 
 from japagen_core.errors import JapagenError
 from japagen_core.project import Project
 
 STATES = ("any", "unreviewed", "reviewed", "flagged", "not flagged", "relabeled")
-# An example's label as a name: its label, or the nearest grade of a score (JSTS grades are "0".."5").
-_ASSIGNED = "coalesce(e.label, CAST(CAST(round(e.score) AS INTEGER) AS VARCHAR))"
-_CURRENT = (
-    "coalesce(s.label, CAST(CAST(round(s.score) AS INTEGER) AS VARCHAR), e.label, "
-    "CAST(CAST(round(e.score) AS INTEGER) AS VARCHAR))"
-)
-_PREDICTED = "coalesce(p.predicted, CAST(CAST(round(p.score) AS INTEGER) AS VARCHAR))"
+GRAM_MAX = 3  # queries this short can use Browse's gram index (repository.GRAM_MAX)
+_GRADE = "CAST(CAST(round({}) AS INTEGER) AS VARCHAR)"  # a score's nearest grade, as a label name ("0".."5")
 
 
 @dataclass(frozen=True)
@@ -63,112 +59,183 @@ class QueuePage:
     analyses: dict[str, str]  # dataset id -> the correctness analysis whose predictions are shown
 
 
+def _latest(con: duckdb.DuckDBPyConnection, dataset_ids: Sequence[str]) -> dict[str, str]:
+    marks = ", ".join("?" for _ in dataset_ids)
+    rows = con.execute(
+        f"SELECT dataset_id, arg_max(id, created_at) FROM analysis_results "
+        f"WHERE kind = 'correctness' AND dataset_id IN ({marks}) GROUP BY dataset_id",
+        list(dataset_ids),
+    ).fetchall()
+    return dict(rows)
+
+
 def latest_predictions(project: Project, dataset_ids: Sequence[str]) -> dict[str, str]:
     """The newest label-correctness analysis id of each dataset that has one."""
     if not dataset_ids:
         return {}
-    marks = ", ".join("?" for _ in dataset_ids)
     with project.db.transaction() as con:
-        rows = con.execute(
-            f"SELECT dataset_id, arg_max(id, created_at) FROM analysis_results "
-            f"WHERE kind = 'correctness' AND dataset_id IN ({marks}) GROUP BY dataset_id",
+        return _latest(con, dataset_ids)
+
+
+def refresh_index(con: duckdb.DuckDBPyConnection, dataset_id: str, analysis_id: str | None) -> None:
+    """(Re)build one dataset's rows of the queue index from its examples, review state and the given
+    analysis' predictions, most suspicious first."""
+    con.execute("DELETE FROM review_index WHERE dataset_id = ?", [dataset_id])
+    con.execute(
+        f"""
+        INSERT INTO review_index
+        SELECT e.dataset_id, e.row_idx, e.text, e.text_b,
+               coalesce(e.label, {_GRADE.format("e.score")}) AS assigned, e.score AS assigned_score,
+               coalesce(s.label, {_GRADE.format("s.score")}, e.label, {_GRADE.format("e.score")}) AS current,
+               s.score AS relabel_score,
+               json_extract_string(e.provenance, '$.kadg_word') AS kadg_word,
+               json_extract_string(e.provenance, '$.setting') AS setting,
+               coalesce(p.predicted, {_GRADE.format("p.score")}) AS predicted, p.score AS predicted_score,
+               p.confidence, 1 - p.label_quality AS suspicion, p.is_issue, s.flag, s.note,
+               coalesce(s.events, 0) AS events, (s.label IS NOT NULL OR s.score IS NOT NULL) AS relabeled
+        FROM examples e
+        LEFT JOIN review_state s USING (dataset_id, row_idx)
+        LEFT JOIN (SELECT * FROM example_predictions WHERE analysis_id = ?) p USING (dataset_id, row_idx)
+        WHERE e.dataset_id = ? ORDER BY suspicion DESC NULLS LAST, e.row_idx
+        """,
+        [analysis_id, dataset_id],
+    )
+    rows = con.execute("SELECT count(*) FROM review_index WHERE dataset_id = ?", [dataset_id]).fetchall()[0][0]
+    con.execute(
+        "INSERT OR REPLACE INTO review_index_state VALUES (?, ?, ?, current_timestamp)", [dataset_id, analysis_id, rows]
+    )
+
+
+def update_index(con: duckdb.DuckDBPyConnection, state_table: str) -> None:
+    """Copy refreshed review state (a registered table like review_state) into the queue index."""
+    con.execute(
+        f"""
+        UPDATE review_index AS r
+        SET current = coalesce(i.label, {_GRADE.format("i.score")}, r.assigned), relabel_score = i.score,
+            flag = i.flag, note = i.note, events = i.events, relabeled = (i.label IS NOT NULL OR i.score IS NOT NULL)
+        FROM {state_table} AS i
+        WHERE r.dataset_id = i.dataset_id AND r.row_idx = i.row_idx
+        """
+    )
+
+
+def _ensure_index(con: duckdb.DuckDBPyConnection, dataset_ids: Sequence[str]) -> dict[str, str]:
+    """Build the index of datasets not indexed yet, or indexed with an older analysis. Returns the
+    analysis whose predictions each dataset's rows carry."""
+    analyses = _latest(con, dataset_ids)
+    marks = ", ".join("?" for _ in dataset_ids)
+    built = {
+        d: (a, n)
+        for d, a, n in con.execute(
+            f"SELECT dataset_id, analysis_id, rows FROM review_index_state WHERE dataset_id IN ({marks})",
             list(dataset_ids),
         ).fetchall()
-    return dict(rows)
+    }
+    sizes = dict(con.execute(f"SELECT id, rows FROM datasets WHERE id IN ({marks})", list(dataset_ids)).fetchall())
+    for dataset_id in dataset_ids:
+        if built.get(dataset_id) != (analyses.get(dataset_id), sizes.get(dataset_id)):
+            refresh_index(con, dataset_id, analyses.get(dataset_id))
+    return analyses
 
 
-def _where(f: QueueFilter) -> tuple[str, list]:
-    clauses = [f"e.dataset_id IN ({', '.join('?' for _ in f.datasets)})"]
+def _where(con: duckdb.DuckDBPyConnection, f: QueueFilter) -> tuple[str, list]:
+    def marks(values) -> str:
+        return ", ".join("?" for _ in values)
+
+    clauses = [f"r.dataset_id IN ({marks(f.datasets)})"]
     params: list = list(f.datasets)
-    if f.assigned:
-        clauses.append(f"{_ASSIGNED} IN ({', '.join('?' for _ in f.assigned)})")
-        params += list(f.assigned)
-    if f.predicted:
-        clauses.append(f"{_PREDICTED} IN ({', '.join('?' for _ in f.predicted)})")
-        params += list(f.predicted)
+    for column, values in (("assigned", f.assigned), ("predicted", f.predicted), ("kadg_word", f.kadg_words),
+                           ("flag", f.flags)):  # fmt: skip
+        if values:
+            clauses.append(f"r.{column} IN ({marks(values)})")
+            params += list(values)
     if f.min_suspicion is not None:
-        clauses.append("1 - p.label_quality >= ?")
+        clauses.append("r.suspicion >= ?")
         params.append(float(f.min_suspicion))
     if f.issues_only:
-        clauses.append("p.is_issue")
-    if f.kadg_words:
-        clauses.append(f"json_extract_string(e.provenance, '$.kadg_word') IN ({', '.join('?' for _ in f.kadg_words)})")
-        params += list(f.kadg_words)
+        clauses.append("r.is_issue")
     state_sql = {
         "any": None,
-        "unreviewed": "s.events IS NULL",
-        "reviewed": "s.events IS NOT NULL",
-        "flagged": "s.flag IS NOT NULL",
-        "not flagged": "s.flag IS NULL",
-        "relabeled": "(s.label IS NOT NULL OR s.score IS NOT NULL)",
+        "unreviewed": "r.events = 0",
+        "reviewed": "r.events > 0",
+        "flagged": "r.flag IS NOT NULL",
+        "not flagged": "r.flag IS NULL",
+        "relabeled": "r.relabeled",
     }[f.state]
     if state_sql:
         clauses.append(state_sql)
-    if f.flags:
-        clauses.append(f"s.flag IN ({', '.join('?' for _ in f.flags)})")
-        params += list(f.flags)
     if f.text:
-        clauses.append("(contains(lower(e.text), lower(?)) OR contains(lower(coalesce(e.text_b, '')), lower(?)))")
-        params += [f.text, f.text]
+        clause, values = _text_clause(con, f)
+        clauses.append(clause)
+        params += values
     return " AND ".join(clauses), params
 
 
-def _from(analyses: dict[str, str]) -> tuple[str, list]:
-    """examples + review state + the chosen analyses' predictions."""
-    if analyses:
-        marks = ", ".join("?" for _ in analyses)
-        predictions = f"(SELECT * FROM example_predictions WHERE analysis_id IN ({marks}))"
-        params = list(analyses.values())
-    else:  # no analysis yet: the columns exist, all NULL
-        predictions = "(SELECT * FROM example_predictions WHERE false)"
-        params = []
-    return (
-        "examples e LEFT JOIN review_state s USING (dataset_id, row_idx) "
-        f"LEFT JOIN {predictions} p USING (dataset_id, row_idx)",
-        params,
-    )
+def _text_clause(con: duckdb.DuckDBPyConnection, f: QueueFilter) -> tuple[str, list]:
+    """Substring of either text, ignoring case (as Browse). A query of up to three characters comes
+    from Browse's gram index when every dataset has a complete one; otherwise the index's copy of the
+    texts is scanned (most Japanese has no case: then plain ``contains`` gives the same answer)."""
+    text, datasets = f.text or "", list(dict.fromkeys(f.datasets))
+    marks = ", ".join("?" for _ in datasets)
+    complete = con.execute(
+        f"SELECT count(*) FROM dataset_index WHERE state = 'complete' AND dataset_id IN ({marks})", datasets
+    ).fetchall()[0][0]
+    if len(text) <= GRAM_MAX and complete == len(datasets):
+        per_dataset = " OR ".join(
+            "(r.dataset_id = ? AND r.row_idx IN (SELECT row_idx FROM example_grams WHERE dataset_id = ? AND gram = ?))"
+            for _ in datasets
+        )
+        return f"({per_dataset})", [v for d in datasets for v in (d, d, text.lower())]
+    if text.lower() == text.upper():
+        return "(contains(r.text, ?) OR contains(coalesce(r.text_b, ''), ?))", [text, text]
+    return "(contains(lower(r.text), lower(?)) OR contains(lower(coalesce(r.text_b, '')), lower(?)))", [text, text]
+
+
+_PAGE_COLUMNS = [
+    "dataset_id", "row_idx", "text", "text_b", "assigned", "assigned_score", "current", "relabel_score", "flag",
+    "note", "events", "predicted", "predicted_score", "confidence", "label_quality", "suspicion", "is_issue",
+    "kadg_word", "setting",
+]  # fmt: skip
 
 
 def queue_page(project: Project, f: QueueFilter, *, offset: int = 0, limit: int = 50) -> QueuePage:
-    """One page of the queue, and how many examples match in all."""
+    """One page of the queue, and how many examples match in all (one short transaction)."""
     f.check()
-    analyses = latest_predictions(project, f.datasets)
-    source, source_params = _from(analyses)
-    where, params = _where(f)
     order = (
-        "1 - p.label_quality DESC NULLS LAST, e.dataset_id, e.row_idx"
-        if f.order == "suspicion"
-        else "e.dataset_id, e.row_idx"
+        "r.suspicion DESC NULLS LAST, r.dataset_id, r.row_idx" if f.order == "suspicion" else "r.dataset_id, r.row_idx"
     )
     with project.db.transaction() as con:
-        total = con.execute(f"SELECT count(*) FROM {source} WHERE {where}", source_params + params).fetchall()[0][0]
+        analyses = _ensure_index(con, f.datasets)
+        where, params = _where(con, f)
+        total = con.execute(f"SELECT count(*) FROM review_index r WHERE {where}", params).fetchall()[0][0]
         offset = max(0, min(int(offset), max(0, total - 1)))
+        # Rank on the narrow columns, then read the page's texts by row id (late materialisation).
+        ids = [
+            r[0]
+            for r in con.execute(
+                f"SELECT r.rowid FROM review_index r WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                [*params, int(limit), offset],
+            ).fetchall()
+        ]
+        marks = ", ".join("?" for _ in ids) or "NULL"
         rows = con.execute(
-            f"""
-            SELECT e.dataset_id, e.row_idx, e.text, e.text_b, {_ASSIGNED} AS assigned, e.score AS assigned_score,
-                   {_CURRENT} AS current, s.score AS relabel_score, s.flag, s.note, coalesce(s.events, 0) AS events,
-                   {_PREDICTED} AS predicted, p.score AS predicted_score, p.confidence, p.label_quality,
-                   1 - p.label_quality AS suspicion, p.is_issue,
-                   json_extract_string(e.provenance, '$.kadg_word') AS kadg_word,
-                   json_extract_string(e.provenance, '$.setting') AS setting
-            FROM {source} WHERE {where}
-            ORDER BY {order} LIMIT ? OFFSET ?
-            """,
-            source_params + params + [int(limit), offset],
+            f"SELECT rowid AS _rowid, *, 1 - suspicion AS label_quality FROM review_index WHERE rowid IN ({marks})",
+            ids,
         ).df()
+        rows = rows.set_index("_rowid").reindex(ids).reset_index(drop=True)  # back in queue order
+        rows = rows.reindex(columns=_PAGE_COLUMNS)
     return QueuePage(int(total), offset, rows, analyses)
 
 
 def queue_keys(project: Project, f: QueueFilter) -> list[tuple[str, int]]:
     """Every (dataset, row) the filter matches: what a bulk action acts on."""
     f.check()
-    analyses = latest_predictions(project, f.datasets)
-    source, source_params = _from(analyses)
-    where, params = _where(f)
     with project.db.transaction() as con:
+        _ensure_index(con, f.datasets)
+        where, params = _where(con, f)
         rows = con.execute(
-            f"SELECT e.dataset_id, e.row_idx FROM {source} WHERE {where} ORDER BY e.dataset_id, e.row_idx",
-            source_params + params,
+            f"SELECT r.dataset_id, r.row_idx FROM review_index r WHERE {where} ORDER BY r.dataset_id, r.row_idx",
+            params,
         ).fetchall()
     return [(d, int(r)) for d, r in rows]
 
@@ -176,19 +243,15 @@ def queue_keys(project: Project, f: QueueFilter) -> list[tuple[str, int]]:
 def confusion(project: Project, dataset_ids: Sequence[str]) -> pd.DataFrame:
     """Counts per (assigned, predicted) label over the datasets' newest predictions: the drill-down
     matrix. Columns: assigned, predicted, examples."""
-    analyses = latest_predictions(project, dataset_ids)
-    if not analyses:
+    if not dataset_ids:
         return pd.DataFrame(columns=["assigned", "predicted", "examples"])
-    source, source_params = _from(analyses)
     marks = ", ".join("?" for _ in dataset_ids)
     with project.db.transaction() as con:
+        _ensure_index(con, dataset_ids)
         return con.execute(
-            f"""
-            SELECT {_ASSIGNED} AS assigned, {_PREDICTED} AS predicted, count(*) AS examples
-            FROM {source} WHERE e.dataset_id IN ({marks}) AND {_PREDICTED} IS NOT NULL
-            GROUP BY ALL ORDER BY ALL
-            """,
-            source_params + list(dataset_ids),
+            f"SELECT assigned, predicted, count(*) AS examples FROM review_index "
+            f"WHERE dataset_id IN ({marks}) AND predicted IS NOT NULL GROUP BY ALL ORDER BY ALL",
+            list(dataset_ids),
         ).df()
 
 
@@ -198,9 +261,10 @@ def kadg_words(project: Project, dataset_ids: Sequence[str]) -> list[str]:
         return []
     marks = ", ".join("?" for _ in dataset_ids)
     with project.db.transaction() as con:
+        _ensure_index(con, dataset_ids)
         rows = con.execute(
-            f"SELECT DISTINCT json_extract_string(provenance, '$.kadg_word') AS w FROM examples "
-            f"WHERE dataset_id IN ({marks}) AND w IS NOT NULL ORDER BY w",
+            f"SELECT DISTINCT kadg_word FROM review_index WHERE dataset_id IN ({marks}) AND kadg_word IS NOT NULL "
+            "ORDER BY kadg_word",
             list(dataset_ids),
         ).fetchall()
     return [r[0] for r in rows]

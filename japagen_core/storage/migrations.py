@@ -290,6 +290,45 @@ def m006_training(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m007_review_index(con: duckdb.DuckDBPyConnection) -> None:
+    """One row per example for the review queue, so filtering and ranking a million examples reads a
+    single table instead of joining examples, review state and predictions (measured: the joins alone
+    took ~80 ms at 1M rows). Built per dataset (review.queue.refresh_index) when a new analysis lands or
+    on first use, in suspicion order, with a copy of the texts: the top of the queue then sits in a few
+    consecutive rows, so a page is read from one or two storage vectors instead of fifty scattered ones
+    (fetching 50 scattered texts from 1M took ~30 ms). Review events update their rows in the same
+    transaction."""
+    con.execute(
+        """
+        CREATE TABLE review_index (
+            dataset_id      VARCHAR NOT NULL,
+            row_idx         INTEGER NOT NULL,
+            text            VARCHAR NOT NULL,
+            text_b          VARCHAR,
+            assigned        VARCHAR,          -- label name, or the nearest grade of a score
+            assigned_score  DOUBLE,
+            current         VARCHAR,          -- the label after review relabels
+            relabel_score   DOUBLE,
+            kadg_word       VARCHAR,
+            setting         VARCHAR,
+            predicted       VARCHAR,          -- the newest correctness analysis' label (or grade)
+            predicted_score DOUBLE,           -- its score (score tasks)
+            confidence      DOUBLE,           -- its probability of the predicted label
+            suspicion       DOUBLE,           -- 1 - cleanlab label quality
+            is_issue        BOOLEAN,
+            flag            VARCHAR,
+            note            VARCHAR,
+            events          INTEGER NOT NULL,
+            relabeled       BOOLEAN NOT NULL
+        )
+        """
+    )
+    con.execute(
+        "CREATE TABLE review_index_state (dataset_id VARCHAR PRIMARY KEY, analysis_id VARCHAR, "
+        "rows INTEGER NOT NULL, built_at TIMESTAMP NOT NULL)"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_datasets_and_examples,
     m002_example_grams,
@@ -297,6 +336,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m004_analysis,
     m005_review,
     m006_training,
+    m007_review_index,
 )
 
 

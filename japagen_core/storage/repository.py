@@ -112,6 +112,8 @@ def delete_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> None:
     con.execute("DELETE FROM dataset_index WHERE dataset_id = ?", [dataset_id])
     # Its review and predictions go with it; snapshots (files already written) stay, as models refer to them.
     con.execute("DELETE FROM review_state WHERE dataset_id = ?", [dataset_id])
+    con.execute("DELETE FROM review_index WHERE dataset_id = ?", [dataset_id])
+    con.execute("DELETE FROM review_index_state WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM review_events WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM example_predictions WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM examples WHERE dataset_id = ?", [dataset_id])

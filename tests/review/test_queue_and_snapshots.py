@@ -145,3 +145,13 @@ def test_gold_snapshots_of_every_format_reimport_unchanged(project, tmp_path, ta
             for d in (gold, result.dataset_id)
         ]
     assert rows[0] == rows[1]
+
+
+def test_short_text_queries_from_the_gram_index_match_the_scan(project, jnli_review):
+    from japagen_core.storage import repository as repo
+
+    _, run = jnli_review
+    scanned = {w: q.queue_keys(project, q.QueueFilter([run], text=w)) for w in ("犬", "いる", "男性が")}
+    assert repo.build_gram_index(project.db, run) == "complete"
+    for word, keys in scanned.items():
+        assert q.queue_keys(project, q.QueueFilter([run], text=word)) == keys and keys
