@@ -20,6 +20,8 @@ pages = [
     st.Page("../pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
     st.Page("../pages/annotate.py", title="Annotate", icon=":material/label:"),
     st.Page("../pages/analysis.py", title="Analysis", icon=":material/analytics:"),
+    st.Page("../pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("../pages/results.py", title="Results", icon=":material/leaderboard:"),
     st.Page("../pages/review.py", title="Review", icon=":material/rate_review:"),
     st.Page("../pages/word_lists.py", title="Word lists", icon=":material/list_alt:"),
     st.Page("../pages/jobs.py", title="Jobs", icon=":material/monitoring:"),

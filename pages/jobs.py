@@ -19,7 +19,9 @@ STATE_ICONS = {
 project = get_project()
 store = JobStore(project.settings.jobs_dir)
 st.title("Jobs")
-st.write("Generation and annotation runs in the background. They survive a reload and an app restart.")
+st.write(
+    "Generation, annotation, analysis and training run in the background. They survive a reload and an app restart."
+)
 
 
 def _duration(seconds) -> str:
@@ -29,24 +31,50 @@ def _duration(seconds) -> str:
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
+def _how(job) -> str:
+    c = job.config
+    if job.kind == "generate":
+        return c.get("setting", "")
+    if job.kind == "train":
+        return f"{c.get('data_spec', '')} · {len(c.get('seeds', [])) * len(c.get('sizes', []))} model(s)"
+    if job.kind == "prompting":
+        return f"{c.get('shots', 0)}-shot · {c.get('llm', {}).get('model', '')} on {c.get('eval_dataset', '')}"
+    if job.kind == "analysis":
+        return f"of {c.get('reference', '')}"
+    return f"labels {c.get('source_dataset', '')}"
+
+
+def _training_metrics(p: dict) -> None:
+    c = st.columns(5)
+    c[0].metric("Model", f"{p.get('run', 0)} / {p.get('runs', 0)}")
+    c[1].metric("Step", f"{p.get('step', 0):,} / {p.get('steps', 0):,}")
+    c[2].metric("Loss", f"{p['loss']:.4f}" if p.get("loss") is not None else "—")
+    c[3].metric("Steps/s", p.get("rate_per_s", 0))
+    c[4].metric("Seed", p.get("seed", "—"))
+
+
 def show_job(job) -> None:
     p = job.progress
-    how = job.config.get("setting", "") if job.kind == "generate" else f"labels {job.config.get('source_dataset', '')}"
+    how = _how(job)
     title = f"{job.config.get('task', '?')} · {job.kind} · {how} · {job.state}"
     with st.container(border=True):
         st.markdown(f"**{title}**")
         st.caption(f"`{job.id}` · started {job.created_at[:19].replace('T', ' ')} UTC")
         target = max(int(p.get("target") or 0), 1)
-        st.progress(
-            min(int(p.get("ok", 0)) / target, 1.0), text=f"{p.get('ok', 0):,} / {p.get('target', 0):,} examples"
-        )
-        c = st.columns(5)
-        c[0].metric("Rate", f"{p.get('rate_per_s', 0)}/s")
-        c[1].metric("ETA", _duration(p.get("eta_s")) if job.state == "running" else "—")
-        c[2].metric("Failed answers", f"{p.get('failed', 0):,}")
-        c[3].metric("Tokens", f"{p.get('prompt_tokens', 0) + p.get('completion_tokens', 0):,}")
-        cost = p.get("cost_usd")
-        c[4].metric("Cost", f"${cost:.4f}" if cost is not None else "unknown")
+        unit = p.get("unit", "examples")
+        st.progress(min(int(p.get("ok", 0)) / target, 1.0), text=f"{p.get('ok', 0):,} / {p.get('target', 0):,} {unit}")
+        if job.kind == "train":
+            _training_metrics(p)
+            if job.state == "running" and p.get("eta_s") is not None:
+                st.caption(f"ETA {_duration(p['eta_s'])}")
+        else:
+            c = st.columns(5)
+            c[0].metric("Rate", f"{p.get('rate_per_s', 0)}/s")
+            c[1].metric("ETA", _duration(p.get("eta_s")) if job.state == "running" else "—")
+            c[2].metric("Failed answers", f"{p.get('failed', 0):,}")
+            c[3].metric("Tokens", f"{p.get('prompt_tokens', 0) + p.get('completion_tokens', 0):,}")
+            cost = p.get("cost_usd")
+            c[4].metric("Cost", f"${cost:.4f}" if cost is not None else "unknown")
         if p.get("failures"):
             st.caption("Failures by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(p["failures"].items())))
         message = job.result.get("message") or p.get("message")
@@ -69,6 +97,8 @@ def show_job(job) -> None:
             buttons[1].page_link(
                 "../pages/browse.py", label="Browse the result", query_params={"dataset": job.result["dataset_id"]}
             )
+        if job.state == "succeeded" and job.kind in ("train", "prompting"):
+            buttons[1].page_link("../pages/results.py", label="See the results", icon=":material/leaderboard:")
         with st.expander("Log"):
             st.code(job.log_tail() or "(empty)", language=None)
 
