@@ -33,7 +33,7 @@ def reviewer_name() -> str:
     return name
 
 
-def filters(task: Task, dataset_ids: list[str], words: list[str], scope: str) -> q.QueueFilter:
+def filters(task: Task, dataset_ids: list[str], words: list[str], scope: str, source: str | None) -> q.QueueFilter:
     """The queue filters; a drill-down cell (rv_cell) presets assigned and predicted labels."""
     cell = st.session_state.get("rv_cell")
     label_key, predicted_key = f"rv_assigned_{scope}", f"rv_predicted_{scope}"
@@ -66,6 +66,7 @@ def filters(task: Task, dataset_ids: list[str], words: list[str], scope: str) ->
     return q.QueueFilter(
         dataset_ids, assigned=assigned, predicted=predicted, min_suspicion=min_suspicion or None,
         issues_only=issues_only, kadg_words=chosen_words, state=state, flags=flags, text=text.strip() or None,
+        source=source,
     )  # fmt: skip
 
 

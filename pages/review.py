@@ -55,6 +55,13 @@ if not chosen:
     st.info("Choose at least one dataset.")
     st.stop()
 
+sources = q.model_sources(project, chosen)
+source = None
+if sources:  # a fine-tuned model evaluated on these (gold) splits can drive the queue instead
+    source = st.selectbox(
+        "Predictions from", [None, *sources], key=f"rv_source_{task_name}",
+        format_func=lambda s: "the newest label-correctness analysis" if s is None else f"model {sources[s]}",
+    )  # fmt: skip
 mode = st.segmented_control("View", MODES, default=MODES[0], key="rv_mode") or MODES[0]
 
 
@@ -110,7 +117,7 @@ def on_matrix_select(matrix: pd.DataFrame, key: str) -> None:
 
 
 if mode == "Drill-down":
-    counts = q.confusion(project, chosen)
+    counts = q.confusion(project, chosen, source)
     if counts.empty:
         st.info(
             "No classifier predictions for these datasets yet. Run an analysis with a gold training split "
@@ -199,7 +206,7 @@ if mode == "Export":
 
 # --- the queue ----------------------------------------------------------------------------------------
 
-qfilter = filters(task, chosen, q.kadg_words(project, chosen), task_name)
+qfilter = filters(task, chosen, q.kadg_words(project, chosen), task_name, source)
 if st.session_state.get("rv_last_filter") != qfilter:
     st.session_state["rv_last_filter"] = qfilter
     st.session_state["rv_pos"] = 0

@@ -9,10 +9,12 @@ to exactly its examples.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from japagen_core.errors import JapagenError
@@ -35,6 +37,7 @@ class QueueFilter:
     flags: Sequence[str] = ()  # only with these flags
     text: str | None = None  # substring of either text
     order: str = "suspicion"  # or "row"
+    source: str | None = None  # whose predictions: None = each dataset's newest analysis; "model:<id>"
 
     def __post_init__(self):  # tuples: a filter is hashable and compares by value
         for name in ("datasets", "assigned", "predicted", "kadg_words", "flags"):
@@ -77,10 +80,51 @@ def latest_predictions(project: Project, dataset_ids: Sequence[str]) -> dict[str
         return _latest(con, dataset_ids)
 
 
-def refresh_index(con: duckdb.DuckDBPyConnection, dataset_id: str, analysis_id: str | None) -> None:
-    """(Re)build one dataset's rows of the queue index from its examples, review state and the given
-    analysis' predictions, most suspicious first."""
+def _model_predictions(
+    con: duckdb.DuckDBPyConnection, dataset_id: str, model_id: str, labels: list[str]
+) -> pd.DataFrame:
+    """A fine-tuned model's predictions on a gold split, scored like an analysis' (cleanlab label quality
+    of the gold label, confidence of the prediction), in the shape of ``example_predictions``."""
+    from japagen_core.review.issues import class_label_issues, score_label_issues
+
+    frame = con.execute(
+        "SELECT p.row_idx, p.predicted, p.score, p.probabilities, e.label, e.score AS gold_score "
+        "FROM evaluation_predictions p JOIN examples e USING (dataset_id, row_idx) "
+        "WHERE p.model_id = ? AND p.dataset_id = ? ORDER BY p.row_idx",
+        [model_id, dataset_id],
+    ).df()
+    out = pd.DataFrame({"row_idx": frame["row_idx"], "predicted": frame["predicted"], "score": frame["score"]})
+    out["confidence"], out["label_quality"], out["is_issue"] = None, None, None
+    if frame.empty:
+        return out
+    if frame["probabilities"].notna().all() and frame["label"].notna().all():
+        probs = np.array([json.loads(p) for p in frame["probabilities"]], dtype=float)
+        quality, issues = class_label_issues(list(frame["label"]), probs, labels=labels)
+        out["confidence"], out["label_quality"], out["is_issue"] = probs.max(axis=1), quality, issues
+    elif frame["score"].notna().all() and frame["gold_score"].notna().all():
+        out["label_quality"] = score_label_issues(frame["gold_score"], frame["score"])
+    return out
+
+
+def refresh_index(
+    con: duckdb.DuckDBPyConnection, dataset_id: str, source: str | None, labels: list[str] | None = None
+) -> None:
+    """(Re)build one dataset's rows of the queue index from its examples, review state and the
+    predictions of ``source`` (an analysis id, or ``model:<id>``), most suspicious first."""
     con.execute("DELETE FROM review_index WHERE dataset_id = ?", [dataset_id])
+    if source and source.startswith("model:"):
+        predictions = _model_predictions(con, dataset_id, source.removeprefix("model:"), labels or [])
+    else:
+        predictions = con.execute(
+            "SELECT row_idx, predicted, score, confidence, label_quality, is_issue FROM example_predictions "
+            "WHERE analysis_id = ? AND dataset_id = ?",
+            [source, dataset_id],
+        ).df()
+    predictions["row_idx"] = predictions["row_idx"].astype("int32")
+    for column in ("score", "confidence", "label_quality"):
+        predictions[column] = predictions[column].astype("float64")
+    predictions["is_issue"] = predictions["is_issue"].astype("boolean")
+    con.register("source_predictions", predictions)
     con.execute(
         f"""
         INSERT INTO review_index
@@ -95,14 +139,15 @@ def refresh_index(con: duckdb.DuckDBPyConnection, dataset_id: str, analysis_id: 
                coalesce(s.events, 0) AS events, (s.label IS NOT NULL OR s.score IS NOT NULL) AS relabeled
         FROM examples e
         LEFT JOIN review_state s USING (dataset_id, row_idx)
-        LEFT JOIN (SELECT * FROM example_predictions WHERE analysis_id = ?) p USING (dataset_id, row_idx)
+        LEFT JOIN source_predictions p USING (row_idx)
         WHERE e.dataset_id = ? ORDER BY suspicion DESC NULLS LAST, e.row_idx
         """,
-        [analysis_id, dataset_id],
+        [dataset_id],
     )
+    con.unregister("source_predictions")
     rows = con.execute("SELECT count(*) FROM review_index WHERE dataset_id = ?", [dataset_id]).fetchall()[0][0]
     con.execute(
-        "INSERT OR REPLACE INTO review_index_state VALUES (?, ?, ?, current_timestamp)", [dataset_id, analysis_id, rows]
+        "INSERT OR REPLACE INTO review_index_state VALUES (?, ?, ?, current_timestamp)", [dataset_id, source, rows]
     )
 
 
@@ -119,10 +164,12 @@ def update_index(con: duckdb.DuckDBPyConnection, state_table: str) -> None:
     )
 
 
-def _ensure_index(con: duckdb.DuckDBPyConnection, dataset_ids: Sequence[str]) -> dict[str, str]:
-    """Build the index of datasets not indexed yet, or indexed with an older analysis. Returns the
-    analysis whose predictions each dataset's rows carry."""
-    analyses = _latest(con, dataset_ids)
+def _ensure_index(
+    con: duckdb.DuckDBPyConnection, dataset_ids: Sequence[str], source: str | None = None, labels=None
+) -> dict[str, str]:
+    """Build the index of datasets not indexed yet, or indexed with other predictions. Returns the
+    source (analysis id or ``model:<id>``) whose predictions each dataset's rows carry."""
+    analyses = {d: source for d in dataset_ids} if source else _latest(con, dataset_ids)
     marks = ", ".join("?" for _ in dataset_ids)
     built = {
         d: (a, n)
@@ -134,7 +181,7 @@ def _ensure_index(con: duckdb.DuckDBPyConnection, dataset_ids: Sequence[str]) ->
     sizes = dict(con.execute(f"SELECT id, rows FROM datasets WHERE id IN ({marks})", list(dataset_ids)).fetchall())
     for dataset_id in dataset_ids:
         if built.get(dataset_id) != (analyses.get(dataset_id), sizes.get(dataset_id)):
-            refresh_index(con, dataset_id, analyses.get(dataset_id))
+            refresh_index(con, dataset_id, analyses.get(dataset_id), labels)
     return analyses
 
 
@@ -198,14 +245,23 @@ _PAGE_COLUMNS = [
 ]  # fmt: skip
 
 
+def _labels(project: Project, dataset_ids: Sequence[str]) -> list[str] | None:
+    """The task's label order (a model's probabilities use it), from the first dataset's task."""
+    with project.db.transaction() as con:
+        rows = con.execute("SELECT task FROM datasets WHERE id = ?", [dataset_ids[0]]).fetchall()
+    task = project.registry.get(rows[0][0]) if rows else None
+    return task.label_names if task else None
+
+
 def queue_page(project: Project, f: QueueFilter, *, offset: int = 0, limit: int = 50) -> QueuePage:
     """One page of the queue, and how many examples match in all (one short transaction)."""
     f.check()
+    labels = _labels(project, f.datasets) if f.source else None
     order = (
         "r.suspicion DESC NULLS LAST, r.dataset_id, r.row_idx" if f.order == "suspicion" else "r.dataset_id, r.row_idx"
     )
     with project.db.transaction() as con:
-        analyses = _ensure_index(con, f.datasets)
+        analyses = _ensure_index(con, f.datasets, f.source, labels)
         where, params = _where(con, f)
         total = con.execute(f"SELECT count(*) FROM review_index r WHERE {where}", params).fetchall()[0][0]
         offset = max(0, min(int(offset), max(0, total - 1)))
@@ -230,8 +286,9 @@ def queue_page(project: Project, f: QueueFilter, *, offset: int = 0, limit: int 
 def queue_keys(project: Project, f: QueueFilter) -> list[tuple[str, int]]:
     """Every (dataset, row) the filter matches: what a bulk action acts on."""
     f.check()
+    labels = _labels(project, f.datasets) if f.source else None
     with project.db.transaction() as con:
-        _ensure_index(con, f.datasets)
+        _ensure_index(con, f.datasets, f.source, labels)
         where, params = _where(con, f)
         rows = con.execute(
             f"SELECT r.dataset_id, r.row_idx FROM review_index r WHERE {where} ORDER BY r.dataset_id, r.row_idx",
@@ -240,19 +297,35 @@ def queue_keys(project: Project, f: QueueFilter) -> list[tuple[str, int]]:
     return [(d, int(r)) for d, r in rows]
 
 
-def confusion(project: Project, dataset_ids: Sequence[str]) -> pd.DataFrame:
+def confusion(project: Project, dataset_ids: Sequence[str], source: str | None = None) -> pd.DataFrame:
     """Counts per (assigned, predicted) label over the datasets' newest predictions: the drill-down
     matrix. Columns: assigned, predicted, examples."""
     if not dataset_ids:
         return pd.DataFrame(columns=["assigned", "predicted", "examples"])
     marks = ", ".join("?" for _ in dataset_ids)
+    labels = _labels(project, dataset_ids) if source else None
     with project.db.transaction() as con:
-        _ensure_index(con, dataset_ids)
+        _ensure_index(con, dataset_ids, source, labels)
         return con.execute(
             f"SELECT assigned, predicted, count(*) AS examples FROM review_index "
             f"WHERE dataset_id IN ({marks}) AND predicted IS NOT NULL GROUP BY ALL ORDER BY ALL",
             list(dataset_ids),
         ).df()
+
+
+def model_sources(project: Project, dataset_ids: Sequence[str]) -> dict[str, str]:
+    """Fine-tuned models evaluated on every one of these datasets: ``model:<id>`` -> a description."""
+    if not dataset_ids:
+        return {}
+    marks = ", ".join("?" for _ in dataset_ids)
+    with project.db.transaction() as con:
+        rows = con.execute(
+            f"SELECT m.id, m.method, m.setting, m.seed, m.base_model FROM models m "
+            f"JOIN evaluation_predictions p ON p.model_id = m.id AND p.dataset_id IN ({marks}) "
+            f"GROUP BY ALL HAVING count(DISTINCT p.dataset_id) = ? ORDER BY m.id",
+            [*dataset_ids, len(set(dataset_ids))],
+        ).fetchall()
+    return {f"model:{i}": f"{method} {setting} · seed {seed} · {base} · {i}" for i, method, setting, seed, base in rows}
 
 
 def kadg_words(project: Project, dataset_ids: Sequence[str]) -> list[str]:

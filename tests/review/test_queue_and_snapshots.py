@@ -155,3 +155,43 @@ def test_short_text_queries_from_the_gram_index_match_the_scan(project, jnli_rev
     assert repo.build_gram_index(project.db, run) == "complete"
     for word, keys in scanned.items():
         assert q.queue_keys(project, q.QueueFilter([run], text=word)) == keys and keys
+
+
+def _evaluated_model(project, gold: str, *, wrong_rows: set[int]) -> str:
+    """A stored model with predictions on a gold split: right everywhere but ``wrong_rows`` (entailment)."""
+    with project.db.transaction() as con:
+        truth = con.execute("SELECT row_idx, label FROM examples WHERE dataset_id = ? ORDER BY row_idx", [gold]).df()
+        con.execute(
+            "INSERT INTO models (id, run_id, kind, task, method, setting, data_spec, eval_dataset_id, base_model, "
+            "seed, config, metric, metrics, created_at) VALUES ('m-test', 'r', 'finetune', 'jnli', 'japagen', 'kadg', "
+            "'snapshot:1', ?, 'tiny-bert', 0, '{}', 'accuracy', '{}', now())",
+            [gold],
+        )
+        labels = ["entailment", "contradiction", "neutral"]
+        for row, label in zip(truth["row_idx"], truth["label"], strict=True):
+            predicted = "entailment" if row in wrong_rows else label
+            probs = [0.9 if name == predicted else 0.05 for name in labels]
+            con.execute(
+                "INSERT INTO evaluation_predictions (model_id, dataset_id, row_idx, predicted, probabilities) "
+                "VALUES ('m-test', ?, ?, ?, ?)",
+                [gold, int(row), predicted, json.dumps(probs)],
+            )
+    return "model:m-test"
+
+
+def test_gold_drill_down_uses_a_fine_tuned_models_predictions(project, jnli_review):
+    gold, _ = jnli_review
+    with project.db.transaction() as con:
+        neutral = [r[0] for r in con.execute(
+            "SELECT row_idx FROM examples WHERE dataset_id = ? AND label = 'neutral' ORDER BY row_idx LIMIT 3", [gold]
+        ).fetchall()]  # fmt: skip
+    source = _evaluated_model(project, gold, wrong_rows=set(neutral))
+    assert q.model_sources(project, [gold]) == {source: "japagen kadg · seed 0 · tiny-bert · m-test"}
+    matrix = q.confusion(project, [gold], source)
+    cell = matrix[(matrix["assigned"] == "neutral") & (matrix["predicted"] == "entailment")]
+    assert int(cell["examples"].iloc[0]) == 3
+    f = q.QueueFilter([gold], assigned=["neutral"], predicted=["entailment"], source=source)
+    page = q.queue_page(project, f)
+    assert sorted(page.rows["row_idx"]) == neutral and (page.rows["suspicion"] > 0.9).all()
+    # back to the analysis classifier: the index follows the chosen source
+    assert q.queue_page(project, q.QueueFilter([gold])).analyses == q.latest_predictions(project, [gold])
