@@ -179,11 +179,15 @@ def read_snapshot(project: Project, snapshot_id: int) -> pd.DataFrame:
 def gold_records(task: Task, frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows in the task's own gold format (JGLUE field names, labels as upstream writes them)."""
     fields = task.gold_fields
+    # Gold rows keep their upstream id; synthetic rows (whose source id is a request id, shared by the
+    # choices of one call) get dataset:row, which is unique.
+    ids = frame["source_id"]
+    keep_ids = bool(ids.notna().all() and ids.is_unique)
     records = []
     for row in frame.itertuples(index=False):
         record: dict[str, Any] = {}
         if fields.id:
-            record[fields.id] = row.source_id if isinstance(row.source_id, str) else f"{row.dataset_id}:{row.row_idx}"
+            record[fields.id] = row.source_id if keep_ids else f"{row.dataset_id}:{row.row_idx}"
         record[fields.text] = row.text
         if task.is_pair and fields.text_b:
             record[fields.text_b] = row.text_b
