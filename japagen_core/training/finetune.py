@@ -161,6 +161,7 @@ def training_arguments(cfg: TrainConfig, task: Task, *, seed: int, output_dir: P
         report_to="none",
         disable_tqdm=True,
         dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,  # BERT uses every parameter; the search costs a graph traversal a step
     )
 
 
