@@ -180,5 +180,6 @@ if corr.get("confusion"):
         "Confusion matrix: rows are the labels the examples carry, columns what the gold-trained classifier predicts; "
         "the diagonal is agreement, off-diagonal cells are candidate mislabels."
     )
+    st.page_link("../pages/review.py", label="Review these candidate mislabels", icon=":material/rate_review:")
 for key, result in ((k, r) for k, r in results.items() if k[1] == chosen):
     st.caption(f"{key[0]}: `{result.get('signature', '')}` · {result.get('created_at', '')[:19]}")
