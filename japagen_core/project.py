@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from japagen_core import readonly
+from japagen_core.jobs.store import JobStore
 from japagen_core.settings import Settings
 from japagen_core.storage import Database
 from japagen_core.storage import repository as repo
@@ -19,8 +21,30 @@ class Project:
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Project:
+        """Open the project of ``settings`` (default: from the environment).
+
+        Read-only when the settings say so, and also whenever this process runs with
+        ``JAPAGEN_READ_ONLY=1``: the switch covers the whole process, so code that builds its settings
+        from other values (a cached app resource, a job's own store) cannot make a demo writable.
+        """
         settings = settings or Settings.from_env()
-        return cls(settings, load_registry(settings.prompts_dir), Database(settings.db_path))
+        read_only = settings.read_only or readonly.flag_from_env()
+        db = Database(settings.db_path, read_only=read_only)
+        return cls(settings, load_registry(settings.prompts_dir), db)
+
+    @property
+    def read_only(self) -> bool:
+        """The read-only demo mode: pages hide every control that would change data or start a job."""
+        return self.db.read_only
+
+    def require_writable(self, what: str) -> None:
+        """Raise ``ReadOnlyError`` for ``what`` (e.g. "creating a snapshot") in read-only mode."""
+        self.db.require_writable(what)
+
+    @property
+    def jobs(self) -> JobStore:
+        """The project's job store (refuses to create, start or cancel jobs in read-only mode)."""
+        return JobStore(self.settings.jobs_dir, read_only=self.read_only)
 
     def datasets(self) -> list[dict[str, Any]]:
         """Every dataset with its label counts, as plain dicts (the ``datasets --json`` shape)."""

@@ -166,6 +166,7 @@ def prepare_gold(
 def write_prepared(db: Database, items: list[tuple[Task, PreparedDataset]]) -> list[ImportResult]:
     """Insert prepared datasets in one transaction (already-imported ones are skipped), then build
     the new ones' Browse index in short transactions of its own."""
+    db.require_writable("importing data")  # refused even when it would change nothing (already imported)
     results = []
     with db.transaction() as con:
         for task, item in items:

@@ -24,6 +24,7 @@ def demo_files(registry: Registry) -> dict[str, Path]:
 
 def load_demo(db: Database, registry: Registry) -> list[ImportResult]:
     """Import every demo file in one transaction (idempotent: loading twice adds nothing)."""
+    db.require_writable("loading the demo")  # refused even when it is loaded already
     items = [
         (registry[name], item)
         for name, path in demo_files(registry).items()
@@ -34,6 +35,7 @@ def load_demo(db: Database, registry: Registry) -> list[ImportResult]:
 
 def remove_demo(db: Database) -> int:
     """Delete every demo dataset; return how many were removed."""
+    db.require_writable("removing the demo")
     with db.transaction() as con:
         demo = [info.id for info in repo.list_datasets(con) if info.is_demo]
         for dataset_id in demo:

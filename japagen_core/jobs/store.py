@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from japagen_core import readonly
 from japagen_core.errors import JapagenError
 from japagen_core.settings import PROJECT_ROOT
 
@@ -85,12 +86,19 @@ class Job:
 
 
 class JobStore:
-    """The jobs under ``<home>/jobs``."""
+    """The jobs under ``<home>/jobs``.
 
-    def __init__(self, jobs_dir: Path):
+    read_only: refuse to create, start or cancel jobs (``ReadOnlyError``); listing and reading work.
+    None (the default) follows this process's ``JAPAGEN_READ_ONLY``, so a store built from a bare
+    folder path in a read-only process refuses too.
+    """
+
+    def __init__(self, jobs_dir: Path, *, read_only: bool | None = None):
         self.root = jobs_dir
+        self.read_only = readonly.flag_from_env() if read_only is None else read_only
 
     def create(self, kind: str, config: dict[str, Any], *, label: str = "") -> Job:
+        readonly.check_writable(self.read_only, f"creating a {kind} job")
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         job_id = f"{kind}-{label + '-' if label else ''}{stamp}-{uuid.uuid4().hex[:6]}"
         job_dir = self.root / job_id
@@ -138,6 +146,7 @@ class JobStore:
         The job process takes the job's lock first thing; a second start of the same job finds it
         held and exits, so two runners never work on one job.
         """
+        readonly.check_writable(self.read_only, f"starting job {job.id}")
         current = self.get(job.id)
         if current.state in ("running", "queued") and (job.dir / "STARTING").exists():
             raise JobError(f"job {job.id} is already {current.state}")
@@ -167,6 +176,7 @@ class JobStore:
 
         Returns what happened, for the CLI and the Jobs page.
         """
+        readonly.check_writable(self.read_only, f"cancelling job {job.id}")
         current = self.get(job.id)
         if current.state in FINAL_STATES:
             return f"job {job.id} had already {current.state}; nothing to cancel"
@@ -190,8 +200,8 @@ class JobStore:
 
 def lock_is_held(job_dir: Path) -> bool:
     """Whether a job process holds the job's lock (the lock goes with the process, however it ends)."""
-    try:
-        with (job_dir / "lock").open("a") as f:
+    try:  # opened for reading: asking must not create the file (read-only mode changes nothing)
+        with (job_dir / "lock").open("r") as f:
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

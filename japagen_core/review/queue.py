@@ -171,6 +171,8 @@ def _ensure_index(
     source (analysis id or ``model:<id>``) whose predictions each dataset's rows carry."""
     analyses = {d: source for d in dataset_ids} if source else _latest(con, dataset_ids)
     marks = ", ".join("?" for _ in dataset_ids)
+    if _is_read_only(con):
+        _shadow_index(con, dataset_ids, marks)
     built = {
         d: (a, n)
         for d, a, n in con.execute(
@@ -183,6 +185,33 @@ def _ensure_index(
         if built.get(dataset_id) != (analyses.get(dataset_id), sizes.get(dataset_id)):
             refresh_index(con, dataset_id, analyses.get(dataset_id), labels)
     return analyses
+
+
+def _is_read_only(con: duckdb.DuckDBPyConnection) -> bool:
+    rows = con.execute("SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return bool(rows and rows[0][0])
+
+
+def _shadow_index(con: duckdb.DuckDBPyConnection, dataset_ids: Sequence[str], marks: str) -> None:
+    """Read-only mode (the demo) cannot write the index. Temporary tables of the same names, which DuckDB
+    allows on a read-only file and resolves before the stored ones, take the datasets' stored rows; a
+    missing or stale index is then rebuilt into them, for this transaction only."""
+    shadowed = "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'review_index'"
+    if con.execute(shadowed).fetchall()[0][0]:
+        return
+    # Read the stored state first: once the temporary table exists, the name means it.
+    built = con.execute(f"SELECT * FROM review_index_state WHERE dataset_id IN ({marks})", list(dataset_ids)).fetchall()
+    con.execute(
+        f"CREATE TEMP TABLE review_index AS SELECT * FROM review_index WHERE dataset_id IN ({marks})",
+        list(dataset_ids),
+    )
+    # Declared, not copied: refresh_index's INSERT OR REPLACE needs the primary key.
+    con.execute(
+        "CREATE TEMP TABLE review_index_state (dataset_id VARCHAR PRIMARY KEY, analysis_id VARCHAR, "
+        "rows INTEGER NOT NULL, built_at TIMESTAMP NOT NULL)"
+    )
+    if built:
+        con.executemany("INSERT INTO temp.review_index_state VALUES (?, ?, ?, ?)", built)
 
 
 def _where(con: duckdb.DuckDBPyConnection, f: QueueFilter) -> tuple[str, list]:

@@ -83,6 +83,7 @@ def create_snapshot(
 ) -> Snapshot:
     """Freeze a dataset as it stands after review. The data is read in one transaction (a
     consistent view of examples and review state), written to Parquet outside it, then recorded."""
+    project.require_writable(f"creating a snapshot of {dataset_id}")  # before the Parquet file is written
     with project.db.transaction() as con:
         info = repo.get_dataset(con, dataset_id)
         frame = con.execute(

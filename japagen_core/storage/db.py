@@ -3,6 +3,9 @@
 DuckDB locks the file per process and fails fast when another process holds it, so nobody keeps the
 database open: every unit of work opens, works and closes inside ``Database.transaction()``, and the
 open is retried with exponential backoff and jitter while another process holds the lock.
+
+In read-only mode (``read_only=True``) the file is opened with DuckDB's own read-only flag, so a write
+anywhere in the engine fails inside DuckDB; ``transaction()`` reports it as a ``ReadOnlyError``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from japagen_core import readonly
 from japagen_core.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -29,20 +33,33 @@ class Database:
     """The japagen store at ``path``. Cheap to create; holds no connection between calls.
 
     lock_timeout: how long to keep retrying while another process holds the file (seconds).
+    read_only: open the file read-only; every write raises ``ReadOnlyError`` (the demo mode).
     """
 
-    def __init__(self, path: Path, *, lock_timeout: float = 30.0):
+    def __init__(self, path: Path, *, lock_timeout: float = 30.0, read_only: bool = False):
         self.path = Path(path)
         self.lock_timeout = lock_timeout
+        self.read_only = read_only
         self._migrated = False
 
+    def require_writable(self, what: str) -> None:
+        """Refuse ``what`` (e.g. "loading the demo") in read-only mode, before any work is done."""
+        readonly.check_writable(self.read_only, what)
+
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.read_only and not self.path.exists():
+            raise readonly.ReadOnlyError(
+                "creating the database",
+                detail=f"there is no database at {self.path} yet: start japagen once without read-only mode "
+                "(and load the demo or import data) first",
+            )
+        if not self.read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.005
         while True:
             try:
-                return duckdb.connect(str(self.path))
+                return duckdb.connect(str(self.path), read_only=self.read_only)
             except duckdb.Error as exc:
                 if not _is_lock_error(exc):
                     raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
@@ -57,8 +74,14 @@ class Database:
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Open the file, run the body in one transaction, commit (or roll back), close."""
         self.ensure_schema()
-        with self._raw_transaction() as con:
-            yield con
+        try:
+            with self._raw_transaction() as con:
+                yield con
+        except Exception as exc:  # also a refusal some caller wrapped in its own error
+            refused = readonly.refused_write(exc) if self.read_only else None
+            if refused is not None:
+                raise readonly.from_duckdb(refused) from exc
+            raise
 
     @contextmanager
     def _raw_transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -81,10 +104,22 @@ class Database:
         """Apply pending migrations once per ``Database`` object."""
         if self._migrated:
             return
-        from japagen_core.storage.migrations import migrate
+        from japagen_core.storage.migrations import migrate, pending
 
         with self._raw_transaction() as con:
+            if self.read_only:  # migrations write: a read-only store must already be up to date
+                self._check_up_to_date(pending(con))
+                self._migrated = True
+                return
             applied = migrate(con)
         if applied:
             log.info("applied migrations %s to %s", applied, self.path)
         self._migrated = True
+
+    def _check_up_to_date(self, missing: list[str]) -> None:
+        if missing:
+            raise readonly.ReadOnlyError(
+                "updating the database schema",
+                detail=f"{self.path} lacks {', '.join(missing)}: start japagen once without read-only mode "
+                "to update it",
+            )

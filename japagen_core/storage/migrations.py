@@ -329,6 +329,23 @@ def m007_review_index(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m008_showcase(con: duckdb.DuckDBPyConnection) -> None:
+    """Examples a reviewer pinned to the showcase: the example cards of the Overview page and the report
+    show them first (japagen_core.showcase)."""
+    con.execute(
+        """
+        CREATE TABLE showcase (
+            dataset_id VARCHAR NOT NULL,
+            row_idx    INTEGER NOT NULL,
+            pinned_by  VARCHAR NOT NULL,
+            note       VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (dataset_id, row_idx)
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_datasets_and_examples,
     m002_example_grams,
@@ -337,7 +354,18 @@ MIGRATIONS: tuple[Migration, ...] = (
     m005_review,
     m006_training,
     m007_review_index,
+    m008_showcase,
 )
+
+
+def pending(con: duckdb.DuckDBPyConnection, migrations: Sequence[Migration] = MIGRATIONS) -> list[str]:
+    """The names of the migrations not applied yet, without writing anything (works read-only)."""
+    has_table = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_migrations' AND NOT temporary "
+        "AND database_name = current_database()"
+    ).fetchall()[0][0]
+    done = {row[0] for row in con.execute("SELECT name FROM _migrations").fetchall()} if has_table else set()
+    return [m.__name__ for m in migrations if m.__name__ not in done]
 
 
 def migrate(con: duckdb.DuckDBPyConnection, migrations: Sequence[Migration] = MIGRATIONS) -> list[str]:

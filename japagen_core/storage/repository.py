@@ -116,6 +116,7 @@ def delete_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> None:
     con.execute("DELETE FROM review_index_state WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM review_events WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM example_predictions WHERE dataset_id = ?", [dataset_id])
+    con.execute("DELETE FROM showcase WHERE dataset_id = ?", [dataset_id])  # its pinned example cards
     con.execute("DELETE FROM examples WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM datasets WHERE id = ?", [dataset_id])
 
