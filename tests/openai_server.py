@@ -4,12 +4,19 @@ Real HTTP (stdlib ``ThreadingHTTPServer`` on port 0): canned Japanese answers, a
 429 with Retry-After, 500, timeouts, malformed JSON, empty choices, ``n`` ignored, non-Japanese text,
 401 for a wrong key. Every request is recorded for assertions.
 
+It also speaks the files and fine-tuning endpoints a teacher uses (``POST /v1/files`` multipart upload,
+``POST /v1/fine_tuning/jobs``, ``GET .../jobs/{id}``, ``GET .../jobs/{id}/events``, ``POST .../jobs/{id}/cancel``):
+a fine-tuning job moves on one stage per retrieve (validating_files, running with metrics events, then
+succeeded with a ``ft:...`` model, or failed as ``ft_outcome`` says; a file that is not chat JSON Lines
+fails as OpenAI's would), so a test follows a whole job in a few polls.
+
     .venv/bin/python -m tests.openai_server --port 8000 --latency 0.1   # then --base-url http://127.0.0.1:8000/v1
 """
 
 from __future__ import annotations
 
 import argparse
+import email.parser
 import itertools
 import json
 import random
@@ -33,6 +40,8 @@ class ServerConfig:
     fault_rate: float = 0.0  # share of requests that fail (evenly spread), cycling through ``faults``
     faults: tuple[str, ...] = ("429", "500", "timeout", "bad_json", "empty_choices")
     timeout_sleep: float = 3.0
+    ft_polls: int = 3  # retrieves a fine-tuning job spends running (one metrics event each) before it ends
+    ft_outcome: str = "succeeded"  # or "failed": how every fine-tuning job ends
 
 
 @dataclass
@@ -40,6 +49,9 @@ class FakeOpenAI:
     config: ServerConfig = field(default_factory=ServerConfig)
     requests: list[dict] = field(default_factory=list)
     script: list[str | None] = field(default_factory=list)  # faults for the next requests, in order
+    ft_script: list[str | None] = field(default_factory=list)  # faults for the next files / fine-tuning requests
+    files: dict[str, dict] = field(default_factory=dict)  # uploaded files by id, with their bytes
+    ft_jobs: dict[str, dict] = field(default_factory=dict)  # fine-tuning jobs by id, as the API returns them
 
     def __post_init__(self):
         self._counter = itertools.count(1)
@@ -63,6 +75,9 @@ class FakeOpenAI:
                 pass
 
             def do_POST(self):
+                fake._handle(self)
+
+            def do_GET(self):
                 fake._handle(self)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
@@ -91,6 +106,8 @@ class FakeOpenAI:
             return number, fault
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        if "/files" in handler.path or "/fine_tuning/" in handler.path:
+            return self._handle_tuning(handler)
         length = int(handler.headers.get("Content-Length", 0))
         body = json.loads(handler.rfile.read(length) or b"{}")
         number, fault = self._next()
@@ -143,6 +160,117 @@ class FakeOpenAI:
             return "\n".join(f"{k + 1}. 「{sentence[:-1]}{k}）」" for k in range(want))
         return f"1. {sentence}" if index % 3 == 2 else sentence  # some answers come numbered, to be cleaned
 
+    # -- files and fine-tuning -----------------------------------------------------------------------
+
+    def _handle_tuning(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length", 0))
+        raw = handler.rfile.read(length) if length else b""
+        path = handler.path.split("?")[0].rstrip("/")
+        with self._lock:
+            fault = self.ft_script.pop(0) if self.ft_script else None
+            number = next(self._counter)
+            self.requests.append({"number": number, "path": path, "method": handler.command, "fault": fault,
+                                  "body": {"bytes": len(raw)} if "multipart" in (handler.headers.get("Content-Type") or "")
+                                  else json.loads(raw or b"{}")})  # fmt: skip
+        key = (handler.headers.get("Authorization") or "").removeprefix("Bearer ")
+        if fault == "401" or (self.config.api_key is not None and key != self.config.api_key):
+            return _send(
+                handler, 401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}
+            )
+        if fault == "429":
+            return _send(handler, 429, {"error": {"message": "rate limited"}}, {"Retry-After": "0.02"})
+        if fault == "500":
+            return _send(handler, 500, {"error": {"message": "boom"}})
+        parts = path.split("/")  # ['', 'v1', 'files'] or ['', 'v1', 'fine_tuning', 'jobs', id, 'events']
+        with self._lock:
+            if handler.command == "POST" and parts[-1] == "files":
+                return self._upload(handler, raw)
+            if parts[2:4] != ["fine_tuning", "jobs"]:
+                return _send(handler, 404, {"error": {"message": f"no route {path}"}})
+            if handler.command == "POST" and len(parts) == 4:
+                return self._create_job(handler, json.loads(raw or b"{}"))
+            job = self.ft_jobs.get(parts[4]) if len(parts) > 4 else None
+            if job is None:
+                return _send(handler, 404, {"error": {"message": f"no fine-tuning job {path}"}})
+            if handler.command == "GET" and len(parts) == 5:
+                self._advance(job)
+                return _send(handler, 200, _public(job))
+            if handler.command == "GET" and parts[5] == "events":
+                events = list(reversed(job["_events"]))  # newest first, as the API lists them
+                return _send(handler, 200, {"object": "list", "data": events, "has_more": False})
+            if handler.command == "POST" and parts[5] == "cancel":
+                if job["status"] not in ("succeeded", "failed", "cancelled"):
+                    job.update(status="cancelled", finished_at=int(time.time()))
+                    _event(job, "info", "Fine-tuning job cancelled")
+                return _send(handler, 200, _public(job))
+        return _send(handler, 404, {"error": {"message": f"no route {path}"}})
+
+    def _upload(self, handler: BaseHTTPRequestHandler, raw: bytes) -> None:
+        head = f"Content-Type: {handler.headers.get('Content-Type')}\r\n\r\n".encode()
+        message = email.parser.BytesParser().parsebytes(head + raw)
+        fields = {p.get_param("name", header="content-disposition"): p for p in message.get_payload()}
+        if "file" not in fields or "purpose" not in fields:
+            return _send(handler, 400, {"error": {"message": "file and purpose are required"}})
+        content = fields["file"].get_payload(decode=True)
+        file_id = f"file-{len(self.files) + 1:06d}"
+        self.files[file_id] = {
+            "id": file_id, "object": "file", "bytes": len(content), "created_at": int(time.time()),
+            "filename": fields["file"].get_filename(), "purpose": fields["purpose"].get_payload(decode=True).decode(),
+            "status": "processed", "content": content,
+        }  # fmt: skip
+        return _send(handler, 200, {k: v for k, v in self.files[file_id].items() if k != "content"})
+
+    def _create_job(self, handler: BaseHTTPRequestHandler, body: dict) -> None:
+        if body.get("training_file") not in self.files:
+            return _send(handler, 400, {"error": {"message": f"invalid training_file: {body.get('training_file')}"}})
+        if not str(body.get("model", "")).startswith(("gpt-", "davinci", "babbage")):
+            return _send(
+                handler, 400, {"error": {"message": f"model {body.get('model')} is not available for fine-tuning"}}
+            )
+        job_id = f"ftjob-{len(self.ft_jobs) + 1:06d}"
+        hyper = ((body.get("method") or {}).get("supervised") or {}).get("hyperparameters") or {}
+        job = {
+            "id": job_id, "object": "fine_tuning.job", "created_at": int(time.time()), "model": body["model"],
+            "training_file": body["training_file"], "validation_file": None, "status": "validating_files",
+            "fine_tuned_model": None, "finished_at": None, "error": None, "organization_id": "org-test",
+            "result_files": [], "seed": body.get("seed") or 0, "trained_tokens": None,
+            "hyperparameters": {"n_epochs": hyper.get("n_epochs", "auto"), "batch_size": "auto",
+                                "learning_rate_multiplier": "auto"},
+            "method": body.get("method"), "metadata": body.get("metadata"), "suffix": body.get("suffix"),
+            "_polls": 0, "_events": [],
+        }  # fmt: skip
+        _event(job, "info", f"Validating training file: {body['training_file']}")
+        self.ft_jobs[job_id] = job
+        return _send(handler, 200, _public(job))
+
+    def _advance(self, job: dict) -> None:
+        """One stage per retrieve: validating -> running (a metrics event per poll) -> succeeded / failed."""
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            return
+        job["_polls"] += 1
+        content = self.files[job["training_file"]]["content"]
+        problem = _training_file_problem(content)
+        if problem or (self.config.ft_outcome == "failed" and job["_polls"] >= self.config.ft_polls):
+            job.update(status="failed", finished_at=int(time.time()),
+                       error={"code": "invalid_training_file" if problem else "training_failed",
+                              "message": problem or "the fine-tuning job failed (scripted)", "param": None})  # fmt: skip
+            _event(job, "error", job["error"]["message"])
+            return
+        total = self.config.ft_polls
+        if job["status"] == "validating_files":
+            job["status"] = "running"
+            _event(job, "info", "Fine-tuning job started")
+        step = min(job["_polls"], total)
+        _event(job, "info", f"Step {step}/{total}: training loss={1.0 / step:.4f}", "metrics",
+               {"step": step, "total_steps": total, "train_loss": 1.0 / step})  # fmt: skip
+        if job["_polls"] >= total:
+            epochs = job["hyperparameters"]["n_epochs"]
+            suffix = job.get("suffix") or ""
+            job.update(status="succeeded", finished_at=int(time.time()),
+                       fine_tuned_model=f"ft:{job['model']}:japagen-test:{suffix}:{job['id'][-6:]}",
+                       trained_tokens=len(content.decode("utf-8")) * (epochs if isinstance(epochs, int) else 3))  # fmt: skip
+            _event(job, "info", "The job has successfully completed")
+
 
 def _send(handler, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
     _send_raw(handler, status, json.dumps(payload, ensure_ascii=False).encode(), headers)
@@ -159,6 +287,32 @@ def _send_raw(handler, status: int, data: bytes, headers: dict[str, str] | None 
         handler.wfile.write(data)
     except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
         pass
+
+
+def _public(job: dict) -> dict:
+    return {k: v for k, v in job.items() if not k.startswith("_") and k != "suffix"}
+
+
+def _event(job: dict, level: str, message: str, kind: str = "message", data: dict | None = None) -> None:
+    job["_events"].append({
+        "id": f"ftevent-{job['id'][-6:]}-{len(job['_events']) + 1:04d}", "object": "fine_tuning.job.event",
+        "created_at": int(time.time()), "level": level, "message": message, "type": kind, "data": data or {},
+    })  # fmt: skip
+
+
+def _training_file_problem(content: bytes) -> str | None:
+    """What OpenAI would refuse in a chat fine-tuning file (a few of its checks), or None."""
+    lines = [line for line in content.decode("utf-8", "replace").splitlines() if line.strip()]
+    if len(lines) < 10:
+        return f"Training file has {len(lines)} example(s), but must have at least 10 examples"
+    for number, line in enumerate(lines, 1):
+        try:
+            messages = json.loads(line)["messages"]
+        except (ValueError, KeyError, TypeError):
+            return f"Invalid file format. Line {number}: not a JSON object with messages"
+        if not messages or messages[-1].get("role") != "assistant":
+            return f"Invalid file format. Line {number}: no assistant message at the end"
+    return None
 
 
 def main() -> None:

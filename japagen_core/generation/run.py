@@ -28,6 +28,7 @@ import pandas as pd
 from japagen_core.errors import JapagenError
 from japagen_core.generation.clean import clean_text, parse_label, split_numbered
 from japagen_core.generation.llm import ChatClient, FatalLLMError, LLMConfig, LLMError, cost_usd
+from japagen_core.generation.local import LocalConfig, check_model_name
 from japagen_core.generation.prompts import SETTINGS, PromptSpec, format_example, load_spec
 from japagen_core.project import Project
 from japagen_core.review.word_lists import ListVersion, current_words
@@ -37,6 +38,7 @@ from japagen_core.tasks import Task
 log = logging.getLogger(__name__)
 
 MODES = ("generate", "annotate")
+BACKENDS = ("openai", "local")
 UNIT_EXAMPLES = 50  # examples (or annotated texts) per unit of work: one Parquet part each
 TOPUP_ROUNDS = 3  # extra rounds that make up for failed answers
 LIST_PROMPT = "\n\n異なる{n}件を、「1. 」「2. 」のように番号を付けて、1行に1件ずつ書いてください。"
@@ -70,10 +72,18 @@ class RunConfig:
     fewshot_dataset: str | None = None
     source_dataset: str | None = None  # annotate: the dataset whose texts the LLM labels
     list_mode: bool = False  # ask for a numbered list with n=1 instead of n choices
+    backend: str = "openai"  # openai: any OpenAI-compatible server; local: a causal LM in the job (local.py)
+    local: dict[str, Any] = field(default_factory=dict)  # the local backend's LocalConfig (adapter, batch size)
+    teacher: str | None = None  # a registered fine-tuned teacher this run generates with (recorded per example)
 
     def check(self, project: Project) -> None:
         task = project.registry[self.task]
-        LLMConfig(**self.llm)
+        llm = LLMConfig(**self.llm)
+        if self.backend not in BACKENDS:
+            raise JapagenError(f"backend {self.backend!r} must be one of {list(BACKENDS)}")
+        if self.backend == "local":
+            LocalConfig(**self.local)
+            check_model_name(llm.model)
         if self.mode not in MODES:
             raise JapagenError(f"mode {self.mode!r} must be one of {list(MODES)}")
         if self.mode == "generate":
@@ -223,6 +233,8 @@ class Runner:
         self.llm = LLMConfig(**cfg.llm)
         self.list_mode = cfg.list_mode
         self.report, self.cancelled = report, cancelled
+        # What the client adds to each example's provenance (the local backend: model, adapter and its sha).
+        self.client_provenance = dict(getattr(client, "provenance", None) or {})
         self.progress = Progress()
         self.progress.prompt_tokens, self.progress.completion_tokens = usage_totals(parts_dir)
         self._usage = (parts_dir / USAGE_FILE).open("a", buffering=1, encoding="utf-8")  # line-buffered
@@ -454,6 +466,9 @@ class Runner:
             "params": self.llm.params(),
             "unit_id": unit.id,
             "list_mode": self.list_mode,
+            "backend": self.cfg.backend,
+            "teacher": self.cfg.teacher,
+            **self.client_provenance,
         }
 
     async def _single_unit(self, unit: Unit, rng: random.Random) -> list[dict[str, Any]]:

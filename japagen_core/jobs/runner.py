@@ -26,12 +26,14 @@ from japagen_core.training.prompting import PromptingRequest, plan_prompting, ru
 
 log = logging.getLogger("japagen_core.job")
 RUN_KINDS = ("generate", "annotate")
+TEACHER_KINDS = ("teacher-tune-openai", "teacher-tune-local")  # japagen_core.teacher.service
 
 
 def submit_run(project: Project, cfg: RunConfig) -> Job:
     """Check a run's settings (and that a key is configured), create its job folder and start it."""
     cfg.check(project)
-    resolve_api_key(cfg.llm.get("base_url"), secrets_path=SECRETS_PATH)
+    if cfg.backend == "openai":  # the local backend runs the model in the job: no key
+        resolve_api_key(cfg.llm.get("base_url"), secrets_path=SECRETS_PATH)
     store = JobStore(project.settings.jobs_dir)
     job = store.create(cfg.mode, asdict(cfg), label=cfg.task)
     store.start(job)
@@ -161,15 +163,19 @@ def _run(job: Job, report) -> dict[str, Any]:
             report({"state": "running", "ok": s["done"], "target": s["total"], "message": s["step"]})
 
         return run_analysis_job(project, job.config, job.id, step)
+    if job.kind in TEACHER_KINDS:
+        from japagen_core.teacher.service import run_teacher_job
+
+        return run_teacher_job(project, job, report, lambda: job.cancel_requested)
     if job.kind not in RUN_KINDS:
         raise JapagenError(f"unknown job kind {job.kind!r}")
     cfg = RunConfig(**job.config)
     cfg.check(project)
     llm = LLMConfig(**cfg.llm)
-    key = resolve_api_key(llm.base_url, secrets_path=SECRETS_PATH)
+    key = resolve_api_key(llm.base_url, secrets_path=SECRETS_PATH) if cfg.backend == "openai" else None
 
     async def main() -> str:
-        client = OpenAIChatClient(llm, key)
+        client = OpenAIChatClient(llm, key) if key is not None else _local_client(cfg, llm)
         try:
             runner = Runner(project, cfg, client, job.parts_dir, report=report, cancelled=lambda: job.cancel_requested)
             state = await runner.run()
@@ -196,6 +202,12 @@ def _run(job: Job, report) -> dict[str, Any]:
         "summary": summary,
         "message": f"{summary['rows']} examples",
     }
+
+
+def _local_client(cfg: RunConfig, llm: LLMConfig):
+    from japagen_core.generation.local import LocalChatClient, LocalConfig  # torch loads only in a local run
+
+    return LocalChatClient(llm, LocalConfig(**cfg.local), seed=cfg.seed)
 
 
 def _run_prompting(project: Project, job: Job, report) -> dict[str, Any]:

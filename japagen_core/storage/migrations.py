@@ -346,6 +346,36 @@ def m008_showcase(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m009_teachers(con: duckdb.DuckDBPyConnection) -> None:
+    """Teachers (Kaddour & Liu): LLMs fine-tuned on gold examples, through the OpenAI API or with LoRA on
+    a local model. A row is written when the tuning job is submitted and updated by the job; once it
+    succeeded, ``model`` is what generation uses (the fine-tuned model id, or the adapter folder)."""
+    con.execute(
+        """
+        CREATE TABLE teachers (
+            id                VARCHAR PRIMARY KEY,
+            task              VARCHAR NOT NULL,
+            backend           VARCHAR NOT NULL CHECK (backend IN ('openai', 'local')),
+            purpose           VARCHAR NOT NULL,     -- generate (gold texts as answers) or annotate (labels)
+            base_model        VARCHAR NOT NULL,     -- the model tuned: an OpenAI model, or a local folder / hub name
+            base_url          VARCHAR,              -- an OpenAI-compatible server (NULL: OpenAI itself)
+            model             VARCHAR,              -- the result: fine-tuned model id, or adapter folder (rel. to home)
+            status            VARCHAR NOT NULL,     -- queued, running, succeeded, failed, cancelled
+            job_id            VARCHAR,
+            remote_job_id     VARCHAR,              -- the OpenAI fine-tuning job (ftjob-...)
+            training_file_sha VARCHAR NOT NULL,     -- sha256 of the exact training file
+            data_spec         VARCHAR NOT NULL,     -- gold-fewshot:5, snapshot:3, ...
+            snapshot_id       INTEGER,              -- the snapshot the examples came from
+            examples          INTEGER NOT NULL,     -- conversations in the training file
+            message           VARCHAR,              -- why it failed, or what it is doing
+            created_at        TIMESTAMP NOT NULL,
+            updated_at        TIMESTAMP NOT NULL,
+            meta              JSON                  -- hyperparameters, token estimate, adapter sha, trained tokens
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_datasets_and_examples,
     m002_example_grams,
@@ -355,6 +385,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m006_training,
     m007_review_index,
     m008_showcase,
+    m009_teachers,
 )
 
 
