@@ -282,6 +282,7 @@ def train_model(task: Task, cfg: TrainConfig, train: pd.DataFrame, evaluation: p
     steps_per_epoch = math.ceil(len(features) / cfg.batch_size)
     expected = cfg.max_steps if cfg.max_steps > 0 else math.ceil(steps_per_epoch * cfg.epochs)
     scratch = folder.parent / f".trainer-{folder.name}"
+    shutil.rmtree(scratch, ignore_errors=True)  # left by an attempt that was killed
     args = training_arguments(cfg, task, seed=seed, output_dir=scratch, precision=precision,
                               logging_steps=max(1, min(50, expected // 20)))  # fmt: skip
     cancel = CancelCallback(cancelled)
