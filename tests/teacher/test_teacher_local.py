@@ -1,0 +1,126 @@
+"""Local teachers: LoRA tuning (peft) of the tiny causal LM on the chat-format file, saved as an adapter
+the local backend loads; as background jobs with progress and cancel; then a run generated with it."""
+
+import json
+import time
+from dataclasses import asdict
+
+import pytest
+
+from japagen_core.generation.llm import LLMConfig
+from japagen_core.generation.local import LocalChatClient, LocalConfig, adapter_sha
+from japagen_core.generation.run import RunConfig, new_run_id
+from japagen_core.jobs import JobStore
+from japagen_core.jobs.runner import submit_run
+from japagen_core.teacher.local_tune import TEACHER_FILE, LoraTuning, TuningCancelled, encode, tune_lora
+from japagen_core.teacher.service import TeacherRequest, list_teachers, prepare, run_fields, submit_teacher
+from japagen_core.teacher.trainfile import TeacherError
+
+FAST = {"r": 4, "alpha": 8, "epochs": 3, "learning_rate": 0.02, "batch_size": 4, "max_length": 256}
+
+
+def _request(tiny_lm, **lora) -> TeacherRequest:
+    return TeacherRequest(task="marc_ja", backend="local", base_model=str(tiny_lm), data="gold-fewshot:5",
+                          lora={**FAST, **lora})  # fmt: skip
+
+
+def _wait(store: JobStore, job_id: str, until, timeout: float = 120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = store.get(job_id)
+        if until(job):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id}: {store.get(job_id).state} {store.get(job_id).log_tail()}")
+
+
+def test_encode_learns_the_answer_and_its_end_of_turn_only(tiny_lm):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_lm))
+    record = {"messages": [{"role": "user", "content": "犬"}, {"role": "assistant", "content": "猫が寝ている。"}]}
+    [example] = encode(tokenizer, [record], max_length=64)
+    answer = [t for t in example.labels if t != -100]
+    assert tokenizer.decode(answer) == "猫が寝ている。<|end|>"
+    assert example.labels[: len(example.labels) - len(answer)] == [-100] * (len(example.labels) - len(answer))
+    with pytest.raises(TeacherError, match="no conversation fits in max_length 16"):
+        encode(
+            tokenizer, [{"messages": [{"role": "user", "content": "犬" * 40}, record["messages"][1]]}], max_length=16
+        )
+
+
+def test_lora_tuning_lowers_the_loss_and_saves_an_adapter(project, marc_gold, tiny_lm, tmp_path):
+    records = [{"messages": r["messages"]} for r in prepare(project, _request(tiny_lm)).file.records]
+    reports = []
+    out = tmp_path / "adapter"
+    outcome = tune_lora(records, base_model=str(tiny_lm), out_dir=out, settings=LoraTuning(**{**FAST, "epochs": 8}),
+                        info={"teacher_id": "t"}, report=reports.append)  # fmt: skip
+    steps = [r for r in reports if r.get("ok")]
+    assert outcome["steps"] == 24 and steps[-1]["ok"] == steps[-1]["target"] == 24  # ceil(10 / 4) x 8
+    assert steps[-1]["loss"] < steps[0]["loss"]
+    assert (out / "adapter_config.json").is_file() and outcome["adapter_sha"] == adapter_sha(out)
+    saved = json.loads((out / TEACHER_FILE).read_text())
+    assert saved["base_model"] == str(tiny_lm) and saved["lora"]["r"] == 4 and saved["adapter_sha"] == adapter_sha(out)
+    assert not list(tmp_path.glob(".adapter*"))  # the temp folder was renamed into place
+    client = LocalChatClient(LLMConfig(model=str(tiny_lm), max_tokens=8), LocalConfig(adapter=str(out)))
+    assert client.provenance["adapter_sha"] == outcome["adapter_sha"]
+    assert len(client.generate([client.render(records[0]["messages"][:-1])])) == 1
+
+
+def test_lora_tuning_stops_when_cancelled(tiny_lm, tmp_path):
+    records = [{"messages": [{"role": "user", "content": "犬"}, {"role": "assistant", "content": "猫"}]}] * 8
+    checks = []
+    with pytest.raises(TuningCancelled):
+        tune_lora(records, base_model=str(tiny_lm), out_dir=tmp_path / "a", settings=LoraTuning(**FAST),
+                  info={}, cancelled=lambda: checks.append(1) or len(checks) > 2)  # fmt: skip
+    assert len(checks) == 3 and not (tmp_path / "a").exists()
+
+
+def test_bad_lora_settings_and_models_are_refused_before_a_job(project, marc_gold, tiny_lm, tmp_path):
+    with pytest.raises(TeacherError, match="r 0"):
+        prepare(project, _request(tiny_lm, r=0))
+    with pytest.raises(Exception, match="no such model folder"):
+        prepare(project, TeacherRequest(task="marc_ja", backend="local", base_model=str(tmp_path / "none")))
+    # a local teacher has no 10-example minimum and costs nothing
+    small = prepare(project, TeacherRequest(task="marc_ja", backend="local", base_model=str(tiny_lm),
+                                            data="gold-fewshot:2", lora=FAST))  # fmt: skip
+    assert len(small.file.records) == 4 and small.cost_usd == 0.0
+
+
+def test_local_teacher_end_to_end_as_jobs(project, marc_gold, tiny_lm):
+    """Tune as a job, see it registered, generate with base + adapter as a job: every example records them."""
+    store = JobStore(project.settings.jobs_dir)
+    teacher, job = submit_teacher(project, _request(tiny_lm))
+    done = _wait(store, job.id, lambda j: j.state in ("succeeded", "failed", "cancelled"))
+    assert done.state == "succeeded", done.log_tail()
+    assert done.progress["ok"] == done.progress["target"] == 9 and done.progress["unit"] == "steps"
+    [ready] = list_teachers(project, task="marc_ja", usable=True)
+    assert ready.id == teacher.id and ready.model == f"teachers/{teacher.id}/adapter"
+    adapter = project.settings.home / ready.model
+    assert ready.meta["adapter_sha"] == adapter_sha(adapter)
+    fields = run_fields(project, ready)
+    assert fields["backend"] == "local" and fields["local"] == {"adapter": str(adapter)}
+    llm = asdict(LLMConfig(model=fields["model"], max_tokens=12, n=2))
+    cfg = RunConfig(mode="generate", task="marc_ja", run_id=new_run_id("marc_ja", "zero-shot"), llm=llm, per_label=3,
+                    backend="local", local=fields["local"], teacher=fields["teacher"])  # fmt: skip
+    run = submit_run(project, cfg)
+    generated = _wait(store, run.id, lambda j: j.state in ("succeeded", "failed"))
+    assert generated.state == "succeeded", generated.log_tail()
+    with project.db.transaction() as con:
+        provenance = [json.loads(p) for (p,) in con.execute(
+            "SELECT provenance FROM examples WHERE dataset_id = ?", [cfg.run_id]).fetchall()]  # fmt: skip
+    assert len(provenance) == 6
+    for p in provenance:
+        assert (p["teacher"], p["backend"], p["model"]) == (teacher.id, "local", str(tiny_lm))
+        assert p["adapter"] == str(adapter) and p["adapter_sha"] == ready.meta["adapter_sha"]
+
+
+def test_cancel_a_local_tuning_job(project, marc_gold, tiny_lm):
+    store = JobStore(project.settings.jobs_dir)
+    teacher, job = submit_teacher(project, _request(tiny_lm, epochs=1000))
+    _wait(store, job.id, lambda j: j.progress.get("ok", 0) >= 2)
+    store.cancel(job)
+    done = _wait(store, job.id, lambda j: j.state in ("succeeded", "failed", "cancelled"))
+    assert done.state == "cancelled"
+    assert [t.status for t in list_teachers(project)] == ["cancelled"]
+    assert not (project.settings.home / "teachers" / teacher.id / "adapter").exists()
