@@ -10,6 +10,8 @@ from japagen_core.jobs import JobStore
 from japagen_core.training.results import EXPORTS, build_table1, scaling_points, table1_frame
 from japagen_core.training.store import list_models
 
+LABELS = {"markdown": "Markdown", "latex": "LaTeX", "csv": "CSV"}
+
 project = get_project()
 st.title("Results")
 st.write(
@@ -41,7 +43,7 @@ st.caption(
 buttons = st.columns(len(EXPORTS))
 for column, (name, (render, suffix, mime)) in zip(buttons, EXPORTS.items(), strict=True):
     column.download_button(
-        f"Download {name.capitalize() if name != 'csv' else 'CSV'}",
+        f"Download {LABELS[name]}",
         render(table),
         file_name=f"table1.{suffix}",
         mime=mime,
@@ -69,7 +71,7 @@ if not points.empty:
             "seeds",
         ],
     )
-    bands = base.mark_errorbar().encode(y="low:Q", y2="high:Q")
+    bands = base.mark_errorbar().encode(y=alt.Y("low:Q", title="score (x 100)"), y2="high:Q")
     chart = alt.layer(lines, bands).facet(column=alt.Column("task:N", title=None)).resolve_scale(y="independent")
     st.altair_chart(chart)
     st.caption("Mean over seeds with ± one standard deviation, per task and generation setting.")

@@ -62,7 +62,9 @@ class Cell:
     def text(self, *, digits: int = 2) -> str:
         if self.mean is None:
             return "—"
-        return f"{self.mean:.{digits}f}" + (f" ± {self.std:.{digits}f}" if self.std is not None else "")
+        if self.std is None:  # one seed (a paper row always has its std)
+            return f"{self.mean:.{digits}f} (1 seed)"
+        return f"{self.mean:.{digits}f} ± {self.std:.{digits}f}"
 
 
 @dataclass(frozen=True)

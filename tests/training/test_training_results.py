@@ -64,7 +64,7 @@ def test_ties_are_all_marked_and_the_paper_rows_are_never_best():
     models = [record("jnli", "japagen", m, 0, 0.5, run=m).__dict__ for m in ("zero-shot", "kadg")]
     table = results.build_table1(models, REGISTRY, paper=True)
     frame = results.table1_frame(table)
-    assert list(frame["JNLI Acc."][:2]) == ["50.00 ★", "50.00 ★"]
+    assert list(frame["JNLI Acc."][:2]) == ["50.00 (1 seed) ★", "50.00 (1 seed) ★"]
     paper = frame[frame["Method"] == "FINE-TUNING (paper)"]
     assert list(paper["JNLI Acc."]) == ["90.19 ± 0.40", "37.72 ± 13.40"]  # the paper's own numbers, unmarked
 
@@ -118,4 +118,4 @@ def test_stored_models_round_trip_through_the_database(project):
     got = evaluation_predictions(project, "r-s0", "jnli-valid")
     assert list(got["predicted"]) == ["neutral", "entailment"] and got["raw"].isna().all()
     table = results.build_table1(list_models(project), REGISTRY)
-    assert results.table1_frame(table).iloc[0]["JNLI Acc."] == "50.00 ★"
+    assert results.table1_frame(table).iloc[0]["JNLI Acc."] == "50.00 (1 seed) ★"
