@@ -184,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", action="store_true", help="list every stored model instead of the table")
     p.add_argument("--json", action="store_true", help="with --runs: print JSON")
     p.set_defaults(func=cmd_results)
+
+    p = commands.add_parser("report", help="write the one-file HTML report (tables, charts, example cards)")
+    p.add_argument("--out", type=Path, required=True, help="the HTML file to write, e.g. report.html")
+    p.add_argument("--task", action="append", help="only this task (repeat for several; default: every task)")
+    p.add_argument("--per-label", type=int, default=3, help="example cards per label")
+    p.add_argument("--seed", type=int, default=0, help="seed of the example cards' random draw")
+    p.set_defaults(func=cmd_report)
     return parser
 
 
@@ -529,6 +536,18 @@ def cmd_results(project: Project, args: argparse.Namespace) -> None:
         return
     render = results.EXPORTS[args.format][0]
     print(render(table), end="")
+
+
+def cmd_report(project: Project, args: argparse.Namespace) -> None:
+    from japagen_core import report  # altair and vl-convert load only for this command
+
+    data = report.gather(project, tasks=args.task, per_label=args.per_label, seed=args.seed)
+    if not data.tasks:
+        raise JapagenError("nothing to report: the store has no datasets (load the demo or import data first)")
+    size = report.write_report(data, args.out)
+    examples = sum(d.rows for t in data.tasks for d in t.datasets)
+    models = "no trained models" if data.table1 is None else f"Table 1 with {len(data.table1.rows)} rows"
+    print(f"wrote {args.out} ({size / 1024:,.0f} KiB): {len(data.tasks)} task(s), {examples:,} examples, {models}")
 
 
 def _counts_text(counts: dict[str, Any]) -> str:
