@@ -126,7 +126,7 @@ if others:
 chosen = st.selectbox("Model", [m["id"] for m in shown], key=f"res_model_{cell[0]}_{cell[1]}")
 model = by_id[chosen]
 with st.expander("Settings and metrics"):
-    st.json({"config": model["config"], "metrics": model["metrics"], "path": model["path"]})
+    st.json({"config": model["config"], "metrics": model["metrics"], "path": model["path"]}, expanded=2)
 with st.expander("Job log"):
     try:
         log = JobStore(project.settings.jobs_dir).get(model["job_id"]).log_tail(60) if model["job_id"] else ""
