@@ -35,6 +35,8 @@ from japagen_core.metrics.tokenizers import Tokenizer
 from japagen_core.project import Project
 from japagen_core.review import snapshots
 from japagen_core.storage import repository as repo
+from japagen_core.teacher import service as teachers
+from japagen_core.teacher.openai_tune import DEFAULT_BASE_MODEL
 from japagen_core.training.config import DEFAULT_MODEL, DEFAULT_SEEDS, TrainConfig, TrainingError
 from japagen_core.training.data import parse_data
 from japagen_core.training.plan import TrainRequest, train_progress_line
@@ -92,13 +94,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-label", type=int, required=True, help="examples per label (M)")
     p.add_argument("--fewshot-dataset", help="gold dataset id the few-shot examples are drawn from")
     _llm_arguments(p, temperature=PAPER_DEFAULTS["temperature"])
+    _backend_arguments(p)
     p.set_defaults(func=cmd_generate)
 
     p = commands.add_parser("annotate", help="label the texts of a dataset with an LLM (a background job)")
     p.add_argument("--task", required=True)
     p.add_argument("--dataset", required=True, help="dataset id (import texts with import-gold --unlabeled)")
     _llm_arguments(p, temperature=0.1, annotate=True)
+    _backend_arguments(p)
     p.set_defaults(func=cmd_annotate)
+
+    p = commands.add_parser("teacher-tune", help="fine-tune a teacher LLM on gold examples (a background job)")
+    p.add_argument("--task", required=True)
+    p.add_argument("--data", default=teachers.DEFAULT_DATA,
+                   help="gold-fewshot[:K] (K gold per class) | gold-full | snapshot:ID | dataset:ID")  # fmt: skip
+    p.add_argument("--gold", help="gold split for gold-* data (default: the task's gold 'train' dataset)")
+    p.add_argument("--backend", choices=("openai", "local"), default="openai")
+    p.add_argument("--model", help=f"base model: an OpenAI model (default {DEFAULT_BASE_MODEL}) or a local folder")
+    p.add_argument("--base-url", help="openai: a server with the files and fine_tuning endpoints (default: OpenAI)")
+    p.add_argument("--purpose", choices=("generate", "annotate"), default="generate",
+                   help="generate: gold texts as answers; annotate: gold labels as answers")  # fmt: skip
+    p.add_argument("--epochs", type=float, default=3, help="openai: n_epochs (a whole number); local: LoRA epochs")
+    p.add_argument("--seed", type=int, default=0, help="draws the few-shot examples (and seeds the tuning)")
+    p.add_argument("--suffix", default="japagen", help="openai: suffix of the fine-tuned model's name")
+    p.add_argument("--poll-seconds", type=float, default=10.0, help="openai: seconds between status checks")
+    p.add_argument("--lora-r", type=int, default=8)
+    p.add_argument("--lora-alpha", type=int, default=16)
+    p.add_argument("--lora-dropout", type=float, default=0.05)
+    p.add_argument("--lr", type=float, default=2e-4, help="local: learning rate")
+    p.add_argument("--batch-size", type=int, default=4, help="local: conversations per step")
+    p.add_argument("--max-length", type=int, default=512, help="local: tokens per conversation")
+    p.add_argument("--max-steps", type=int, default=-1, help="local: stop after this many steps (smoke tests)")
+    p.add_argument("--device", default="auto", help="local: auto, cpu or cuda")
+    p.add_argument("--exclude-flagged", action="store_true", help="leave flagged examples out of the snapshot")
+    p.add_argument("--dry-run", action="store_true", help="show the file, its token count and cost; start nothing")
+    p.add_argument("--out", type=Path, help="also write the training file (JSON Lines) here")
+    p.add_argument("--json", action="store_true", help="with --dry-run: print the summary as JSON")
+    p.add_argument("--wait", action="store_true", help="follow the job until it ends")
+    p.set_defaults(func=cmd_teacher_tune)
+
+    p = commands.add_parser("teachers", help="list fine-tuned teachers (use one with generate --teacher ID)")
+    p.add_argument("--task")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_teachers)
 
     p = commands.add_parser("jobs", help="list background jobs")
     p.add_argument("--json", action="store_true")
@@ -211,6 +249,15 @@ def _llm_arguments(p: argparse.ArgumentParser, *, temperature: float, annotate: 
         p.add_argument("--list-mode", action="store_true", help="ask for a numbered list (servers that ignore n)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--wait", action="store_true", help="follow the job until it ends")
+
+
+def _backend_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=("openai", "local"), default="openai",
+                   help="local: run a causal LM (--model folder or Hub name) inside the job")  # fmt: skip
+    p.add_argument("--adapter", help="local: a LoRA adapter folder to load on the model")
+    p.add_argument("--batch-size", type=int, default=16, help="local: sequences generated per batch")
+    p.add_argument("--device", default="auto", help="local: auto, cpu or cuda")
+    p.add_argument("--teacher", help="a registered teacher (see: teachers): its model, endpoint and adapter")
 
 
 def cmd_tasks(project: Project, args: argparse.Namespace) -> None:
@@ -371,17 +418,32 @@ def _llm_config(args: argparse.Namespace) -> dict:
     )
 
 
+def _backend(project: Project, args: argparse.Namespace) -> dict[str, Any]:
+    """The RunConfig fields of --backend / --teacher, with the LLM settings (a teacher sets the model)."""
+    llm = _llm_config(args)
+    if args.teacher:
+        fields = teachers.run_fields(project, teachers.registry.get_teacher(project, args.teacher))
+        llm.update(model=fields.pop("model"), base_url=fields.pop("base_url"))
+        if fields["backend"] == "local":
+            fields["local"] = {**fields["local"], "batch_size": args.batch_size, "device": args.device}
+        return {"llm": llm, **fields}
+    local = {"adapter": args.adapter, "batch_size": args.batch_size, "device": args.device}
+    if args.backend == "openai" and args.adapter:
+        raise JapagenError("--adapter is for --backend local")
+    return {"llm": llm, "backend": args.backend, "local": local if args.backend == "local" else {}}
+
+
 def cmd_generate(project: Project, args: argparse.Namespace) -> int:
     cfg = RunConfig(
         mode="generate",
         task=args.task,
         run_id=new_run_id(args.task, args.setting),
-        llm=_llm_config(args),
         setting=args.setting,
         per_label=args.per_label,
         seed=args.seed,
         fewshot_dataset=args.fewshot_dataset,
         list_mode=args.list_mode,
+        **_backend(project, args),
     )
     return _submit(project, cfg, args.wait)
 
@@ -391,10 +453,10 @@ def cmd_annotate(project: Project, args: argparse.Namespace) -> int:
         mode="annotate",
         task=args.task,
         run_id=new_run_id(args.task, "annotated"),
-        llm=_llm_config(args),
         seed=args.seed,
         source_dataset=args.dataset,
         list_mode=False,
+        **_backend(project, args),
     )
     return _submit(project, cfg, args.wait)
 
@@ -406,6 +468,8 @@ def _submit(project: Project, cfg: RunConfig, wait: bool) -> int:
 
 
 def _progress_text(kind: str, p: dict[str, Any]) -> str:
+    if kind.startswith("teacher-"):
+        return f"{p.get('message', '')} ({p.get('ok', 0)}/{p.get('target') or '?'} steps)"
     return train_progress_line(p) if kind == "train" else progress_line(p)
 
 
@@ -424,6 +488,9 @@ def _wait(project: Project, job_id: str) -> int:
         raise JapagenError(f"job {job.id} {job.state}: {job.result.get('message', '')} (log: {job.log_path})")
     if job.kind in ("train", "prompting"):
         print(f"job {job.id} succeeded: run {job.result.get('run_id')} ({job.result.get('message', '')})")
+        return 0
+    if job.kind.startswith("teacher-"):
+        print(f"job {job.id} succeeded: teacher {job.result.get('teacher_id')} ({job.result.get('model')})")
         return 0
     print(f"job {job.id} succeeded: dataset {job.result.get('dataset_id')} ({job.result.get('message', '')})")
     return 0
@@ -501,6 +568,64 @@ def cmd_prompting(project: Project, args: argparse.Namespace) -> int:
     job = submit_prompting(project, request)
     print(f"started job {job.id}: {len(job.config['seeds'])} seed(s) of run {job.config['run_id']}")
     return _wait(project, job.id) if args.wait else 0
+
+
+def _teacher_request(args: argparse.Namespace) -> teachers.TeacherRequest:
+    if args.backend == "local" and not args.model:
+        raise JapagenError("--backend local needs --model: a local model folder (or a Hub name in the local cache)")
+    if args.backend == "openai" and args.epochs != int(args.epochs):
+        raise JapagenError(f"--epochs {args.epochs}: OpenAI fine-tuning takes a whole number of epochs")
+    openai_settings = {"n_epochs": int(args.epochs), "suffix": args.suffix or None, "seed": args.seed,
+                       "poll_seconds": args.poll_seconds}  # fmt: skip
+    lora = {"r": args.lora_r, "alpha": args.lora_alpha, "dropout": args.lora_dropout, "epochs": args.epochs,
+            "learning_rate": args.lr, "batch_size": args.batch_size, "max_length": args.max_length,
+            "max_steps": args.max_steps, "device": args.device, "seed": args.seed}  # fmt: skip
+    return teachers.TeacherRequest(
+        task=args.task, backend=args.backend, base_model=args.model or DEFAULT_BASE_MODEL, data=args.data,
+        purpose=args.purpose, gold_dataset=args.gold, base_url=args.base_url, seed=args.seed,
+        exclude_flagged=args.exclude_flagged, openai=openai_settings if args.backend == "openai" else {},
+        lora=lora if args.backend == "local" else {},
+    )  # fmt: skip
+
+
+def cmd_teacher_tune(project: Project, args: argparse.Namespace) -> int:
+    request = _teacher_request(args)
+    if args.dry_run or args.out:
+        prepared = teachers.prepare(project, request)
+        if args.out:
+            args.out.write_bytes(prepared.file.data)
+            print(f"wrote {len(prepared.file.records)} conversations to {args.out}", file=sys.stderr)
+        if args.dry_run:
+            summary = prepared.summary()
+            if args.json:
+                print(json.dumps(summary, ensure_ascii=False, indent=2))
+                return 0
+            cost = summary["cost_usd_estimate"]
+            print(f"{summary['examples']} conversations from {summary['source_dataset']} ({summary['data']}): "
+                  f"{_counts_text(summary['answers_per_label'])}")  # fmt: skip
+            print(f"~{summary['tokens_estimate']:,} tokens per epoch x {summary['epochs']:g} epochs = "
+                  f"~{summary['trained_tokens_estimate']:,} training tokens ({summary['token_count']})")  # fmt: skip
+            print("estimated cost: " + ("unknown for this model" if cost is None else f"${cost:,.2f}"))
+            first = prepared.file.records[0]["messages"]
+            print("first conversation:\n" + "\n".join(f"  [{m['role']}] {m['content']}" for m in first))
+            return 0
+    teacher, job = teachers.submit_teacher(project, request)
+    cost = job.config["summary"]["cost_usd_estimate"]
+    cost_text = "" if cost in (None, 0.0) else f", about ${cost:,.2f}"
+    print(f"started job {job.id}: teacher {teacher.id} ({teacher.examples} conversations{cost_text})")
+    return _wait(project, job.id) if args.wait else 0
+
+
+def cmd_teachers(project: Project, args: argparse.Namespace) -> None:
+    found = teachers.list_teachers(project, task=args.task)
+    if args.json:
+        print(json.dumps([dataclasses.asdict(t) for t in found], ensure_ascii=False, indent=2, default=str))
+        return
+    if not found:
+        print("No teachers yet. Tune one with `teacher-tune` (or the Teachers page).")
+    for t in found:
+        model = t.model or "—"
+        print(f"{t.id:52} {t.task:10} {t.backend:6} {t.status:9} {t.data_spec:16} {t.base_model} -> {model}")
 
 
 def cmd_evaluate(project: Project, args: argparse.Namespace) -> None:
