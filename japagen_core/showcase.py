@@ -106,22 +106,43 @@ def _check_example(con: duckdb.DuckDBPyConnection, dataset_id: str, row_idx: int
 
 # --- cards ---------------------------------------------------------------------------------------
 
-# Each example with its reviewed label key: a label name, or 'grade:<n>' for a score (mapped to the
-# grade's label name in Python, where the task is known). Parameters: the task name.
-_CARD_ROWS = """
+# An example's reviewed label key: its label name, or 'grade:<n>' for a score (mapped to the grade's
+# label name in Python, where the task is known). ``{s}`` is the review state's alias, ``{e}`` the example's.
+_LABEL_KEY = (
+    "coalesce({s}.label, 'grade:' || CAST(round({s}.score) AS INTEGER), {e}.label, "
+    "'grade:' || CAST(round({e}.score) AS INTEGER))"
+)
+# The cards' columns for the examples in ``wanted`` (a subquery of dataset_id, row_idx, draw_rank).
+_CARD_ROWS = f"""
 SELECT e.dataset_id, e.row_idx, e.text, e.text_b, d.name AS dataset_name, d.kind, d.is_demo,
        coalesce(e.label, 'grade:' || CAST(round(e.score) AS INTEGER)) AS assigned_key,
-       coalesce(s.label, 'grade:' || CAST(round(s.score) AS INTEGER), e.label,
-                'grade:' || CAST(round(e.score) AS INTEGER)) AS label_key,
+       {_LABEL_KEY.format(s="s", e="e")} AS label_key,
        CASE WHEN s.label IS NOT NULL THEN NULL ELSE coalesce(s.score, e.score) END AS score,
        json_extract_string(e.provenance, '$.setting') AS setting,
        json_extract_string(e.provenance, '$.kadg_word') AS kadg_word,
        json_extract_string(e.provenance, '$.model') AS model,
-       p.pinned_by, p.note, p.created_at AS pinned_at, s.flag, e.duplicate_of
-FROM examples e JOIN datasets d ON d.id = e.dataset_id
+       p.pinned_by, p.note, p.created_at AS pinned_at
+FROM ({{wanted}}) w JOIN examples e USING (dataset_id, row_idx) JOIN datasets d ON d.id = e.dataset_id
 LEFT JOIN review_state s USING (dataset_id, row_idx)
 LEFT JOIN showcase p USING (dataset_id, row_idx)
-WHERE d.task = ?
+ORDER BY label_key, w.draw_rank
+"""
+_PINNED = (
+    "SELECT p.dataset_id, p.row_idx, row_number() OVER (ORDER BY p.created_at, p.row_idx) AS draw_rank "
+    "FROM showcase p JOIN datasets d ON d.id = p.dataset_id WHERE d.task = ?"
+)
+# The draw ranks on narrow columns only; the texts and provenance of the few drawn rows are read after.
+_DRAWN = f"""
+SELECT dataset_id, row_idx, draw_rank FROM (
+    SELECT e.dataset_id, e.row_idx, row_number() OVER (
+        PARTITION BY {_LABEL_KEY.format(s="s", e="e")}
+        ORDER BY md5(? || ':' || e.dataset_id || ':' || CAST(e.row_idx AS VARCHAR)), e.dataset_id, e.row_idx
+    ) AS draw_rank
+    FROM examples e JOIN datasets d ON d.id = e.dataset_id
+    LEFT JOIN review_state s USING (dataset_id, row_idx)
+    LEFT JOIN showcase p USING (dataset_id, row_idx)
+    WHERE d.task = ? AND {{source}} AND s.flag IS NULL AND e.duplicate_of IS NULL AND p.pinned_by IS NULL
+) WHERE draw_rank <= ?
 """
 _COLUMNS = ["dataset_id", "row_idx", "text", "text_b", "dataset_name", "kind", "is_demo", "assigned_key",
             "label_key", "score", "setting", "kadg_word", "model", "pinned_by", "note", "pinned_at"]  # fmt: skip
@@ -135,13 +156,12 @@ def example_cards(project: Project, task: Task | str, *, per_label: int = 3, see
         raise ShowcaseError(f"per_label {per_label!r} must be at least 1")
     task = project.registry[task] if isinstance(task, str) else task
     with project.db.transaction() as con:
-        pinned = con.execute(_CARD_ROWS + " AND p.pinned_by IS NOT NULL ORDER BY p.created_at, e.row_idx",
-                             [task.name]).fetchall()  # fmt: skip
+        pinned = con.execute(_CARD_ROWS.format(wanted=_PINNED), [task.name]).fetchall()
         drawn = _draw(con, task.name, per_label, seed)
     cards: dict[str, list[ExampleCard]] = {name: [] for name in task.label_names}
     seen = set()
     for values in [*pinned, *drawn]:
-        row = dict(zip(_COLUMNS, values, strict=False))
+        row = dict(zip(_COLUMNS, values, strict=True))
         if row["label_key"] is None:  # an unlabeled text (annotation input) has no label to show it under
             continue
         card = _card(task, row)
@@ -159,14 +179,8 @@ def _draw(con: duckdb.DuckDBPyConnection, task: str, per_label: int, seed: int) 
         "SELECT count(*) FROM datasets WHERE task = ? AND kind = 'synthetic' AND rows > 0", [task]
     ).fetchall()[0][0]
     source = "d.kind = 'synthetic'" if has_synthetic else "d.is_demo"
-    return con.execute(
-        f"SELECT * EXCLUDE (draw_rank) FROM ("
-        f"  SELECT *, row_number() OVER (PARTITION BY label_key ORDER BY md5(? || ':' || dataset_id || ':' "
-        f"      || CAST(row_idx AS VARCHAR)), dataset_id, row_idx) AS draw_rank"
-        f"  FROM ({_CARD_ROWS} AND {source} AND s.flag IS NULL AND e.duplicate_of IS NULL AND p.pinned_by IS NULL)"
-        f") WHERE draw_rank <= ? ORDER BY label_key, draw_rank",
-        [str(seed), task, per_label],
-    ).fetchall()
+    wanted = _DRAWN.format(source=source)
+    return con.execute(_CARD_ROWS.format(wanted=wanted), [str(seed), task, per_label]).fetchall()
 
 
 def _label_name(task: Task, key: str) -> str:
