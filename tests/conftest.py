@@ -21,6 +21,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     data = tmp_path / "home"
     monkeypatch.setenv("JAPAGEN_HOME", str(data))
     monkeypatch.delenv("JAPAGEN_PROMPTS", raising=False)
+    monkeypatch.delenv("JAPAGEN_READ_ONLY", raising=False)  # a shell in demo mode must not make every test fail
     return data
 
 
