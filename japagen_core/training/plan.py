@@ -183,18 +183,20 @@ def _synthetic_snapshot(project: Project, task: Task, choice: DataChoice, by_id,
 
 def _synthetic_row(project: Project, snapshot_id: int, by_id) -> tuple[str, str]:
     """The Table 1 row of a snapshot's data: JAPAGEN with the run's generation setting (from the
-    dataset's run settings, else the examples' provenance), or gold fine-tuning for gold data."""
+    dataset's run settings, else the examples' provenance), or gold fine-tuning for gold data. Data
+    from a fine-tuned teacher gets a row of its own, beside the untuned teacher's at the same sizes."""
     info = by_id.get(get_snapshot(project, snapshot_id).dataset_id)
     if info is None or info.kind == "gold":
         return "fine-tuning", "fully-supervised"
     run = info.meta.get("run") or {}
+    tuned = " (tuned teacher)" if run.get("teacher") else ""  # Kaddour & Liu: a teacher fine-tuned on gold
     if run.get("mode") == "annotate":
-        return "japagen", "annotate"
+        return "japagen", "annotate" + tuned
     setting = run.get("setting") or info.meta.get("setting")
     if not setting:
         settings = [json.loads(p or "{}").get("setting") for p in read_snapshot(project, snapshot_id)["provenance"]]
         setting = Counter(s for s in settings if s).most_common(1)[0][0] if any(settings) else "zero-shot"
-    return "japagen", str(setting)
+    return "japagen", str(setting) + tuned
 
 
 def _check_gold(task: Task, dataset_id: str, by_id, role: str) -> None:
