@@ -18,6 +18,7 @@ pages = [
     st.Page("../pages/browse.py", title="Browse", icon=":material/table_rows:"),
     st.Page("../pages/import_data.py", title="Import data", icon=":material/upload_file:"),
     st.Page("../pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
+    st.Page("../pages/teachers.py", title="Teachers", icon=":material/school:"),
     st.Page("../pages/annotate.py", title="Annotate", icon=":material/label:"),
     st.Page("../pages/analysis.py", title="Analysis", icon=":material/analytics:"),
     st.Page("../pages/train.py", title="Train", icon=":material/model_training:"),

@@ -8,6 +8,7 @@ import streamlit as st
 
 from app.components import choose_dataset, datasets_or_stop, launch, show_error
 from app.resources import get_project
+from app.teacher_picker import teacher_picker
 from japagen_core.errors import JapagenError
 from japagen_core.generation.clean import clean_text
 from japagen_core.generation.llm import PRICES, LLMConfig, OpenAIChatClient, cost_usd, is_local, resolve_api_key
@@ -50,6 +51,7 @@ if setting == "few-shot":
 per_label = st.number_input("Examples per label (M)", 1, 1_000_000, 50, key="gen_per_label")
 
 st.subheader("Model and endpoint")
+writer = teacher_picker(project, task)  # an API model, a local model, or a fine-tuned teacher (fills in Model)
 left, right = st.columns(2)
 model = left.text_input("Model", value=LLMConfig().model, key="gen_model").strip()
 base_url = right.text_input(
@@ -57,7 +59,7 @@ base_url = right.text_input(
 ).strip()
 key_error = None
 try:
-    resolve_api_key(base_url or None, secrets_path=SECRETS_PATH)
+    writer.check_key(base_url or None)  # a local model needs no key
     key_note = "a dummy key (local server)" if is_local(base_url) else "configured (environment or secrets)"
     st.caption(f"API key: {key_note}. It is read when the job starts and never stored.")
 except JapagenError as exc:
@@ -155,7 +157,7 @@ else:
     st.caption(f"No price is known for `{model}` (a local model costs nothing); tokens are counted as the job runs.")
 
 left, right = st.columns(2)
-if left.button("Dry run: send one call", disabled=key_error is not None, key="gen_dry_run"):
+if left.button("Dry run: send one call", disabled=key_error is not None or writer.local, key="gen_dry_run"):
     first_messages = stages[0][1]
 
     async def one_call():  # a short timeout and one retry: the page waits for it
@@ -185,5 +187,5 @@ if right.button("Launch", type="primary", disabled=key_error is not None or not 
     launch(project, lambda: RunConfig(
         mode="generate", task=task.name, run_id=new_run_id(task.name, setting), llm=asdict(llm),
         setting=setting, per_label=int(per_label), seed=random.randrange(1_000_000),
-        fewshot_dataset=fewshot_dataset, list_mode=list_mode,
+        fewshot_dataset=fewshot_dataset, list_mode=list_mode, **writer.run_fields,
     ))  # fmt: skip

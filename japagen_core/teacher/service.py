@@ -25,6 +25,7 @@ import pandas as pd
 
 from japagen_core.errors import JapagenError
 from japagen_core.generation.llm import resolve_api_key
+from japagen_core.generation.local import check_model_name
 from japagen_core.generation.prompts import load_spec
 from japagen_core.jobs.store import FINAL_STATES, Job, JobError, JobStore
 from japagen_core.project import Project
@@ -32,6 +33,7 @@ from japagen_core.review.snapshots import create_snapshot, get_snapshot, read_sn
 from japagen_core.settings import SECRETS_PATH
 from japagen_core.storage import repository as repo
 from japagen_core.teacher import registry
+from japagen_core.teacher.lora_config import LoraTuning
 from japagen_core.teacher.openai_tune import DEFAULT_BASE_MODEL, FineTuningFlow, OpenAITuning
 from japagen_core.teacher.registry import BACKENDS, Teacher
 from japagen_core.teacher.trainfile import (
@@ -129,9 +131,6 @@ def check_request(project: Project, request: TeacherRequest):
     task = project.registry[request.task]
     if request.backend == "openai":
         return task, OpenAITuning(**request.openai)
-    from japagen_core.generation.local import check_model_name
-    from japagen_core.teacher.local_tune import LoraTuning  # (imports torch: only for local teachers)
-
     check_model_name(request.base_model)
     return task, LoraTuning(**request.lora)
 
@@ -297,7 +296,7 @@ def _tune_openai(project, job, request, teacher_id, data, report, cancelled) -> 
 
 
 def _tune_local(project, request, teacher_id, data, config, report, cancelled) -> dict[str, Any]:
-    from japagen_core.teacher.local_tune import LoraTuning, TuningCancelled, tune_lora
+    from japagen_core.teacher.local_tune import TuningCancelled, tune_lora  # torch loads only in this job
 
     folder = Path("teachers") / teacher_id / "adapter"  # relative to JAPAGEN_HOME, as stored
     info = {"teacher_id": teacher_id, "task": request.task, "purpose": request.purpose,

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from japagen_core.cli import main
+from japagen_core.jobs import JobStore
 from japagen_core.teacher.service import list_teachers
 
 
@@ -53,22 +54,20 @@ def test_tune_then_generate_with_the_teacher(project, marc_gold, ft_server, caps
     }
 
 
-def test_generate_with_a_local_model_folder_and_adapter(project, tiny_lm, tmp_path, capsys):
+def test_generate_with_a_local_model_folder_and_adapter(project, tiny_lm, tmp_path, capsys, monkeypatch):
     assert main(["generate", "--task", "marc_ja", "--per-label", "2", "--backend", "openai", "--adapter", "x"]) == 1
     assert "--adapter is for --backend local" in capsys.readouterr().err
+    assert main(["generate", "--task", "marc_ja", "--per-label", "2", "--backend", "local", "--model", "./none"]) == 1
+    assert "no such model folder" in capsys.readouterr().err
     from japagen_core.teacher.local_tune import LoraTuning, tune_lora
 
-    records = [
-        {"messages": [{"role": "user", "content": "犬"}, {"role": "assistant", "content": "猫が寝ている。"}]}
-    ] * 4
+    records = [{"messages": [{"role": "user", "content": "犬"}, {"role": "assistant", "content": "猫"}]}] * 4
     adapter = tmp_path / "adapter"
     tune_lora(records, base_model=str(tiny_lm), out_dir=adapter, settings=LoraTuning(r=2, alpha=4, epochs=1), info={})
+    monkeypatch.setattr(JobStore, "start", lambda self, job, env=None: 0)  # (a local run as a job: test_teacher_local)
     args = ["generate", "--task", "marc_ja", "--per-label", "2", "--backend", "local", "--model", str(tiny_lm),
-            "--adapter", str(adapter), "--max-tokens", "10", "--n", "2", "--wait"]  # fmt: skip
+            "--adapter", str(adapter), "--batch-size", "8", "--device", "cpu"]  # fmt: skip
     assert main(args) == 0
-    dataset_id = capsys.readouterr().out.split("dataset ")[-1].split(" ")[0]
-    provenance = _provenance(project, dataset_id)
-    assert len(provenance) == 4
-    assert {(p["backend"], p["model"], p["adapter"], p["teacher"]) for p in provenance} == {
-        ("local", str(tiny_lm), str(adapter), None)
-    }
+    [job] = JobStore(project.settings.jobs_dir).list()
+    assert (job.config["backend"], job.config["llm"]["model"], job.config["teacher"]) == ("local", str(tiny_lm), None)
+    assert job.config["local"] == {"adapter": str(adapter), "batch_size": 8, "device": "cpu"}

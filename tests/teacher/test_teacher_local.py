@@ -3,17 +3,22 @@ the local backend loads; as background jobs with progress and cancel; then a run
 
 import json
 import time
-from dataclasses import asdict
 
 import pytest
 
+from japagen_core.cli import main
 from japagen_core.generation.llm import LLMConfig
 from japagen_core.generation.local import LocalChatClient, LocalConfig, adapter_sha
-from japagen_core.generation.run import RunConfig, new_run_id
 from japagen_core.jobs import JobStore
-from japagen_core.jobs.runner import submit_run
 from japagen_core.teacher.local_tune import TEACHER_FILE, LoraTuning, TuningCancelled, encode, tune_lora
-from japagen_core.teacher.service import TeacherRequest, list_teachers, prepare, run_fields, submit_teacher
+from japagen_core.teacher.service import (
+    TeacherRequest,
+    list_teachers,
+    prepare,
+    run_fields,
+    run_teacher_job,
+    submit_teacher,
+)
 from japagen_core.teacher.trainfile import TeacherError
 
 FAST = {"r": 4, "alpha": 8, "epochs": 3, "learning_rate": 0.02, "batch_size": 4, "max_length": 256}
@@ -87,8 +92,8 @@ def test_bad_lora_settings_and_models_are_refused_before_a_job(project, marc_gol
     assert len(small.file.records) == 4 and small.cost_usd == 0.0
 
 
-def test_local_teacher_end_to_end_as_jobs(project, marc_gold, tiny_lm):
-    """Tune as a job, see it registered, generate with base + adapter as a job: every example records them."""
+def test_local_teacher_end_to_end_as_jobs(project, marc_gold, tiny_lm, capsys):
+    """Tune as a job, see it registered, generate with it (CLI, a job): every example records base + adapter."""
     store = JobStore(project.settings.jobs_dir)
     teacher, job = submit_teacher(project, _request(tiny_lm))
     done = _wait(store, job.id, lambda j: j.state in ("succeeded", "failed", "cancelled"))
@@ -100,15 +105,13 @@ def test_local_teacher_end_to_end_as_jobs(project, marc_gold, tiny_lm):
     assert ready.meta["adapter_sha"] == adapter_sha(adapter)
     fields = run_fields(project, ready)
     assert fields["backend"] == "local" and fields["local"] == {"adapter": str(adapter)}
-    llm = asdict(LLMConfig(model=fields["model"], max_tokens=12, n=2))
-    cfg = RunConfig(mode="generate", task="marc_ja", run_id=new_run_id("marc_ja", "zero-shot"), llm=llm, per_label=3,
-                    backend="local", local=fields["local"], teacher=fields["teacher"])  # fmt: skip
-    run = submit_run(project, cfg)
-    generated = _wait(store, run.id, lambda j: j.state in ("succeeded", "failed"))
-    assert generated.state == "succeeded", generated.log_tail()
+    generate = ["generate", "--task", "marc_ja", "--per-label", "3", "--teacher", teacher.id, "--max-tokens", "12",
+                "--n", "2", "--wait"]  # fmt: skip
+    assert main(generate) == 0
+    dataset_id = capsys.readouterr().out.split("dataset ")[-1].split(" ")[0]
     with project.db.transaction() as con:
         provenance = [json.loads(p) for (p,) in con.execute(
-            "SELECT provenance FROM examples WHERE dataset_id = ?", [cfg.run_id]).fetchall()]  # fmt: skip
+            "SELECT provenance FROM examples WHERE dataset_id = ?", [dataset_id]).fetchall()]  # fmt: skip
     assert len(provenance) == 6
     for p in provenance:
         assert (p["teacher"], p["backend"], p["model"]) == (teacher.id, "local", str(tiny_lm))
@@ -116,11 +119,11 @@ def test_local_teacher_end_to_end_as_jobs(project, marc_gold, tiny_lm):
 
 
 def test_cancel_a_local_tuning_job(project, marc_gold, tiny_lm):
-    store = JobStore(project.settings.jobs_dir)
-    teacher, job = submit_teacher(project, _request(tiny_lm, epochs=1000))
-    _wait(store, job.id, lambda j: j.progress.get("ok", 0) >= 2)
-    store.cancel(job)
-    done = _wait(store, job.id, lambda j: j.state in ("succeeded", "failed", "cancelled"))
-    assert done.state == "cancelled"
+    """The job's body with the CANCEL check answering yes after two steps (as JobStore.cancel makes it; the
+    subprocess path is the same as for OpenAI teachers, tested in test_teacher_openai)."""
+    teacher, job = submit_teacher(project, _request(tiny_lm, epochs=1000), start=False)
+    checks, reports = [], []
+    result = run_teacher_job(project, job, reports.append, lambda: checks.append(1) or len(checks) > 2)
+    assert result["state"] == "cancelled" and reports[-1]["ok"] >= 1  # it had begun training
     assert [t.status for t in list_teachers(project)] == ["cancelled"]
     assert not (project.settings.home / "teachers" / teacher.id / "adapter").exists()

@@ -5,14 +5,10 @@ tuned model, which every example records."""
 import json
 import time
 from dataclasses import asdict
-from pathlib import Path
 
 import pytest
 
-from japagen_core.generation.llm import LLMConfig
-from japagen_core.generation.run import RunConfig, new_run_id
 from japagen_core.jobs import JobStore
-from japagen_core.jobs.runner import submit_run
 from japagen_core.teacher import registry
 from japagen_core.teacher.openai_tune import REMOTE_STATE
 from japagen_core.teacher.service import TeacherRequest, list_teachers, run_fields, run_teacher_job, submit_teacher
@@ -114,31 +110,6 @@ def test_a_resumed_job_follows_its_remote_job_instead_of_paying_twice(project, m
     again, _ = _run_here(project, job)
     assert again["model"] == first["model"]
     assert len(ft_server.files) == 1 and len(ft_server.ft_jobs) == 1
-
-
-def test_end_to_end_as_jobs_tuned_model_generates_and_is_in_every_example(project, marc_gold, ft_server):
-    store = JobStore(project.settings.jobs_dir)
-    teacher, job = submit_teacher(project, _request(ft_server))
-    done = _wait(store, job.id, lambda j: j.state in ("succeeded", "failed", "cancelled"))
-    assert done.state == "succeeded", done.log_tail()
-    assert "event: [info] The job has successfully completed" in done.log_tail()
-    [ready] = list_teachers(project, usable=True)
-    fields = run_fields(project, ready)
-    llm = asdict(LLMConfig(model=fields["model"], base_url=fields["base_url"], concurrency=4, timeout=5))
-    cfg = RunConfig(mode="generate", task="marc_ja", run_id=new_run_id("marc_ja", "zero-shot"), llm=llm, per_label=4,
-                    backend=fields["backend"], local=fields["local"], teacher=fields["teacher"])  # fmt: skip
-    run_job = submit_run(project, cfg)
-    assert _wait(store, run_job.id, lambda j: j.state in ("succeeded", "failed")).state == "succeeded"
-    with project.db.transaction() as con:
-        provenance = [json.loads(p) for (p,) in con.execute(
-            "SELECT provenance FROM examples WHERE dataset_id = ?", [cfg.run_id]).fetchall()]  # fmt: skip
-    assert len(provenance) == 8
-    assert {(p["model"], p["teacher"], p["backend"]) for p in provenance} == {(ready.model, teacher.id, "openai")}
-    chat = [r for r in ft_server.requests if r["path"].endswith("/chat/completions")]
-    assert chat and {r["body"]["model"] for r in chat} == {ready.model}
-    for path in Path(project.settings.home).rglob("*"):
-        if path.is_file():
-            assert SECRET.encode() not in path.read_bytes(), path
 
 
 def test_cancel_from_the_job_store_stops_the_remote_job(project, marc_gold, ft_server):

@@ -1,0 +1,97 @@
+"""Who writes the data on the Generate page: a model behind an API, a local model run inside the job, or
+a fine-tuned teacher. Owns its widget keys (``gen_writer_<task>``, ``gen_local_batch``) and, when a
+teacher is chosen, fills in the page's Model and Base URL fields (``gen_model``, ``gen_base_url``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from japagen_core.errors import JapagenError
+from japagen_core.generation.llm import LLMConfig, resolve_api_key
+from japagen_core.project import Project
+from japagen_core.settings import SECRETS_PATH
+from japagen_core.tasks import Task
+from japagen_core.teacher.registry import Teacher
+from japagen_core.teacher.service import list_teachers, run_fields
+
+API, LOCAL = "api", "local"
+MODEL_KEY, BASE_URL_KEY = "gen_model", "gen_base_url"
+
+
+@dataclass(frozen=True)
+class Writer:
+    """The choice: what a run's config needs besides the LLM settings."""
+
+    kind: str  # api, local, teacher
+    teacher: Teacher | None = None
+    run_fields: dict[str, Any] = field(default_factory=dict)  # RunConfig's backend, local and teacher
+
+    @property
+    def local(self) -> bool:
+        return self.run_fields.get("backend") == "local"
+
+    def check_key(self, base_url: str | None) -> None:
+        """A run through an API needs a key (JapagenError says how to set one); a local run needs none."""
+        if not self.local:
+            resolve_api_key(base_url or None, secrets_path=SECRETS_PATH)
+
+
+def _fill_in(project: Project, key: str, by_id: dict[str, Teacher]) -> None:
+    """When the choice changes, put the teacher's model and endpoint into the page's fields."""
+    choice = st.session_state[key]
+    if choice in by_id:
+        fields = run_fields(project, by_id[choice])
+        st.session_state[MODEL_KEY] = fields["model"]
+        st.session_state[BASE_URL_KEY] = fields["base_url"] or ""
+    elif choice == API:
+        st.session_state[MODEL_KEY] = LLMConfig().model
+
+
+def teacher_picker(project: Project, task: Task) -> Writer:
+    """The writer selectbox, with a line on what the choice means; returns the choice."""
+    try:
+        teachers = list_teachers(project, task=task.name, usable=True)
+    except JapagenError:
+        teachers = []
+    by_id = {t.id: t for t in teachers}
+    names = {API: "A model behind an API (OpenAI, vLLM, Ollama, ...)", LOCAL: "A local model, run inside the job",
+             **{t.id: f"Teacher: {t.title()}" for t in teachers}}  # fmt: skip
+    key = f"gen_writer_{task.name}"
+    choice = st.selectbox("Who writes", list(names), format_func=names.get, key=key,
+                          on_change=_fill_in, args=(project, key, by_id),
+                          help="Teachers are LLMs fine-tuned on gold examples on the Teachers page.")  # fmt: skip
+    if choice == API:
+        if not teachers:
+            st.caption("No fine-tuned teacher for this task yet.")
+            st.page_link("../pages/teachers.py", label="Tune a teacher", icon=":material/school:")
+        return Writer(API)
+    if choice == LOCAL:
+        batch = st.number_input("Sequences per batch", 1, 4096, 16, key="gen_local_batch",
+                                help="Answers the local model generates at once (more on a GPU).")  # fmt: skip
+        st.caption(
+            "Put a local model folder (or a Hugging Face name in the local cache) into Model: it runs inside the job "
+            "with transformers, on the GPU when there is one. Base URL is not used. It needs a chat model."
+        )
+        return Writer(LOCAL, run_fields={"backend": "local", "local": {"batch_size": int(batch)}})
+    teacher = by_id[choice]
+    fields = run_fields(project, teacher)
+    if teacher.backend == "local":
+        adapter = Path(fields["local"]["adapter"])
+        st.caption(
+            f"Local teacher: {teacher.base_model} with the LoRA adapter `{adapter}` "
+            f"(sha256 {str(teacher.meta.get('adapter_sha', ''))[:12]}), tuned on {teacher.examples} conversations "
+            f"({teacher.data_spec}). It runs inside the job; no key is needed."
+        )
+    else:
+        st.caption(
+            f"Fine-tuned `{teacher.model}` from {teacher.base_model}, tuned on {teacher.examples} conversations "
+            f"({teacher.data_spec}). Every example records it."
+        )
+    if st.session_state.get(MODEL_KEY) != fields["model"]:
+        st.warning(f"Model differs from the teacher's ({fields['model']}): the run uses the Model field.")
+    extra = {k: v for k, v in fields.items() if k not in ("model", "base_url")}
+    return Writer("teacher", teacher, extra)
