@@ -184,6 +184,7 @@ class LocalChatClient:
         torch.manual_seed(seed)
         self.adapter_sha = adapter_sha(local.adapter) if local.adapter else None
         self._queue: asyncio.Queue[_Call] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._worker: asyncio.Task | None = None
         self._stop = threading.Event()
         self._ids = itertools.count(1)
@@ -209,11 +210,12 @@ class LocalChatClient:
     async def complete(self, messages: list[Message], *, n: int) -> Completion:
         if self._stop.is_set():
             raise FatalLLMError("closed", "the local model was closed")
-        if self._queue is None:
-            self._queue = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        if self._queue is None or self._loop is not loop:  # the first call, or a new event loop (a benchmark)
+            self._queue, self._loop = asyncio.Queue(), loop
             self._worker = asyncio.create_task(self._work())
         self.calls += 1
-        call = _Call(self.render(messages), n, asyncio.get_running_loop().create_future(), [])
+        call = _Call(self.render(messages), n, loop.create_future(), [])
         await self._queue.put(call)
         return await call.future
 
