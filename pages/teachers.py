@@ -18,7 +18,13 @@ DATA_KINDS = {"gold-fewshot": "Gold few-shot (K per class)", "gold-full": "All g
 PURPOSES = {"generate": "Generate examples (the gold text is the answer)",
             "annotate": "Annotate texts (the gold label is the answer)"}  # fmt: skip
 BACKENDS = {"openai": "OpenAI fine-tuning API", "local": "Local model + LoRA (peft)"}
-STATUS_ICONS = {"succeeded": "✅", "running": "⏳", "queued": "🕒", "failed": "❌", "cancelled": "⏹️"}
+STATUS_ICONS = {
+    "succeeded": ":material/check_circle:",
+    "running": ":material/progress_activity:",
+    "queued": ":material/schedule:",
+    "failed": ":material/error:",
+    "cancelled": ":material/cancel:",
+}
 
 project = get_project()
 st.title("Teachers")
