@@ -69,8 +69,8 @@ def act(keys, action: ev.Action) -> int | None:
     """Apply a review action; say what happened. Returns the number of events written."""
     try:
         _, written = ev.apply(project, task, keys, action, reviewer=reviewer)
-    except JapagenError as exc:
-        show_error("That review action was not applied.", exc)
+    except JapagenError as exc:  # shown on the next run (this may be a button callback)
+        st.session_state["rv_error"] = ("That review action was not applied.", str(exc))
         return None
     st.session_state["rv_toast"] = (
         f"{action.action} → {len(keys)} example(s)" if written else "Nothing changed (it already was so)."
@@ -82,7 +82,7 @@ def undo() -> None:
     try:
         undone = ev.undo_last(project, chosen, reviewer=reviewer)
     except JapagenError as exc:
-        show_error("Nothing was undone.", exc)
+        st.session_state["rv_error"] = ("Nothing was undone.", str(exc))
         return
     st.session_state["rv_toast"] = (
         f"Undid your last action ({undone[1]} event(s))." if undone else "You have nothing left to undo here."
@@ -97,6 +97,8 @@ def need_reviewer() -> bool:
 
 if toast := st.session_state.pop("rv_toast", None):
     st.toast(toast)
+if error := st.session_state.pop("rv_error", None):
+    show_error(error[0], JapagenError(error[1]))
 
 
 # --- drill-down ---------------------------------------------------------------------------------------
@@ -229,15 +231,17 @@ if mode == "One at a time":
     def move(step: int) -> None:
         st.session_state["rv_pos"] = max(0, min(page.total - 1, position + step))
 
-    def after_action(written: int | None) -> None:
-        """Advance to the next example, unless the action took this one out of the queue."""
-        if written is None:
+    def on_action(action: ev.Action) -> None:
+        """A button callback (one run per key press): act, then advance to the next example unless
+        the action took this one out of the queue (the next one has slid into its place)."""
+        if act([key], action) is None:
             return
         again = q.queue_page(project, qfilter, offset=position, limit=1).rows
-        still_here = len(again) and (again["dataset_id"].iat[0], int(again["row_idx"].iat[0])) == key
-        if still_here:
+        if len(again) and (again["dataset_id"].iat[0], int(again["row_idx"].iat[0])) == key:
             move(1)
-        st.rerun()
+
+    def on_note() -> None:
+        act([key], ev.Action("note", st.session_state.get("rv_note", "")))
 
     nav = st.columns([1, 1, 6])
     nav[0].button("Previous", key="rv_prev", shortcut=PREV_KEY, on_click=move, args=(-1,), width="stretch")
@@ -246,30 +250,34 @@ if mode == "One at a time":
         if task.target == "class":
             label_columns = st.columns(len(task.label_names[:9]))
             for i, (column, name) in enumerate(zip(label_columns, task.label_names[:9], strict=False), start=1):
-                if column.button(label_text(task, name), key=f"rv_label_{i}", shortcut=str(i), width="stretch"):
-                    after_action(act([key], ev.Action("relabel", name, reason="review")))
+                column.button(
+                    label_text(task, name), key=f"rv_label_{i}", shortcut=str(i), width="stretch",
+                    on_click=on_action, args=(ev.Action("relabel", name, reason="review"),),
+                )  # fmt: skip
         else:
             s1, s2 = st.columns([2, 1])
             low, high = task.score_range or (0.0, 5.0)
-            score = s1.number_input("Score", float(low), float(high), step=0.1, key="rv_score")
-            if s2.button("Set score", key="rv_set_score"):
-                after_action(act([key], ev.Action("relabel", float(score), reason="review")))
+            s1.number_input("Score", float(low), float(high), step=0.1, key="rv_score")
+            s2.button(
+                "Set score", key="rv_set_score",
+                on_click=lambda: on_action(ev.Action("relabel", float(st.session_state["rv_score"]), reason="review")),
+            )  # fmt: skip
         flag_columns = st.columns(len(FLAG_KEYS) + 2)
         for column, (flag, shortcut) in zip(flag_columns, FLAG_KEYS.items(), strict=False):
-            if column.button(FLAG_NAMES[flag], key=f"rv_flag_{flag}", shortcut=shortcut, width="stretch"):
-                after_action(act([key], ev.Action("flag", flag)))
-        if flag_columns[-2].button("Unflag", key="rv_unflag", shortcut=UNFLAG_KEY, width="stretch"):
-            after_action(act([key], ev.Action("unflag")))
-        if flag_columns[-1].button("Undo", key="rv_undo", shortcut=UNDO_KEY, width="stretch"):
-            undo()
-            st.rerun()
+            column.button(
+                FLAG_NAMES[flag], key=f"rv_flag_{flag}", shortcut=shortcut, width="stretch",
+                on_click=on_action, args=(ev.Action("flag", flag),),
+            )  # fmt: skip
+        flag_columns[-2].button(
+            "Unflag", key="rv_unflag", shortcut=UNFLAG_KEY, width="stretch", on_click=on_action,
+            args=(ev.Action("unflag"),),
+        )  # fmt: skip
+        flag_columns[-1].button("Undo", key="rv_undo", shortcut=UNDO_KEY, width="stretch", on_click=undo)
         legend(task)
         with st.form("rv_note_form", clear_on_submit=True, border=False):
             n1, n2 = st.columns([4, 1])
-            note = n1.text_input("Note", placeholder="why, for the record", key="rv_note")
-            if n2.form_submit_button("Save note"):
-                act([key], ev.Action("note", note))
-                st.rerun()
+            n1.text_input("Note", placeholder="why, for the record", key="rv_note")
+            n2.form_submit_button("Save note", on_click=on_note)
     with st.expander(f"History of this example ({int(row['events'])} event(s))"):
         events = ev.history(project, *key)
         if events:

@@ -24,14 +24,46 @@ def test_review_three_examples_by_keyboard_only(jnli_review, project, server: st
         )
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(f"{server}/review?reviewer=aiko&task=jnli")
-        expect(page.get_by_text("Example 1 of 48")).to_be_visible(timeout=60_000)  # a cold start
+        try:
+            expect(page.get_by_text("Example 1 of 48")).to_be_visible(timeout=60_000)  # a cold start
+        except AssertionError:
+            page.screenshot(path=str(tmp_path / "failed-at-start.png"), full_page=True)
+            raise
         expect(page.get_by_text("Keyboard:")).to_be_visible()
-        page.get_by_role("heading", name="Review").click()  # focus the page, not a text box
-        for key, shown in (("1", "Example 2 of 48"), ("M", "Example 3 of 48"), ("2", "Example 4 of 48")):
+        idle = page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')
+
+        def press(key: str, shown: str) -> None:
+            # A key pressed while the script reruns can land on widgets about to be replaced: wait for idle.
+            expect(idle).to_have_count(1, timeout=30_000)
+            page.evaluate("document.activeElement && document.activeElement.blur()")  # no text box has the key
             page.keyboard.press(key)
-            expect(page.get_by_text(shown)).to_be_visible(timeout=30_000)
-        page.keyboard.press("K")  # back to the third one
-        expect(page.get_by_text("Example 3 of 48")).to_be_visible(timeout=30_000)
+            try:
+                expect(page.get_by_text(shown)).to_be_visible(timeout=30_000)
+            except AssertionError:
+                page.screenshot(path=str(tmp_path / f"failed-at-{key}.png"), full_page=True)
+                raise
+
+        page.get_by_role("heading", name="Review").click()  # focus the page, not a text box
+        # Right after the first render a key can arrive before the shortcuts are bound: step forward with
+        # J until the page reacts, then back with K (moving writes no event).
+        first = page.get_by_text("Example 1 of 48")
+        for _ in range(10):
+            page.keyboard.press("J")
+            try:
+                expect(first).to_have_count(0, timeout=3_000)
+                break
+            except AssertionError:
+                continue
+        for _ in range(10):
+            expect(idle).to_have_count(1, timeout=30_000)
+            if first.count():
+                break
+            page.keyboard.press("K")
+            page.wait_for_timeout(500)
+        expect(first).to_be_visible(timeout=30_000)
+        for key, shown in (("1", "Example 2 of 48"), ("M", "Example 3 of 48"), ("2", "Example 4 of 48")):
+            press(key, shown)
+        press("K", "Example 3 of 48")  # back to the third one
         page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
         page.reload()  # nothing is lost on a reload
         expect(page.get_by_text("Example 1 of 48")).to_be_visible(timeout=30_000)
