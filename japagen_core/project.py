@@ -46,6 +46,11 @@ class Project:
         """The project's job store (refuses to create, start or cancel jobs in read-only mode)."""
         return JobStore(self.settings.jobs_dir, read_only=self.read_only)
 
+    def has_data(self) -> bool:
+        """Whether any dataset exists (the app opens on the Overview then, else on Home)."""
+        with self.db.transaction() as con:
+            return bool(con.execute("SELECT count(*) FROM datasets").fetchall()[0][0])
+
     def datasets(self) -> list[dict[str, Any]]:
         """Every dataset with its label counts, as plain dicts (the ``datasets --json`` shape)."""
         with self.db.transaction() as con:

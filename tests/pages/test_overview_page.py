@@ -1,0 +1,77 @@
+"""The Overview (the default page once data exists) and the Example cards page."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from japagen_core.analysis import AnalysisConfig, run_analysis
+from japagen_core.review import events as ev
+from japagen_core.settings import PROJECT_ROOT
+from japagen_core.showcase import list_pins
+from tests.pages.test_pages import texts
+
+MAIN = str(PROJECT_ROOT / "app" / "main.py")
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(MAIN, default_timeout=90)
+
+
+def test_empty_store_opens_on_home_and_the_overview_says_what_to_do(home):
+    at = _app().run()
+    assert "Overview" not in [t.value for t in at.title]
+    at.switch_page("../pages/overview.py").run()
+    assert not at.exception and "No data yet" in texts(at)
+
+
+def test_overview_shows_headline_figures_charts_and_the_report(project, jnli_review):
+    _, run = jnli_review
+    ev.apply(project, project.registry["jnli"], [(run, 0), (run, 1)], ev.Action("flag", "bad_text"), reviewer="a")
+    at = _app().run()  # opens on the Overview: there is data
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == ["Overview"]
+    subheaders = [s.value for s in at.subheader]
+    block = subheaders.index("JNLI (自然言語推論)")  # one block of five metrics per task, in order
+    metrics = {m.label: m.value for m in list(at.metric)[5 * block : 5 * block + 5]}
+    assert metrics["Synthetic examples"] == "48"
+    assert metrics["Reviewed"] == f"{2 / 48:.1%}"
+    assert metrics["Diversity (Self-BLEU)"] != "–" and metrics["Label correctness"].endswith("%")
+    assert len(at.get("vega_lite_chart")) >= 2  # examples per label, token overlap
+    keys = [b.key for b in at.get("download_button")]
+    assert "ov_report" in keys and any(k.endswith("_png") for k in keys) and any(k.endswith("_svg") for k in keys)
+    assert "No model trained yet" in texts(at)
+
+
+def test_overview_in_japanese(project, jnli_review):
+    at = _app()
+    at.query_params["lang"] = "ja"
+    at.run()
+    assert not at.exception and [t.value for t in at.title] == ["概要"]
+    assert "合成事例" in [m.label for m in at.metric]
+
+
+def test_example_cards_pin_a_synthetic_example(project, jnli_review):
+    _, run = jnli_review
+    at = _app().run()
+    at.switch_page("../pages/showcase.py").run()
+    at.selectbox(key="sc_task").set_value("jnli").run()
+    assert not at.exception
+    assert {s.value for s in at.subheader} >= {"entailment (含意)", "contradiction (矛盾)", "neutral (中立)"}
+    assert "Set your name as Reviewer" in texts(at)
+    at.session_state["reviewer"] = "aiko"
+    at.run()
+    pin_button = next(b for b in at.button if b.key and b.key.startswith("sc_pin_"))
+    pin_button.click().run()
+    assert not at.exception
+    [pinned] = list_pins(project, task="jnli")
+    assert pinned.pinned_by == "aiko" and pinned.dataset_id == run
+    assert "Pinned by aiko" in texts(at)
+    at.button(key="sc_redraw").click().run()
+    assert "Pinned by aiko" in texts(at)  # pinned cards stay on a new draw
+
+
+def test_overview_shows_analysis_results_from_a_fresh_analysis(project, jnli_review):
+    gold, run = jnli_review
+    run_analysis(project, AnalysisConfig(reference=gold, datasets=[run], train=gold, per_label=1000))
+    at = _app().run()
+    assert not at.exception and "Closeness to gold" in [m.label for m in at.metric]
