@@ -8,26 +8,33 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app.i18n import N_, label_title, t
 from japagen_core.errors import JapagenError
 from japagen_core.jobs.runner import submit_run
 from japagen_core.project import Project
 from japagen_core.tasks import Task
 
-DEMO_NOTE = "Demo data: a few dozen hand-written examples for trying japagen, not real gold data."
+DEMO_NOTE = N_("Demo data: a few dozen hand-written examples for trying japagen, not real gold data.")
+READ_ONLY_NOTE = N_("Read-only demo: browsing, charts and reports only")
+KIND_NAMES = {"gold": N_("gold"), "synthetic": N_("synthetic"), "unlabeled": N_("unlabeled")}
+
+
+def kind_name(kind: str) -> str:
+    """A dataset kind (gold, synthetic, unlabeled) in the UI language."""
+    return t(KIND_NAMES[kind]) if kind in KIND_NAMES else kind
 
 
 def dataset_title(dataset: dict[str, Any]) -> str:
     demo = "DEMO · " if dataset["is_demo"] else ""
-    return (
-        f"{demo}{dataset['task']} · {dataset['split']} · {dataset['kind']} · {dataset['rows']:,} rows — {dataset['id']}"
-    )
+    rows = t("{rows:,} rows", rows=dataset["rows"])
+    return f"{demo}{dataset['task']} · {dataset['split']} · {kind_name(dataset['kind'])} · {rows} — {dataset['id']}"
 
 
 def label_text(task: Task, name: str | None) -> str:
     if name is None:
         return ""
     try:
-        return task.label(name).display()
+        return label_title(task, task.label(name))
     except Exception:
         return name
 
@@ -39,10 +46,10 @@ def label_count_chart(task: Task, counts: dict[str, int]) -> alt.Chart:
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("rows:Q", title="examples"),
+            x=alt.X("rows:Q", title=t("examples")),
             y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelLimit=220)),
             color=alt.Color("label:N", sort=order, legend=None),
-            tooltip=["label", "rows"],
+            tooltip=[alt.Tooltip("label:N", title=t("label")), alt.Tooltip("rows:Q", title=t("examples"))],
         )
     )
 
@@ -56,7 +63,7 @@ def datasets_or_stop(project: Project) -> list[dict[str, Any]]:
     try:
         return project.datasets()
     except JapagenError as exc:
-        show_error("The data store cannot be read right now.", exc)
+        show_error(t("The data store cannot be read right now."), exc)
         st.stop()
 
 
@@ -69,7 +76,8 @@ def show_error(headline: str, exc: Exception) -> None:
 def dataset_names(datasets: list[dict[str, Any]]) -> dict[str, str]:
     """A display name per dataset id, unique: Streamlit widgets tell options apart by what they show."""
     base = {
-        d["id"]: ("DEMO · " if d["is_demo"] else "") + f"{d['name']} ({d['kind']}, {d['rows']:,})" for d in datasets
+        d["id"]: ("DEMO · " if d["is_demo"] else "") + f"{d['name']} ({kind_name(d['kind'])}, {d['rows']:,})"
+        for d in datasets
     }
     seen: dict[str, int] = {}
     for name in base.values():
@@ -81,7 +89,7 @@ def choose_dataset(label: str, candidates: list[dict[str, Any]], *, key: str, em
     """A dataset picker; with no candidates, say what to import and stop the page."""
     if not candidates:
         st.info(empty)
-        st.page_link("../pages/import_data.py", label="Import data", icon=":material/upload_file:")
+        st.page_link("../pages/import_data.py", label=t("Import data"), icon=":material/upload_file:")
         st.stop()
     names = dataset_names(candidates)
     return st.selectbox(label, list(names), format_func=names.get, key=key)
@@ -92,11 +100,24 @@ def launch(project: Project, make_config) -> None:
     try:
         job = submit_run(project, make_config())
     except JapagenError as exc:
-        show_error("The job could not start.", exc)
+        show_error(t("The job could not start."), exc)
     else:
-        st.success(f"Started job {job.id}. It runs in the background; you can close this page.")
-        st.page_link("../pages/jobs.py", label="Follow it on Jobs", icon=":material/monitoring:")
+        st.success(t("Started job {id}. It runs in the background; you can close this page.", id=job.id))
+        st.page_link("../pages/jobs.py", label=t("Follow it on Jobs"), icon=":material/monitoring:")
 
 
 def demo_notice() -> None:
-    st.info(DEMO_NOTE, icon=":material/science:")
+    st.info(t(DEMO_NOTE), icon=":material/science:")
+
+
+def read_only_notice(project: Project) -> None:
+    """In the read-only demo mode, say so in the sidebar (pages hide what would change data or start a job)."""
+    if project.read_only:
+        st.sidebar.info(t(READ_ONLY_NOTE), icon=":material/visibility:")
+
+
+def writable(project: Project) -> bool:
+    """Whether to offer a control that changes data or starts a job; in read-only mode say why it is missing."""
+    if project.read_only:
+        st.caption(t("Read-only demo: starting jobs and changing data are turned off."))
+    return not project.read_only

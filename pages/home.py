@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from app.components import DEMO_NOTE, datasets_or_stop, show_error
+from app.components import DEMO_NOTE, datasets_or_stop, kind_name, show_error
+from app.i18n import t
 from app.resources import get_project
 from japagen_core.demo import load_demo, remove_demo
 from japagen_core.errors import JapagenError
@@ -11,68 +12,83 @@ from japagen_core.errors import JapagenError
 project = get_project()
 st.title("japagen")
 st.write(
-    "Build Japanese text classifiers from LLM-generated training data (JAPAGEN): import gold data, "
-    "generate labelled examples with an LLM, review them, and fine-tune a small BERT on them."
+    t(
+        "Build Japanese text classifiers from LLM-generated training data (JAPAGEN): import gold data, "
+        "generate labelled examples with an LLM, review them, and fine-tune a small BERT on them."
+    )
 )
 
 datasets = datasets_or_stop(project)
 
 if not datasets:
-    st.subheader("Your store is empty")
+    st.subheader(t("Your store is empty"))
+    if project.read_only:
+        st.write(t("This read-only demo has no data to show."))
+        st.stop()
     st.write(
-        "Load the demo project to see every page with data (a few dozen hand-written rows per task), "
-        "or import your own gold data."
+        t(
+            "Load the demo project to see every page with data (a few dozen hand-written rows per task), "
+            "or import your own gold data."
+        )
     )
     left, right = st.columns(2)
-    if left.button("Load demo project", type="primary", icon=":material/science:", key="home_load_demo"):
+    if left.button(t("Load demo project"), type="primary", icon=":material/science:", key="home_load_demo"):
         try:
-            with st.spinner("Loading the demo project..."):
+            with st.spinner(t("Loading the demo project...")):
                 load_demo(project.db, project.registry)
         except JapagenError as exc:
-            show_error("The demo project could not be loaded.", exc)
+            show_error(t("The demo project could not be loaded."), exc)
         else:
             st.rerun()
-    right.page_link("../pages/import_data.py", label="Import gold data", icon=":material/upload_file:")
+    right.page_link("../pages/import_data.py", label=t("Import gold data"), icon=":material/upload_file:")
     st.stop()
 
 frame = pd.DataFrame(datasets)
 c1, c2, c3 = st.columns(3)
-c1.metric("Datasets", len(frame))
-c2.metric("Examples", f"{int(frame['rows'].sum()):,}")
-c3.metric("Tasks with data", frame["task"].nunique())
+c1.metric(t("Datasets"), len(frame))
+c2.metric(t("Examples"), f"{int(frame['rows'].sum()):,}")
+c3.metric(t("Tasks with data"), frame["task"].nunique())
 
 if frame["is_demo"].any():
-    st.info(DEMO_NOTE + " Demo datasets are marked DEMO.", icon=":material/science:")
+    st.info(t(DEMO_NOTE) + " " + t("Demo datasets are marked DEMO."), icon=":material/science:")
 
-st.subheader("In the store")
+st.subheader(t("In the store"))
 table = frame.assign(
     demo=frame["is_demo"].map({True: "DEMO", False: ""}),
+    kind=frame["kind"].map(kind_name),
     labels=frame["counts"].map(lambda c: ", ".join(f"{k} {v:,}" for k, v in c.items())),
 )[["demo", "task", "split", "kind", "rows", "labels", "name", "id"]]
-st.dataframe(table, hide_index=True, width="stretch")
+HEADERS = {
+    "demo": t("demo"), "task": t("task"), "split": t("split"), "kind": t("kind"), "rows": t("rows"),
+    "labels": t("labels"), "name": t("name"), "id": "id",
+}  # fmt: skip
+st.dataframe(table.rename(columns=HEADERS), hide_index=True, width="stretch")
 
-st.subheader("Next steps")
-st.page_link("../pages/browse.py", label="Browse examples: filter by label and text", icon=":material/table_rows:")
+st.subheader(t("Next steps"))
+st.page_link("../pages/browse.py", label=t("Browse examples: filter by label and text"), icon=":material/table_rows:")
+if not project.read_only:
+    st.page_link(
+        "../pages/import_data.py",
+        label=t("Import gold data: JGLUE, JCoLA, Livedoor, CSV/JSONL/Parquet"),
+        icon=":material/upload_file:",
+    )
 st.page_link(
-    "../pages/import_data.py",
-    label="Import gold data: JGLUE, JCoLA, Livedoor, CSV/JSONL/Parquet",
-    icon=":material/upload_file:",
+    "../pages/tasks.py", label=t("See the tasks and their labels, or define your own"), icon=":material/category:"
 )
+st.page_link("../pages/generate.py", label=t("Generate labelled examples with an LLM"), icon=":material/auto_awesome:")
 st.page_link(
-    "../pages/tasks.py", label="See the tasks and their labels, or define your own", icon=":material/category:"
-)
-st.page_link("../pages/generate.py", label="Generate labelled examples with an LLM", icon=":material/auto_awesome:")
-st.page_link(
-    "../pages/analysis.py", label="Analyse diversity, closeness to gold, label correctness", icon=":material/analytics:"
+    "../pages/analysis.py",
+    label=t("Analyse diversity, closeness to gold, label correctness"),
+    icon=":material/analytics:",
 )
 
-if frame["is_demo"].any():
-    with st.expander("Remove the demo data"):
-        st.write(f"This deletes the {int(frame['is_demo'].sum())} demo datasets. Your own data stays.")
-        if st.button("Remove demo data", key="home_remove_demo"):
+if frame["is_demo"].any() and not project.read_only:
+    with st.expander(t("Remove the demo data")):
+        st.write(t("This deletes the {count} demo datasets. Your own data stays.", count=int(frame["is_demo"].sum())))
+        if st.button(t("Remove demo data"), key="home_remove_demo"):
             try:
                 remove_demo(project.db)
             except JapagenError as exc:
-                show_error("The demo data could not be removed.", exc)
+                show_error(t("The demo data could not be removed."), exc)
             else:
                 st.rerun()

@@ -3,45 +3,62 @@
 import pandas as pd
 import streamlit as st
 
+from app.i18n import t, task_title
 from app.resources import get_project
 
 project = get_project()
-st.title("Tasks")
+st.title(t("Tasks"))
 st.write(
-    "The six tasks of the JAPAGEN paper, plus tasks you define. A user task is a YAML file in "
-    f"`{project.settings.prompts_dir / 'tasks'}` and works everywhere a paper task works."
+    t(
+        "The six tasks of the JAPAGEN paper, plus tasks you define. A user task is a YAML file in "
+        "`{folder}` and works everywhere a paper task works.",
+        folder=project.settings.prompts_dir / "tasks",
+    )
 )
 
 for problem in project.registry.problems:
-    st.error("A task file was skipped:", icon=":material/error:")
+    st.error(t("A task file was skipped:"), icon=":material/error:")
     st.code(problem, language=None, wrap_lines=True)
 
-METRIC_NAMES = {"accuracy": "Accuracy", "spearman": "Spearman correlation", "mcc": "Matthews correlation (MCC)"}
+METRIC_NAMES = {
+    "accuracy": t("Accuracy"), "spearman": t("Spearman correlation"), "mcc": t("Matthews correlation (MCC)")
+}  # fmt: skip
 
 for task in project.registry.values():
-    origin = "paper task" if task.builtin else f"user task ({task.source})"
-    with st.expander(f"{task.title} — {task.title_ja}", expanded=False):
+    origin = t("paper task") if task.builtin else t("user task ({source})", source=task.source)
+    with st.expander(task_title(task), expanded=False):
         st.caption(f"`{task.name}` · {origin}")
         st.write(task.description)
         c1, c2, c3 = st.columns(3)
-        c1.metric("Input", "sentence pair" if task.is_pair else "single text")
-        c2.metric("Metric", METRIC_NAMES[task.metric])
-        c3.metric("Max tokens", task.max_length)
+        c1.metric(t("Input"), t("sentence pair") if task.is_pair else t("single text"))
+        c2.metric(t("Metric"), METRIC_NAMES[task.metric])
+        c3.metric(t("Max tokens"), task.max_length)
         if task.target == "score":
             low, high = task.score_range
-            st.write(f"Gold data carries a similarity score from {low} to {high}; the LLM generates the grades below.")
+            st.write(
+                t(
+                    "Gold data carries a similarity score from {low} to {high}; the LLM generates the grades below.",
+                    low=low,
+                    high=high,
+                )
+            )
         labels = pd.DataFrame(
             [
-                {"id": lb.id, "name": lb.name, "日本語": lb.display_ja, "description": lb.description}
+                {
+                    "id": lb.id,
+                    t("name"): lb.name,
+                    t("Japanese name"): lb.display_ja,
+                    t("description"): lb.description,
+                }
                 for lb in task.labels
             ]
         )
         st.dataframe(labels, hide_index=True, width="stretch")
         fields = {k: v for k, v in vars(task.gold_fields).items() if v}
-        st.caption("Gold file fields: " + ", ".join(f"{k} ← `{v}`" for k, v in fields.items()))
+        st.caption(t("Gold file fields:") + " " + ", ".join(f"{k} ← `{v}`" for k, v in fields.items()))
 
-with st.expander("Define your own task"):
-    st.write("Copy this file to a new name in the tasks folder, edit it, and restart the app:")
+with st.expander(t("Define your own task")):
+    st.write(t("Copy this file to a new name in the tasks folder, edit it, and restart the app:"))
     example = project.settings.prompts_dir / "tasks" / "customer_inquiry.yaml"
     if example.exists():
         st.code(example.read_text(encoding="utf-8"), language="yaml")

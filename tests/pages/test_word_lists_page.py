@@ -89,7 +89,7 @@ def test_preview_renders_the_prompt_with_the_chosen_word(home):
 
 def test_statistics_table_and_chart_after_a_kadg_run(home, project):
     at = _page()
-    assert "No KADG run of MARC-ja yet" in texts(at)
+    assert "No KADG run of MARC-ja (商品レビュー感情分類) yet" in texts(at)
     word = wl.current_words(project, "marc_ja").words[0]
     rows = ["この本は面白い。", "この本は退屈だ。", "良い本でした。"]
     frame = pd.DataFrame(

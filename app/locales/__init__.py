@@ -1,0 +1,1 @@
+"""UI translations: one module per language, each a dict from the English text to the translation."""
