@@ -89,7 +89,7 @@ MESSAGES: dict[str, str] = {
     ),
     "See the tasks and their labels, or define your own": "タスクとそのラベルを見る、または独自のタスクを定義する",
     "Generate labelled examples with an LLM": "LLM でラベル付き事例を生成する",
-    "Analyse diversity, closeness to gold, label correctness": "多様性・ゴールドとの近さ・ラベルの正しさを分析する",
+    "Analyse diversity, closeness to gold, label correctness": "多様性・ゴールドとの近さ・ラベル正解率を分析する",
     "Remove the demo data": "デモデータの削除",
     "This deletes the {count} demo datasets. Your own data stays.": (
         "デモのデータセット {count} 件を削除します。自分のデータはそのまま残ります。"
@@ -298,14 +298,14 @@ MESSAGES: dict[str, str] = {
     "closeness of the token distribution (weighted Jaccard), and label correctness (a classifier trained on "
     "gold).": (
         "論文の表2・図2と同じように、データセットをゴールドの分割と比べます: 多様性 (Self-BLEU)、"
-        "トークン分布の近さ (重み付き Jaccard)、ラベルの正しさ (ゴールドで学習した分類器)。"
+        "トークン分布の近さ (重み付き Jaccard)、ラベル正解率 (ゴールドで学習した分類器)。"
     ),
     "Analyses compare with a gold split: import one (or load the demo project on Home) first.": (
         "分析はゴールドの分割と比べます。先に取り込んでください (またはホームでデモプロジェクトを読み込んでください)。"
     ),
     "Gold split to compare with": "比較するゴールドの分割",
     "Gold split the classifier trains on": "分類器を学習するゴールドの分割",
-    "(no label correctness)": "(ラベルの正しさは測らない)",
+    "(no label correctness)": "(ラベル正解率は測らない)",
     "Trained on the split it is compared with: the gold row shows training accuracy.": (
         "比較対象と同じ分割で学習しています。ゴールドの行は学習データでの正解率になります。"
     ),
@@ -331,9 +331,9 @@ MESSAGES: dict[str, str] = {
     "dataset": "データセット",
     "texts scored": "評価したテキスト数",
     "weighted Jaccard": "重み付き Jaccard",
-    "label correctness": "ラベルの正しさ",
+    "label correctness": "ラベル正解率",
     "protocol": "手順",
-    "Diversity and label correctness (Table 2)": "多様性とラベルの正しさ (表2)",
+    "Diversity and label correctness (Table 2)": "多様性とラベル正解率 (表2)",
     "Self-BLEU: lower means more diverse texts. Weighted Jaccard: 1.0 means the same token distribution as "
     "the gold split, 0 nothing in common.": (
         "Self-BLEU: 低いほどテキストが多様です。重み付き Jaccard: 1.0 はゴールドの分割と同じトークン分布、"
@@ -341,10 +341,10 @@ MESSAGES: dict[str, str] = {
     ),
     "Label correctness: the share (%) of examples whose label the gold-trained classifier agrees with; "
     "higher is better.": (
-        "ラベルの正しさ: ゴールドで学習した分類器がラベルに同意した事例の割合 (%) で、高いほど良い値です。"
+        "ラベル正解率: ゴールドで学習した分類器がラベルに同意した事例の割合 (%) で、高いほど良い値です。"
     ),
     "Label correctness: mean squared error of the gold-trained model's score; lower is better.": (
-        "ラベルの正しさ: ゴールドで学習したモデルのスコアとの平均二乗誤差で、低いほど良い値です。"
+        "ラベル正解率: ゴールドで学習したモデルのスコアとの平均二乗誤差で、低いほど良い値です。"
     ),
     "only in gold": "ゴールドのみ",
     "in both": "両方",
@@ -395,13 +395,13 @@ MESSAGES: dict[str, str] = {
     ),
     "No synthetic data for this task yet: generate some first.": "このタスクの合成データはまだありません。先に生成してください。",
     "Synthetic dataset": "合成データセット",
-    "snapshot {id} · {rows:,} rows · {relabeled} relabeled": "スナップショット {id} · {rows:,} 件 · ラベル変更 {relabeled} 件",
+    "snapshot {id} · {rows:,} rows · {relabeled} relabeled": "スナップショット {id} · {rows:,} 件 · ラベル修正 {relabeled} 件",
     "flagged left out": "フラグ付きは除外",
     "{flagged} flagged kept": "フラグ付き {flagged} 件を含む",
     "Reviewed snapshot": "レビュー済みのスナップショット",
     "a new snapshot now": "今すぐ新しいスナップショットを作る",
     "Training reads a frozen snapshot, with the review's relabels applied.": (
-        "学習は、レビューでのラベル変更を反映した固定のスナップショットを読み込みます。"
+        "学習は、レビューでのラベル修正を反映した固定のスナップショットを読み込みます。"
     ),
     "Leave flagged examples out": "フラグ付きの事例を除外する",
     "Examples per class:": "クラスごとの事例数:",
@@ -526,10 +526,10 @@ MESSAGES: dict[str, str] = {
     "reviewed": "レビュー済み",
     "flagged": "フラグ付き",
     "not flagged": "フラグなし",
-    "relabeled": "ラベル変更済み",
+    "relabeled": "ラベル修正済み",
     "flag": "フラグ",
     "unflag": "フラグ解除",
-    "relabel": "ラベル変更",
+    "relabel": "ラベル修正",
     "note": "メモ",
     "undo": "取り消し",
     "Reviewer": "レビュアー",
@@ -547,7 +547,7 @@ MESSAGES: dict[str, str] = {
     ),
     "Keyboard:": "キーボード:",
     "`{next}` next · `{previous}` previous": "`{next}` 次へ · `{previous}` 前へ",
-    "(relabel)": "(ラベル変更)",
+    "(relabel)": "(ラベル修正)",
     "`{unflag}` unflag · `{undo}` undo your last action": "`{unflag}` フラグ解除 · `{undo}` 直前の操作を取り消し",
     "Example {number:,} of {total:,}": "事例 {number:,} / {total:,}",
     "Assigned": "付与されたラベル",
@@ -573,6 +573,92 @@ MESSAGES: dict[str, str] = {
     "old": "変更前",
     "new": "変更後",
     "reason": "理由",
+    "One at a time": "1件ずつ",
+    "Page": "ページ",
+    "Drill-down": "ドリルダウン",
+    "Export": "エクスポート",
+    "View": "表示",
+    "Nothing to review yet. Generate a run, import gold data, or load the demo project on Home.": (
+        "レビューするものはまだありません。データを生成するか、ゴールドデータを取り込むか、ホームでデモプロジェクトを読み込んでください。"
+    ),
+    "Synthetic runs, or gold splits. The queue spans all chosen.": (
+        "合成データの実行、またはゴールドの分割。キューは選んだものすべてにまたがります。"
+    ),
+    "Choose at least one dataset.": "データセットを1つ以上選んでください。",
+    "Predictions from": "予測の出どころ",
+    "the newest label-correctness analysis": "最新のラベル正解率の分析",
+    "model {model}": "モデル {model}",
+    "That review action was not applied.": "そのレビュー操作は反映されませんでした。",
+    "{action} → {count} example(s)": "{action} → {count} 件",
+    "Nothing changed (it already was so).": "変更はありません (すでにその状態です)。",
+    "Nothing was undone.": "何も取り消していません。",
+    "Undid your last action ({count} event(s)).": "直前の操作を取り消しました (イベント {count} 件)。",
+    "You have nothing left to undo here.": "ここで取り消せる操作はもうありません。",
+    "Set your name as **Reviewer** in the sidebar to review: every action is recorded under it.": (
+        "レビューするには、サイドバーの **レビュアー** に名前を入力してください。操作はすべてその名前で記録されます。"
+    ),
+    "No classifier predictions for these datasets yet. Run an analysis with a gold training split "
+    "(label correctness) on the Analysis page: its predictions drive the drill-down and the suspicion ranking.": (
+        "これらのデータセットにはまだ分類器の予測がありません。分析のページでゴールドの学習分割を指定して分析"
+        " (ラベル正解率) を実行してください。その予測がドリルダウンと疑わしさの順位付けに使われます。"
+    ),
+    "Rows: the label the data was given. Columns: what the gold-trained classifier predicts. "
+    "Off the diagonal are the disagreements; click a cell to review exactly those examples.": (
+        "行: データに付与されたラベル。列: ゴールドで学習した分類器の予測。対角線の外が不一致で、"
+        "セルをクリックするとその事例だけをレビューできます。"
+    ),
+    "assigned ↓ / predicted →": "付与 ↓ / 予測 →",
+    "Or choose a cell": "またはセルを選ぶ",
+    "Review these": "これらをレビュー",
+    "A snapshot freezes a dataset as reviewed: relabels applied, flagged examples kept or left out. "
+    "Snapshots are numbered and never change; training refers to them.": (
+        "スナップショットは、レビューしたデータセットをその時点で固定したものです (ラベル修正を反映し、"
+        "フラグ付きの事例は含めるか除外)。スナップショットには番号が付き、変更されることはなく、学習はこれを参照します。"
+    ),
+    "Leave out flagged examples": "フラグ付きの事例を除外する",
+    "Create snapshot": "スナップショットを作成",
+    "The snapshot was not made.": "スナップショットを作成できませんでした。",
+    "Snapshot {id}: {rows:,} rows, {relabeled:,} relabeled.": "スナップショット {id}: {rows:,} 件、ラベル修正 {relabeled:,} 件。",
+    "Set your name as Reviewer in the sidebar to make a snapshot.": (
+        "スナップショットを作るには、サイドバーのレビュアーに名前を入力してください。"
+    ),
+    "No snapshot of this dataset yet.": "このデータセットのスナップショットはまだありません。",
+    "snapshot": "スナップショット",
+    "made by": "作成者",
+    "made at": "作成日時",
+    "Download snapshot": "ダウンロードするスナップショット",
+    "(gold format)": "(ゴールドデータ形式)",
+    "No classifier predictions yet: run label correctness on the Analysis page to rank by suspicion.": (
+        "分類器の予測はまだありません。疑わしさで並べるには、分析のページでラベル正解率を実行してください。"
+    ),
+    "Previous": "前へ",
+    "Next": "次へ",
+    "Score": "スコア",
+    "Set score": "スコアを設定",
+    "Unflag": "フラグ解除",
+    "Undo": "取り消し",
+    "Note": "メモ",
+    "why, for the record": "理由 (記録用)",
+    "Save note": "メモを保存",
+    "History of this example ({count} event(s))": "この事例の履歴 (イベント {count} 件)",
+    "No review action yet.": "レビュー操作はまだありません。",
+    "suspicion": "疑わしさ",
+    "now": "現在",
+    "suggested": "提案",
+    "{total:,} matching examples.": "該当する事例 {total:,} 件。",
+    "{total:,} matching examples. Select rows to act on them, or act on every matching row below.": (
+        "該当する事例 {total:,} 件。行を選んで操作するか、下で該当するすべての行を操作できます。"
+    ),
+    "Relabel as {label}": "{label} にラベル修正",
+    "Flag as {flag}": "{flag} としてフラグ",
+    "Action": "操作",
+    "Apply to {count} selected": "選択した {count} 件に適用",
+    "Apply to all {total:,} matching rows…": "該当する {total:,} 件すべてに適用…",
+    "{action}: this changes **{count:,}** examples. Undo reverts it as one action.": (
+        "{action}: **{count:,}** 件の事例が変わります。取り消すと1回の操作としてまとめて元に戻ります。"
+    ),
+    "Yes, apply to {count:,} rows": "はい、{count:,} 件に適用します",
+    "Undo my last action": "直前の操作を取り消す",
     # -- Jobs ------------------------------------------------------------------------------------------
     "Generation, annotation, analysis and training run in the background. They survive a reload and an app restart.": (
         "生成、アノテーション、分析、学習はバックグラウンドで実行され、再読み込みやアプリの再起動後も続きます。"
@@ -699,24 +785,24 @@ MESSAGES: dict[str, str] = {
     "Counting and scoring...": "集計・評価しています...",
     "The statistics cannot be computed right now.": "統計を現在計算できません。",
     "No KADG run of {task} yet: per-word counts, Self-BLEU and label correctness appear here after one.": (
-        "{task} の KADG の実行はまだありません。実行すると、単語ごとの件数、Self-BLEU、ラベルの正しさがここに表示されます。"
+        "{task} の KADG の実行はまだありません。実行すると、単語ごとの件数、Self-BLEU、ラベル正解率がここに表示されます。"
     ),
     "Generate with KADG": "KADG で生成する",
     "word": "単語",
     "in current list": "現在のリストにある",
     "runs": "実行数",
-    "label correct": "ラベルの正しさ",
+    "label correct": "ラベル正解率",
     "checked": "確認済み",
     "Lower is more diverse": "低いほど多様",
     "Share of the word's examples whose label the gold-trained classifier agrees with": (
         "その単語の事例のうち、ゴールドで学習した分類器がラベルに同意した割合"
     ),
-    "Examples with a prediction from a label-correctness analysis": "ラベルの正しさの分析で予測が付いた事例の数",
+    "Examples with a prediction from a label-correctness analysis": "ラベル正解率の分析で予測が付いた事例の数",
     "Self-BLEU of a seeded sample of up to {count} texts per word (lower is more diverse): {signature}. "
     "Label correctness comes from each run's latest label-correctness analysis (run one on the Analysis page); "
     "empty where there is none.": (
         "単語ごとに最大 {count} 件をシード付きで抽出した Self-BLEU (低いほど多様): {signature}。"
-        "ラベルの正しさは各実行の最新のラベルの正しさの分析によるもので (分析のページで実行)、"
+        "ラベル正解率は各実行の最新のラベル正解率の分析によるもので (分析のページで実行)、"
         "分析がない場合は空欄です。"
     ),
     "no word had two texts": "2件以上のテキストを持つ単語なし",
