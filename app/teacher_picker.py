@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from app.i18n import t
 from japagen_core.errors import JapagenError
 from japagen_core.generation.llm import LLMConfig, resolve_api_key
 from japagen_core.project import Project
@@ -58,40 +59,42 @@ def teacher_picker(project: Project, task: Task) -> Writer:
     except JapagenError:
         teachers = []
     by_id = {t.id: t for t in teachers}
-    names = {API: "A model behind an API (OpenAI, vLLM, Ollama, ...)", LOCAL: "A local model, run inside the job",
-             **{t.id: f"Teacher: {t.title()}" for t in teachers}}  # fmt: skip
+    names = {API: t("A model behind an API (OpenAI, vLLM, Ollama, ...)"), LOCAL: t("A local model, run inside the job"),
+             **{x.id: t("Teacher: {title}", title=x.title()) for x in teachers}}  # fmt: skip
     key = f"gen_writer_{task.name}"
-    choice = st.selectbox("Who writes", list(names), format_func=names.get, key=key,
+    choice = st.selectbox(t("Who writes"), list(names), format_func=names.get, key=key,
                           on_change=_fill_in, args=(project, key, by_id),
-                          help="Teachers are LLMs fine-tuned on gold examples on the Teachers page.")  # fmt: skip
+                          help=t("Teachers are LLMs fine-tuned on gold examples on the Teachers page."))  # fmt: skip
     if choice == API:
         if not teachers:
-            st.caption("No fine-tuned teacher for this task yet.")
-            st.page_link("../pages/teachers.py", label="Tune a teacher", icon=":material/school:")
+            st.caption(t("No fine-tuned teacher for this task yet."))
+            st.page_link("../pages/teachers.py", label=t("Tune a teacher"), icon=":material/school:")
         return Writer(API)
     if choice == LOCAL:
-        batch = st.number_input("Sequences per batch", 1, 4096, 16, key="gen_local_batch",
-                                help="Answers the local model generates at once (more on a GPU).")  # fmt: skip
+        batch = st.number_input(t("Sequences per batch"), 1, 4096, 16, key="gen_local_batch",
+                                help=t("Answers the local model generates at once (more on a GPU)."))  # fmt: skip
         st.caption(
-            "Put a local model folder (or a Hugging Face name in the local cache) into Model: it runs inside the job "
-            "with transformers, on the GPU when there is one. Base URL is not used. It needs a chat model."
+            t(
+                "Put a local model folder (or a Hugging Face name in the local cache) into Model: it runs inside the "
+                "job with transformers, on the GPU when there is one. Base URL is not used. It needs a chat model."
+            )
         )
         return Writer(LOCAL, run_fields={"backend": "local", "local": {"batch_size": int(batch)}})
     teacher = by_id[choice]
     fields = run_fields(project, teacher)
     if teacher.backend == "local":
         adapter = Path(fields["local"]["adapter"])
-        st.caption(
-            f"Local teacher: {teacher.base_model} with the LoRA adapter `{adapter}` "
-            f"(sha256 {str(teacher.meta.get('adapter_sha', ''))[:12]}), tuned on {teacher.examples} conversations "
-            f"({teacher.data_spec}). It runs inside the job; no key is needed."
-        )
+        sha = str(teacher.meta.get("adapter_sha", ""))[:12]
+        st.caption(t("Local teacher: {base} with the LoRA adapter `{adapter}` (sha256 {sha}), tuned on {examples} "
+                     "conversations ({data}). It runs inside the job; no key is needed.", base=teacher.base_model,
+                     adapter=adapter, sha=sha, examples=teacher.examples, data=teacher.data_spec))  # fmt: skip
     else:
-        st.caption(
-            f"Fine-tuned `{teacher.model}` from {teacher.base_model}, tuned on {teacher.examples} conversations "
-            f"({teacher.data_spec}). Every example records it."
-        )
+        st.caption(t("Fine-tuned `{model}` from {base}, tuned on {examples} conversations ({data}). Every example "
+                     "records it.", model=teacher.model, base=teacher.base_model, examples=teacher.examples,
+                     data=teacher.data_spec))  # fmt: skip
     if st.session_state.get(MODEL_KEY) != fields["model"]:
-        st.warning(f"Model differs from the teacher's ({fields['model']}): the run uses the Model field.")
+        st.warning(
+            t("Model differs from the teacher's ({model}): the run uses the Model field.", model=fields["model"])
+        )
     extra = {k: v for k, v in fields.items() if k not in ("model", "base_url")}
     return Writer("teacher", teacher, extra)
