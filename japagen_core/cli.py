@@ -605,7 +605,8 @@ def cmd_teacher_tune(project: Project, args: argparse.Namespace) -> int:
                   f"{_counts_text(summary['answers_per_label'])}")  # fmt: skip
             print(f"~{summary['tokens_estimate']:,} tokens per epoch x {summary['epochs']:g} epochs = "
                   f"~{summary['trained_tokens_estimate']:,} training tokens ({summary['token_count']})")  # fmt: skip
-            print("estimated cost: " + ("unknown for this model" if cost is None else f"${cost:,.2f}"))
+            cost_text = "unknown for this model" if cost is None else f"${cost:,.2f}"
+            print("estimated cost: " + ("none (a local model)" if request.backend == "local" else cost_text))
             first = prepared.file.records[0]["messages"]
             print("first conversation:\n" + "\n".join(f"  [{m['role']}] {m['content']}" for m in first))
             return 0

@@ -99,6 +99,7 @@ class FineTuningFlow:
         teacher_id: str,
         report: Callable[[dict[str, Any]], None] = lambda snapshot: None,
         cancelled: Callable[[], bool] = lambda: False,
+        on_created: Callable[[str], None] = lambda remote_id: None,
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.base_model, self.settings, self.teacher_id = base_model, settings, teacher_id
@@ -106,7 +107,7 @@ class FineTuningFlow:
                                     max_retries=settings.max_retries)  # fmt: skip
         self.where = str(self.client.base_url)
         self.state_path = state_dir / REMOTE_STATE
-        self.report, self.cancelled, self.sleep = report, cancelled, sleep
+        self.report, self.cancelled, self.on_created, self.sleep = report, cancelled, on_created, sleep
         self.events: list[dict[str, Any]] = []
         self._seen: set[str] = set()
         self.progress: dict[str, Any] = {}
@@ -157,6 +158,7 @@ class FineTuningFlow:
         job = _call(f"starting fine-tuning of {self.base_model}", self.where,
                     lambda: self.client.fine_tuning.jobs.create(**kwargs))  # fmt: skip
         self._save_state(remote_job_id=job.id)
+        self.on_created(job.id)
         log.info("fine-tuning job %s started on %s", job.id, self.base_model)
         return job.id
 

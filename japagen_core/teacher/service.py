@@ -286,12 +286,12 @@ def _tune_openai(project, job, request, teacher_id, data, report, cancelled) -> 
         base_model=request.base_model, base_url=request.base_url, api_key=key,
         settings=OpenAITuning(**request.openai), state_dir=job.dir, teacher_id=teacher_id,
         report=report, cancelled=cancelled,
+        on_created=lambda remote_id: registry.update_teacher(project, teacher_id, remote_job_id=remote_id),
     )  # fmt: skip
     extra = {"prompt_tokens": summary["trained_tokens_estimate"], "cost_usd": summary["cost_usd_estimate"]}
     outcome = flow.run(data, extra=extra)
-    registry.update_teacher(project, teacher_id, remote_job_id=outcome.get("remote_job_id"),
-                            meta={"file_id": outcome.get("file_id")})  # fmt: skip
-    meta = {"trained_tokens": outcome.get("trained_tokens"), "events": len(flow.events)}
+    meta = {"file_id": outcome.get("file_id"), "trained_tokens": outcome.get("trained_tokens"),
+            "events": len(flow.events)}  # fmt: skip
     return {**outcome, "meta": meta}
 
 

@@ -72,6 +72,7 @@ def test_a_failed_remote_job_fails_the_teacher_with_its_reason(project, marc_gol
         _run_here(project, job)
     stored = registry.get_teacher(project, teacher.id)
     assert stored.status == "failed" and "training_failed" in stored.message and not stored.usable
+    assert stored.remote_job_id == "ftjob-000001"  # recorded as soon as it was created
     with pytest.raises(TeacherError, match="only a succeeded teacher"):
         run_fields(project, stored)
 
