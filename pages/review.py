@@ -25,6 +25,7 @@ from japagen_core.errors import JapagenError
 from japagen_core.review import events as ev
 from japagen_core.review import queue as q
 from japagen_core.review import snapshots as snap
+from japagen_core.showcase import list_pins, pin, unpin
 
 MODES = [N_("One at a time"), N_("Page"), N_("Drill-down"), N_("Export")]
 
@@ -270,6 +271,15 @@ if mode == "One at a time":
         if len(again) and (again["dataset_id"].iat[0], int(again["row_idx"].iat[0])) == key:
             move(1)
 
+    def toggle_pin(example: tuple[str, int], pinned: bool) -> None:
+        try:
+            if pinned:
+                unpin(project, *example)
+            else:
+                pin(project, *example, pinned_by=reviewer)
+        except JapagenError as exc:
+            st.session_state["rv_error"] = (t("The card was not changed."), str(exc))
+
     def on_note() -> None:
         act([key], ev.Action("note", st.session_state.get("rv_note", "")))
 
@@ -304,6 +314,12 @@ if mode == "One at a time":
         )  # fmt: skip
         flag_columns[-1].button(t("Undo"), key="rv_undo", shortcut=UNDO_KEY, width="stretch", on_click=undo)
         legend(task)
+        pinned = (key[0], key[1]) in {(p.dataset_id, p.row_idx) for p in list_pins(project, dataset_id=key[0])}
+        st.button(
+            t("Unpin") if pinned else t("Pin to showcase"), key="rv_pin", icon=":material/keep:",
+            on_click=toggle_pin, args=(key, pinned),
+            help=t("Pinned examples are shown first on the Example cards page and in the report."),
+        )  # fmt: skip
         with st.form("rv_note_form", clear_on_submit=True, border=False):
             n1, n2 = st.columns([4, 1])
             n1.text_input(t("Note"), placeholder=t("why, for the record"), key="rv_note")

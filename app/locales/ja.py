@@ -909,4 +909,5 @@ MESSAGES: dict[str, str] = {
     "{backend} · {base} · {purpose} · {data} · {examples} conversations · {created}": "{backend} · {base} · {purpose} · {data} · 会話 {examples} 件 · {created}",
     "Tuning failed.": "学習に失敗しました。",
     "Generate with it": "これで生成する",
+    "Pinned examples are shown first on the Example cards page and in the report.": "ピン留めした事例は、事例カードのページとレポートで最初に表示されます。",
 }

@@ -109,3 +109,18 @@ def test_export_makes_a_numbered_snapshot_with_downloads(project, jnli_review):
     assert not at.exception and "Snapshot 1: 47 rows" in texts(at)
     assert snap.get_snapshot(project, 1).exclude_flagged
     assert len(at.get("download_button")) == 3
+
+
+def test_pin_to_showcase_from_the_review_card(project, jnli_review):
+    from japagen_core.showcase import list_pins
+
+    _, run = jnli_review
+    at = _page()
+    at.selectbox(key="rv_task").set_value("jnli").run()
+    current = _current(at)
+    at.button(key="rv_pin").click().run()
+    assert not at.exception
+    assert [(p.dataset_id, p.row_idx, p.pinned_by) for p in list_pins(project, task="jnli")] == [(*current, "aiko")]
+    assert at.button(key="rv_pin").label == "Unpin"
+    at.button(key="rv_pin").click().run()
+    assert list_pins(project, task="jnli") == []
