@@ -61,16 +61,40 @@ def shown_as(fmt: Callable[[Any], str], options: Sequence[Any]) -> Callable[[Any
         for known, text in zip(options, texts, strict=True):
             if known == option:
                 return text
-        return fmt(option)
+        # Not an option: the text a browser sent for one in the language before a switch. Streamlit then
+        # resets the widget; _keep_choices has already put its choice back by value.
+        raise ValueError(f"not one of the options: {option!r}")
 
     return format_func
+
+
+def _keep_choices() -> None:
+    """On a language switch, before the page runs: put every widget's choice back by its value.
+
+    The browser sends a picker's choice as the text it showed, in the old language; the page's pickers
+    now read in the new one and would not find it. Here, before the run, the old texts still decode.
+    Buttons, checkboxes (bool), file uploads and table selections (None, dict, an upload) are left alone:
+    their values are the same in every language, and some may not be set at all.
+    """
+    for key in list(st.session_state.keys()):
+        value = st.session_state[key]
+        if key == LANG_KEY or value is None or isinstance(value, (bool, dict)) or hasattr(value, "getvalue"):
+            continue
+        st.session_state[key] = value
 
 
 def language_selector() -> None:
     """The English / 日本語 switch in the sidebar, kept in the URL. Call once per run, from app/main.py."""
     if LANG_KEY not in st.session_state:
         st.session_state[LANG_KEY] = language()
-    st.sidebar.radio(t("Language"), list(LANGUAGES), format_func=LANGUAGES.get, key=LANG_KEY, horizontal=True)
+    st.sidebar.radio(
+        t("Language"),
+        list(LANGUAGES),
+        format_func=LANGUAGES.get,
+        key=LANG_KEY,
+        horizontal=True,
+        on_change=_keep_choices,
+    )
     lang = language()
     if lang == DEFAULT:
         if QUERY_PARAM in st.query_params:

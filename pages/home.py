@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from app.components import DEMO_NOTE, datasets_or_stop, kind_name, show_error
+from app.components import DEMO_NOTE, datasets_or_stop, kind_name, label_text, show_error
 from app.i18n import t
 from app.resources import get_project
 from japagen_core.demo import load_demo, remove_demo
@@ -56,7 +56,12 @@ st.subheader(t("In the store"))
 table = frame.assign(
     demo=frame["is_demo"].map({True: "DEMO", False: ""}),
     kind=frame["kind"].map(kind_name),
-    labels=frame["counts"].map(lambda c: ", ".join(f"{k} {v:,}" for k, v in c.items())),
+    labels=[
+        ", ".join(
+            f"{label_text(project.registry[task], k) if task in project.registry else k} {v:,}" for k, v in c.items()
+        )
+        for task, c in zip(frame["task"], frame["counts"], strict=True)
+    ],
 )[["demo", "task", "split", "kind", "rows", "labels", "name", "id"]]
 HEADERS = {
     "demo": t("demo"), "task": t("task"), "split": t("split"), "kind": t("kind"), "rows": t("rows"),
