@@ -64,6 +64,8 @@ def _how(job) -> str:
         return t("of {dataset}", dataset=c.get("reference", ""))
     if job.kind == "annotate":
         return t("labels {dataset}", dataset=c.get("source_dataset", ""))
+    if job.kind.startswith("teacher-tune"):  # a teacher: which model, tuned on what
+        return " · ".join(str(v) for v in (c.get("base_model"), c.get("data") or c.get("data_spec")) if v)
     return c.get("base_model", "") or ""
 
 
