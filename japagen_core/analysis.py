@@ -25,8 +25,9 @@ from japagen_core.metrics.self_bleu import self_bleu
 from japagen_core.metrics.tokenizers import KINDS, Tokenizer
 from japagen_core.project import Project
 from japagen_core.review.issues import class_label_issues, score_label_issues
+from japagen_core.storage import Database
 from japagen_core.storage import repository as repo
-from japagen_core.tasks import Task
+from japagen_core.tasks import Registry, Task
 
 log = logging.getLogger(__name__)
 PAIR_TEXTS = ("each", "first", "second")  # which text of a pair Self-BLEU and overlap score
@@ -47,24 +48,28 @@ class AnalysisConfig:
         object.__setattr__(self, "datasets", list(dict.fromkeys(self.datasets)))  # each dataset once
 
     def check(self, project: Project) -> Task:
+        return self.check_store(project.db, project.registry)
+
+    def check_store(self, db: Database, registry: Registry) -> Task:
+        """``check`` against a store and a task registry; return the datasets' task."""
         if self.tokenizer not in KINDS:
             raise JapagenError(f"tokenizer {self.tokenizer!r} must be one of {list(KINDS)}")
         if self.pair_texts not in PAIR_TEXTS:
             raise JapagenError(f"pair_texts {self.pair_texts!r} must be one of {list(PAIR_TEXTS)}")
         if self.per_label is not None and self.per_label < 2:
             raise JapagenError("per_label must be at least 2 (Self-BLEU needs two texts)")
-        with project.db.transaction() as con:
+        with db.transaction() as con:
             infos = [repo.get_dataset(con, d) for d in [self.reference, *self.datasets, self.train] if d]
         if self.train and next(i for i in infos if i.id == self.train).kind == "unlabeled":
             raise JapagenError(f"the classifier needs labelled gold data; {self.train} has no labels")
         tasks = {info.task for info in infos}
         if len(tasks) != 1:
             raise JapagenError(f"all datasets of an analysis must be of one task, got {sorted(tasks)}")
-        return project.registry[tasks.pop()]
+        return registry[tasks.pop()]
 
 
-def _frame(project: Project, dataset_id: str) -> pd.DataFrame:
-    with project.db.transaction() as con:
+def _frame(db: Database, dataset_id: str) -> pd.DataFrame:
+    with db.transaction() as con:
         return con.execute(
             "SELECT row_idx, text, text_b, label, score, provenance FROM examples "
             "WHERE dataset_id = ? ORDER BY row_idx",
@@ -94,12 +99,19 @@ def run_analysis(
     project: Project, cfg: AnalysisConfig, *, job_id: str | None = None, report=lambda s: None
 ) -> list[str]:
     """Run every analysis of the config and store the results; return their ids."""
-    task = cfg.check(project)
+    return analyse_store(project.db, project.registry, cfg, job_id=job_id, report=report)
+
+
+def analyse_store(
+    db: Database, registry: Registry, cfg: AnalysisConfig, *, job_id: str | None = None, report=lambda s: None
+) -> list[str]:
+    """``run_analysis`` given the store and the task registry rather than a project (the demo loader's case)."""
+    task = cfg.check_store(db, registry)
     tokenizer = Tokenizer(cfg.tokenizer)
     sample_sig = sample_signature(cfg.per_label, cfg.seed) + f"|pair:{cfg.pair_texts if task.is_pair else 'n/a'}"
     stored: list[tuple[str, str, str | None, str, dict, pd.DataFrame | None]] = []
     datasets = [cfg.reference, *[d for d in cfg.datasets if d != cfg.reference]]
-    frames = {d: _frame(project, d) for d in datasets}
+    frames = {d: _frame(db, d) for d in datasets}
     tokens_of: dict[str, tuple[list[list[str]], list[str]]] = {}
     for step, dataset_id in enumerate(datasets):
         report({"step": f"diversity of {dataset_id}", "done": step, "total": len(datasets) * 2})
@@ -121,7 +133,7 @@ def run_analysis(
             stored.append(("overlap", dataset_id, cfg.reference, result["signature"], result, None))
     if cfg.train:
         train = frames.get(cfg.train)
-        train = train if train is not None else _frame(project, cfg.train)
+        train = train if train is not None else _frame(db, cfg.train)
         trained = _train(task, cfg, train, tokenizer)  # once, for every dataset
         for step, dataset_id in enumerate(datasets):
             done = len(datasets) + step
@@ -130,7 +142,7 @@ def run_analysis(
             labelled = frame[frame["label"].notna() | frame["score"].notna()]
             if len(labelled):  # unlabeled texts have no label to check
                 stored.append(_correctness(task, cfg, trained, labelled, dataset_id, tokenizer))
-    return _store(project, stored, job_id)
+    return _store(db, stored, job_id)
 
 
 def _diversity(cfg, task, frame, dataset_id, tokens, text_labels, chosen, tokenizer, sample_sig):
@@ -222,9 +234,9 @@ def _label_issues(task: Task, result, targets: list) -> tuple[list, list, list]:
     return probabilities.max(axis=1).tolist(), quality.tolist(), issues.tolist()
 
 
-def _store(project: Project, stored, job_id: str | None) -> list[str]:
+def _store(db: Database, stored, job_id: str | None) -> list[str]:
     ids = []
-    with project.db.transaction() as con:
+    with db.transaction() as con:
         for kind, dataset_id, reference_id, signature, payload, predictions in stored:
             analysis_id = f"{kind}-{uuid.uuid4().hex[:10]}"
             ids.append(analysis_id)

@@ -46,7 +46,8 @@ def make_run(project, rows: list[tuple[str, str, str]], *, run_id: str = "jnli-r
 def jnli_review(project):
     """(gold id, run id): gold demo JNLI pairs, and a run that copies them, with every gold
     entailment pair labelled 'neutral' as well; analysed with the gold-trained classifier."""
-    gold = next(r.dataset_id for r in load_demo(project.db, project.registry) if r.dataset_id.startswith("jnli-"))
+    demo = load_demo(project.db, project.registry, analyse=False)  # the run below is analysed on its own
+    gold = next(r.dataset_id for r in demo if r.dataset_id.startswith("jnli-train-"))
     with project.db.transaction() as con:
         pairs = con.execute(
             "SELECT text, text_b, label FROM examples WHERE dataset_id = ? ORDER BY row_idx", [gold]

@@ -41,7 +41,9 @@ def class_label_issues(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # cleanlab warns about classes absent from small sets
-                issues = find_label_issues(given, probs, filter_by="prune_by_noise_rate")
+                # n_jobs=1: its pool splits the work per class (a few), and forking a threaded process
+                # (the app loading the demo) can hang; the result does not depend on it.
+                issues = find_label_issues(given, probs, filter_by="prune_by_noise_rate", n_jobs=1)
         except ValueError as exc:  # e.g. a class with no example at all
             log.warning("cleanlab find_label_issues skipped: %s", exc)
     return np.asarray(quality, dtype=float), np.asarray(issues, dtype=bool)

@@ -110,12 +110,14 @@ def delete_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> None:
     get_dataset(con, dataset_id)
     con.execute("DELETE FROM example_grams WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM dataset_index WHERE dataset_id = ?", [dataset_id])
-    # Its review and predictions go with it; snapshots (files already written) stay, as models refer to them.
+    # Its review, analyses and predictions go with it; snapshots (files already written) stay, as models
+    # refer to them. Analyses of other datasets that used it as their gold reference stay: they are theirs.
     con.execute("DELETE FROM review_state WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM review_index WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM review_index_state WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM review_events WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM example_predictions WHERE dataset_id = ?", [dataset_id])
+    con.execute("DELETE FROM analysis_results WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM showcase WHERE dataset_id = ?", [dataset_id])  # its pinned example cards
     con.execute("DELETE FROM examples WHERE dataset_id = ?", [dataset_id])
     con.execute("DELETE FROM datasets WHERE id = ?", [dataset_id])

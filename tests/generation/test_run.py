@@ -53,7 +53,9 @@ def test_every_task_and_setting_lands_exactly_m_per_label(project, fake, tmp_pat
     fewshot = None
     if setting == "few-shot":
         fewshot = next(
-            r.dataset_id for r in load_demo(project.db, project.registry) if r.dataset_id.startswith(task + "-")
+            r.dataset_id
+            for r in load_demo(project.db, project.registry, analyse=False)
+            if r.dataset_id.startswith(task + "-train-")
         )
     cfg, summary, rows, _ = run(
         project, fake, tmp_path, task=task, setting=setting, per_label=7, fewshot_dataset=fewshot

@@ -5,6 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from japagen_core.analysis import AnalysisConfig, run_analysis
+from japagen_core.demo import load_demo
 from japagen_core.review import events as ev
 from japagen_core.settings import PROJECT_ROOT
 from japagen_core.showcase import list_pins
@@ -33,8 +34,8 @@ def test_overview_shows_headline_figures_charts_and_the_report(project, jnli_rev
     subheaders = [s.value for s in at.subheader]
     block = subheaders.index("JNLI (自然言語推論)")  # one block of five metrics per task, in order
     metrics = {m.label: m.value for m in list(at.metric)[5 * block : 5 * block + 5]}
-    assert metrics["Synthetic examples"] == "48"
-    assert metrics["Reviewed"] == f"{2 / 48:.1%}"
+    assert metrics["Synthetic examples"] == "78"  # the run's 48 and the demo's 30
+    assert metrics["Reviewed"] == f"{2 / 78:.1%}"
     assert metrics["Diversity (Self-BLEU)"] != "–" and metrics["Label correctness"].endswith("%")
     assert len(at.get("vega_lite_chart")) >= 2  # examples per label, token overlap
     keys = [b.key for b in at.get("download_button")]
@@ -60,7 +61,7 @@ def test_example_cards_pin_a_synthetic_example(project, jnli_review):
     assert "Set your name as Reviewer" in texts(at)
     at.session_state["reviewer"] = "aiko"
     at.run()
-    pin_button = next(b for b in at.button if b.key and b.key.startswith("sc_pin_"))
+    pin_button = next(b for b in at.button if b.key and b.key.startswith(f"sc_pin_{run}_"))
     pin_button.click().run()
     assert not at.exception
     [pinned] = list_pins(project, task="jnli")
@@ -75,3 +76,16 @@ def test_overview_shows_analysis_results_from_a_fresh_analysis(project, jnli_rev
     run_analysis(project, AnalysisConfig(reference=gold, datasets=[run], train=gold, per_label=1000))
     at = _app().run()
     assert not at.exception and "Closeness to gold" in [m.label for m in at.metric]
+
+
+def test_the_demo_alone_fills_the_overview_read_only(home, project, monkeypatch):
+    load_demo(project.db, project.registry)
+    monkeypatch.setenv("JAPAGEN_READ_ONLY", "1")
+    at = _app().run()
+    assert not at.exception, at.exception
+    subheaders = [s.value for s in at.subheader]
+    block = subheaders.index("JNLI (自然言語推論)")
+    metrics = {m.label: m.value for m in list(at.metric)[5 * block : 5 * block + 5]}
+    assert metrics["Synthetic examples"] == "30"  # the demo's KADG and zero-shot runs
+    for label in ("Diversity (Self-BLEU)", "Closeness to gold", "Label correctness"):
+        assert metrics[label] not in ("–", ""), label

@@ -117,7 +117,8 @@ def test_every_table_is_there_with_its_numbers(store):
     jnli = next(t for t in data.tasks if t.task.name == "jnli")
     run = next(d for d in jnli.datasets if d.id == ids["run"])
     assert (run.rows, run.reviewed, run.flagged, run.relabeled) == (37, 2, 2, 0)  # 36 demo pairs and the hostile one
-    assert jnli.headline.reviewed_share == pytest.approx(2 / 37) and jnli.headline.synthetic_rows == 37
+    # the headline counts every synthetic example of the task: the run's 37 and the demo's 30
+    assert jnli.headline.reviewed_share == pytest.approx(2 / 67) and jnli.headline.synthetic_rows == 67
     assert jnli.headline.best_row == "JAPAGEN · w/ KADG" and jnli.headline.paper["JAPAGEN · w/ KADG"] == 46.04
     assert "test-model" in page and "kadg" in page
 
@@ -169,7 +170,7 @@ def test_the_cli_writes_the_report(store, tmp_path, capsys, monkeypatch):
     out = tmp_path / "out" / "report.html"
     assert cli_main(["report", "--out", str(out), "--task", "jnli"]) == 0
     printed = capsys.readouterr().out
-    assert printed.startswith(f"wrote {out} (") and "1 task(s), 73 examples, Table 1 with 10 rows" in printed
+    assert printed.startswith(f"wrote {out} (") and "1 task(s), 103 examples, Table 1 with 10 rows" in printed
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert cli_main(["report", "--out", str(out), "--task", "nope"]) == 1
     assert "unknown task 'nope'" in capsys.readouterr().err

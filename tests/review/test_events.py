@@ -119,7 +119,8 @@ def test_missing_reviewer_and_unknown_example_are_refused(project, run):
 def test_score_task_relabel_takes_a_score(project):
     from japagen_core.demo import load_demo
 
-    jsts = next(r.dataset_id for r in load_demo(project.db, project.registry) if r.dataset_id.startswith("jsts-"))
+    demo = load_demo(project.db, project.registry, analyse=False)
+    jsts = next(r.dataset_id for r in demo if r.dataset_id.startswith("jsts-"))
     task = project.registry["jsts"]
     ev.apply(project, task, [(jsts, 0)], Action("relabel", 4.2), reviewer="a")
     [event] = ev.history(project, jsts, 0)

@@ -130,7 +130,8 @@ def test_exported_jsonl_reimports_unchanged(project, jnli_review, tmp_path):
 def test_gold_snapshots_of_every_format_reimport_unchanged(project, tmp_path, task_name):
     from japagen_core.demo import load_demo
 
-    gold = next(r.dataset_id for r in load_demo(project.db, project.registry) if r.dataset_id.startswith(task_name))
+    demo = load_demo(project.db, project.registry, analyse=False)
+    gold = next(r.dataset_id for r in demo if r.dataset_id.startswith(f"{task_name}-train-"))
     task = project.registry[task_name]
     snapshot = snap.create_snapshot(project, gold)
     out = snap.export_snapshot(project, snapshot.id, "jsonl", tmp_path / "g.jsonl")
