@@ -15,7 +15,9 @@ st.caption(t("A few examples per label, with the setting, KADG word and model th
              "first; the rest are drawn at random (draw again for others)."))  # fmt: skip
 
 datasets = datasets_or_stop(project)
-task_names = list(dict.fromkeys(d["task"] for d in datasets if d["task"] in project.registry))
+# Tasks with synthetic data first: their cards are what this page is for.
+ordered = sorted(datasets, key=lambda d: d["kind"] != "synthetic")
+task_names = list(dict.fromkeys(d["task"] for d in ordered if d["task"] in project.registry))
 if not task_names:
     st.info(t("No data yet. Load the demo project on Home, or generate a run."))
     st.page_link("../pages/home.py", label=t("Home"), icon=":material/home:")

@@ -114,7 +114,6 @@ def test_export_makes_a_numbered_snapshot_with_downloads(project, jnli_review):
 def test_pin_to_showcase_from_the_review_card(project, jnli_review):
     from japagen_core.showcase import list_pins
 
-    _, run = jnli_review
     at = _page()
     at.selectbox(key="rv_task").set_value("jnli").run()
     current = _current(at)
