@@ -5,7 +5,7 @@ import streamlit as st
 
 from app.charts import chart_with_downloads
 from app.components import datasets_or_stop
-from app.i18n import t
+from app.i18n import t, task_title
 from app.resources import get_project
 from japagen_core.report import gather, render_html
 from japagen_core.report.charts import label_counts_chart, overlap_chart, overlap_parts, scaling_chart
@@ -35,7 +35,7 @@ st.caption(
 for report in data.tasks:
     task, h = report.task, report.headline
     with st.container(border=True):
-        st.subheader(f"{task.title} ({task.title_ja})")
+        st.subheader(task_title(task))
         cols = st.columns(5)
         cols[0].metric(t("Synthetic examples"), f"{h.synthetic_rows:,}")
         cols[1].metric(

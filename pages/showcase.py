@@ -4,7 +4,7 @@ they came from, pinned by a reviewer or drawn at random."""
 import streamlit as st
 
 from app.components import datasets_or_stop, label_text, show_error, writable
-from app.i18n import t
+from app.i18n import shown_as, t, task_title
 from app.resources import get_project
 from japagen_core.errors import JapagenError
 from japagen_core.showcase import example_cards, pin, unpin
@@ -26,7 +26,7 @@ if not task_names:
 left, middle, right = st.columns([3, 1, 1])
 task_name = left.selectbox(
     t("Task"), task_names, key="sc_task",
-    format_func=lambda n: f"{project.registry[n].title} ({project.registry[n].title_ja})",
+    format_func=shown_as(lambda n: task_title(project.registry[n]), task_names),
 )  # fmt: skip
 task = project.registry[task_name]
 per_label = middle.number_input(t("Per label"), 1, 10, 3, key="sc_per_label")

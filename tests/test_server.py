@@ -89,8 +89,7 @@ def test_a_newcomer_loads_the_demo_and_browses_jnli_pairs(server: str, tmp_path:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(server)
         page.get_by_role("button", name="Load demo project").click()
-        # with data, the app opens on the Overview
-        expect(page.get_by_text("Synthetic examples").first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Tasks with data")).to_be_visible(timeout=60_000)
         page.screenshot(path=str(tmp_path / "home.png"))
 
         page.get_by_role("link", name="Browse", exact=True).click()
