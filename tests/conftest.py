@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,17 @@ def gold_dir() -> Path:
     if not GOLD_DIR.exists():
         pytest.skip(f"real gold data not found at {GOLD_DIR}")
     return GOLD_DIR
+
+
+def wait_for_job(store, job_id: str, until, timeout: float = 60):
+    """Poll a job until ``until(job)`` holds; fail with its state and log tail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = store.get(job_id)
+        if until(job):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not get there: {store.get(job_id).state} {store.get(job_id).log_tail()}")
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

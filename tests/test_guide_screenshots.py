@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_server import CHROMIUM, server  # noqa: F401  (the server fixture)
+from tests.test_server import CHROMIUM, launch_chromium, server  # noqa: F401  (the server fixture)
 
 
 @pytest.mark.browser
@@ -20,10 +20,7 @@ def test_walk_through_from_an_empty_store_to_the_results(server: str, tmp_path: 
     shots = Path(os.environ.get("JAPAGEN_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-gpu"],
-        )
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         idle = page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from japagen_core.demo import load_demo
-from tests.test_server import CHROMIUM, server  # noqa: F401  (the server fixture)
+from tests.test_server import CHROMIUM, launch_chromium, server  # noqa: F401  (the server fixture)
 
 
 @pytest.mark.browser
@@ -17,10 +17,7 @@ def test_switching_the_language_keeps_the_choices_of_the_page(project, server: s
 
     load_demo(project.db, project.registry)
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-gpu"],
-        )
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         idle = page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')
         boxes = page.locator('[data-testid="stSelectbox"] input[role=combobox]')

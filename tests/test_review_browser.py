@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from japagen_core.review import events as ev
-from tests.test_server import CHROMIUM, server  # noqa: F401  (the server fixture)
+from tests.test_server import CHROMIUM, launch_chromium, server  # noqa: F401  (the server fixture)
 
 
 @pytest.mark.browser
@@ -18,10 +18,7 @@ def test_review_three_examples_by_keyboard_only(jnli_review, project, server: st
 
     _, run = jnli_review
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-gpu"],
-        )
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         # The queue holds the run's 48 examples and the demo's 30 synthetic ones; the demo's are not
         # analysed here (no suspicion), so the run's come first.

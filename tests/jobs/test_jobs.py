@@ -2,7 +2,6 @@
 
 import os
 import signal
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from japagen_core.generation.llm import LLMConfig
 from japagen_core.generation.run import RunConfig
 from japagen_core.jobs import JobStore
 from japagen_core.jobs.runner import submit_run
+from tests.conftest import wait_for_job
 from tests.openai_server import FakeOpenAI, ServerConfig
 
 SECRET = "sk-test-SECRET-3f9a1c"
@@ -31,13 +31,7 @@ def _config(fake, run_id: str, per_label: int) -> RunConfig:
 
 
 def _wait(store: JobStore, job_id: str, until, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = store.get(job_id)
-        if until(job):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not get there: {store.get(job_id).state} {store.get(job_id).log_tail()}")
+    return wait_for_job(store, job_id, until, timeout)
 
 
 def _examples(project, run_id):

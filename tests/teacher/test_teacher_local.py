@@ -2,7 +2,6 @@
 the local backend loads; as background jobs with progress and cancel; then a run generated with it."""
 
 import json
-import time
 
 import pytest
 
@@ -20,6 +19,7 @@ from japagen_core.teacher.service import (
     submit_teacher,
 )
 from japagen_core.teacher.trainfile import TeacherError
+from tests.conftest import wait_for_job
 
 FAST = {"r": 4, "alpha": 8, "epochs": 3, "learning_rate": 0.02, "batch_size": 4, "max_length": 256}
 
@@ -30,13 +30,7 @@ def _request(tiny_lm, **lora) -> TeacherRequest:
 
 
 def _wait(store: JobStore, job_id: str, until, timeout: float = 120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = store.get(job_id)
-        if until(job):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id}: {store.get(job_id).state} {store.get(job_id).log_tail()}")
+    return wait_for_job(store, job_id, until, timeout)
 
 
 def test_encode_learns_the_answer_and_its_end_of_turn_only(tiny_lm):

@@ -3,7 +3,6 @@ endpoints: upload, create, follow (retrieve + events), cancel, failure, resume; 
 tuned model, which every example records."""
 
 import json
-import time
 from dataclasses import asdict
 
 import pytest
@@ -13,6 +12,7 @@ from japagen_core.teacher import registry
 from japagen_core.teacher.openai_tune import REMOTE_STATE
 from japagen_core.teacher.service import TeacherRequest, list_teachers, run_fields, run_teacher_job, submit_teacher
 from japagen_core.teacher.trainfile import TeacherError
+from tests.conftest import wait_for_job
 
 SECRET = "sk-test-TEACHER-77e1"
 
@@ -34,13 +34,7 @@ def _run_here(project, job, cancelled=lambda: False):
 
 
 def _wait(store: JobStore, job_id: str, until, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = store.get(job_id)
-        if until(job):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id}: {store.get(job_id).state} {store.get(job_id).log_tail()}")
+    return wait_for_job(store, job_id, until, timeout)
 
 
 def test_upload_create_follow_and_register(project, marc_gold, ft_server):
