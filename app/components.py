@@ -8,8 +8,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app.i18n import N_, label_title, t
+from app.i18n import N_, label_title, t, task_title
 from japagen_core.errors import JapagenError
+from japagen_core.generation.prompts import PromptSpec, load_spec
 from japagen_core.jobs.runner import submit_run
 from japagen_core.project import Project
 from japagen_core.tasks import Task
@@ -121,3 +122,22 @@ def writable(project: Project) -> bool:
     if project.read_only:
         st.caption(t("Read-only demo: starting jobs and changing data are turned off."))
     return not project.read_only
+
+
+def prompt_spec_or_stop(project: Project, task: Task) -> PromptSpec:
+    """The task's prompt spec; when it is broken, say what is wrong and stop the page."""
+    try:
+        return load_spec(project.settings.prompts_dir, task)
+    except JapagenError as exc:
+        show_error(t("No usable prompt spec for {task}.", task=task_title(task)), exc)
+        st.stop()
+
+
+def gold_tasks_or_stop(project: Project, datasets: list[dict[str, Any]], empty: str) -> list[Task]:
+    """Tasks that have a gold split; with none, show ``empty`` (already translated) and stop the page."""
+    tasks = [x for x in project.registry.values() if any(d["task"] == x.name and d["kind"] == "gold" for d in datasets)]
+    if not tasks:
+        st.info(empty)
+        st.page_link("../pages/import_data.py", label=t("Import data"), icon=":material/upload_file:")
+        st.stop()
+    return tasks

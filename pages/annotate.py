@@ -5,12 +5,11 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from app.components import choose_dataset, datasets_or_stop, launch, show_error, writable
+from app.components import choose_dataset, datasets_or_stop, launch, prompt_spec_or_stop, writable
 from app.i18n import shown_as, t, task_title
 from app.resources import get_project
 from japagen_core.errors import JapagenError
 from japagen_core.generation.llm import LLMConfig, is_local, resolve_api_key
-from japagen_core.generation.prompts import load_spec
 from japagen_core.generation.run import RunConfig, new_run_id
 from japagen_core.settings import SECRETS_PATH
 
@@ -37,11 +36,7 @@ dataset_id = choose_dataset(
         task=task_title(task),
     ),
 )
-try:
-    spec = load_spec(project.settings.prompts_dir, task)
-except JapagenError as exc:
-    show_error(t("No usable prompt spec for {task}.", task=task_title(task)), exc)
-    st.stop()
+spec = prompt_spec_or_stop(project, task)
 
 left, right = st.columns(2)
 model = left.text_input(t("Model"), value=LLMConfig().model, key="ann_model").strip()

@@ -6,14 +6,22 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from app.components import choose_dataset, datasets_or_stop, label_text, launch, show_error, writable
+from app.components import (
+    choose_dataset,
+    datasets_or_stop,
+    label_text,
+    launch,
+    prompt_spec_or_stop,
+    show_error,
+    writable,
+)
 from app.i18n import N_, shown_as, t, task_title
 from app.resources import get_project
 from app.teacher_picker import teacher_picker
 from japagen_core.errors import JapagenError
 from japagen_core.generation.clean import clean_text
 from japagen_core.generation.llm import PRICES, LLMConfig, OpenAIChatClient, cost_usd, is_local, resolve_api_key
-from japagen_core.generation.prompts import format_example, load_spec
+from japagen_core.generation.prompts import format_example
 from japagen_core.generation.run import RunConfig, new_run_id
 from japagen_core.review.word_lists import current_words
 from japagen_core.settings import SECRETS_PATH
@@ -31,11 +39,7 @@ st.write(t("An LLM writes labelled training examples for a task. The run is a ba
 datasets = datasets_or_stop(project)
 tasks = list(project.registry.values())
 task = st.selectbox(t("Task"), tasks, format_func=shown_as(task_title, tasks), key="gen_task")
-try:
-    spec = load_spec(project.settings.prompts_dir, task)
-except JapagenError as exc:
-    show_error(t("No usable prompt spec for {task}.", task=task_title(task)), exc)
-    st.stop()
+spec = prompt_spec_or_stop(project, task)
 
 settings = ["zero-shot", "few-shot"] + (["kadg"] if spec.kadg_text or spec.kadg_labels else [])
 setting = st.radio(t("Setting"), settings, horizontal=True, key="gen_setting", format_func=str.upper)

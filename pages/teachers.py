@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app.components import dataset_names, datasets_or_stop, show_error, writable
+from app.components import dataset_names, datasets_or_stop, gold_tasks_or_stop, show_error, writable
 from app.i18n import N_, shown_as, t, task_title
 from app.resources import get_project
 from japagen_core.errors import JapagenError
@@ -48,11 +48,11 @@ st.write(
 )
 
 datasets = datasets_or_stop(project)
-tasks = [x for x in project.registry.values() if any(d["task"] == x.name and d["kind"] == "gold" for d in datasets)]
-if not tasks:
-    st.info(t("A teacher is tuned on gold examples: import a gold split (or load the demo project on Home) first."))
-    st.page_link("../pages/import_data.py", label=t("Import data"), icon=":material/upload_file:")
-    st.stop()
+tasks = gold_tasks_or_stop(
+    project,
+    datasets,
+    t("A teacher is tuned on gold examples: import a gold split (or load the demo project on Home) first."),
+)
 task = st.selectbox(t("Task"), tasks, format_func=shown_as(task_title, tasks), key="te_task")
 of_task = [d for d in datasets if d["task"] == task.name]
 names = dataset_names(of_task)

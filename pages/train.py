@@ -4,7 +4,7 @@ from dataclasses import asdict, replace
 
 import streamlit as st
 
-from app.components import dataset_names, datasets_or_stop, label_text, show_error, writable
+from app.components import dataset_names, datasets_or_stop, gold_tasks_or_stop, label_text, show_error, writable
 from app.i18n import N_, shown_as, t, task_title
 from app.resources import get_project
 from japagen_core.errors import JapagenError
@@ -35,11 +35,9 @@ st.write(
 )
 
 datasets = datasets_or_stop(project)
-tasks = [t for t in project.registry.values() if any(d["task"] == t.name and d["kind"] == "gold" for d in datasets)]
-if not tasks:
-    st.info(t("Training is measured on a gold split: import one (or load the demo project on Home) first."))
-    st.page_link("../pages/import_data.py", label=t("Import data"), icon=":material/upload_file:")
-    st.stop()
+tasks = gold_tasks_or_stop(
+    project, datasets, t("Training is measured on a gold split: import one (or load the demo project on Home) first.")
+)
 task = st.selectbox(t("Task"), tasks, format_func=shown_as(task_title, tasks), key="tr_task")
 of_task = [d for d in datasets if d["task"] == task.name]
 names = dataset_names(of_task)

@@ -5,11 +5,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app.components import chart_height, label_text, show_error
+from app.components import chart_height, label_text, prompt_spec_or_stop, show_error
 from app.i18n import shown_as, t, task_title
 from app.resources import get_project
 from japagen_core.errors import JapagenError
-from japagen_core.generation.prompts import load_spec
 from japagen_core.review.word_lists import (
     STATS_PER_WORD,
     ListVersion,
@@ -233,11 +232,7 @@ if current is None:
 
 # -- prompt preview ----------------------------------------------------------------------------------
 st.subheader(t("Prompt preview"))
-try:
-    spec = load_spec(project.settings.prompts_dir, task)
-except JapagenError as exc:
-    show_error(t("No usable prompt spec for {task}.", task=task_title(task)), exc)
-    st.stop()
+spec = prompt_spec_or_stop(project, task)
 left, right = st.columns(2)
 word = left.selectbox(t("Word"), current.words, key=f"wl_preview_word_{name}")
 label = right.selectbox(
