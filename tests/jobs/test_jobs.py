@@ -110,6 +110,8 @@ def test_two_starts_of_one_job_run_it_once(project, slow_fake):
     import subprocess
     import sys
 
+    # Slow answers keep the first process running while the second one starts (seconds on a loaded machine).
+    slow_fake.config.latency = 1.0
     store = JobStore(project.settings.jobs_dir)
     job = submit_run(project, _config(slow_fake, "marc-twice", per_label=50))
     _wait(store, job.id, lambda j: j.state == "running")
