@@ -82,8 +82,9 @@ def cli(env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.Com
 def write_reviews(path: Path, rows: int, seed: int = 0) -> None:
     """MARC-ja-shaped JSON Lines: ~280-character reviews, half positive, half negative."""
     rng = random.Random(seed)
-    words = ["この商品は", "とても", "使いやすく", "値段の割に", "品質が", "期待以上でした", "残念ながら", "すぐに",
-             "壊れてしまい", "配送も早く", "梱包が丁寧で", "友人にも", "勧めたいと思います", "二度と買いません"]  # fmt: skip
+    words = ["この商品は", "とても", "使いやすく", "値段の割に", "品質が", "期待以上でした", "残念ながら"]
+    words += ["すぐに", "壊れてしまい", "配送も早く", "梱包が丁寧で", "友人にも"]
+    words += ["勧めたいと思います", "二度と買いません"]
     with path.open("w", encoding="utf-8") as f:
         for i in range(rows):
             text = ""
@@ -321,7 +322,8 @@ def _print(result: dict, cases: list[dict]) -> None:
             print(f"    {err}")
     for what in ("generation", "import"):
         r = result[what]
-        print(f"{what}: {r['rows']} rows of {r['expected']} in {r['seconds']} s; lost {r['lost']}, dup {r['duplicated']}")
+        print(f"{what}: {r['rows']} of {r['expected']} rows in {r['seconds']} s")
+        print(f"    lost {r['lost']}, duplicated {r['duplicated']}")
     for c in cases:
         print(f"{c['name']}: {c['japagen']} (target <= {c['target']}) {'met' if c['met'] else 'NOT met'}")
 
