@@ -339,8 +339,10 @@ def _retry_after(headers) -> float | None:
         try:
             seconds = float(value) * scale
         except ValueError:
-            date = email.utils.parsedate_to_datetime(value) if scale == 1.0 else None
-            seconds = date.timestamp() - time.time() if date is not None else -1.0
+            try:
+                seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+            except (TypeError, ValueError):
+                seconds = -1.0
         if 0 <= seconds <= 60:
             return seconds
     return None
