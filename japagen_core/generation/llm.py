@@ -17,6 +17,7 @@ import os
 import random
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
@@ -232,7 +233,11 @@ class OpenAIChatClient:
             return self.config.token_param
         return "max_completion_tokens" if self.config.base_url is None else "max_tokens"
 
-    async def complete(self, messages: list[Message], *, n: int) -> Completion:
+    async def complete(
+        self, messages: list[Message], *, n: int, on_send: Callable[[], None] | None = None
+    ) -> Completion:
+        """One call, retried as needed; ``on_send`` runs once, when its first attempt goes on the wire
+        (after waiting for a slot and the rate limit), so a caller can journal what is in flight."""
         c = self.config
         kwargs = {
             "model": c.model,
@@ -245,7 +250,7 @@ class OpenAIChatClient:
         }
         for attempt in range(c.max_retries + 1):
             try:
-                return await self._attempt(kwargs)
+                return await self._attempt(kwargs, on_send if attempt == 0 else None)
             except _Retry as retry:
                 if attempt == c.max_retries:
                     raise retry.error from None
@@ -253,12 +258,14 @@ class OpenAIChatClient:
                 await asyncio.sleep(_backoff(attempt, retry.after))
         raise AssertionError("unreachable")
 
-    async def _attempt(self, kwargs: dict) -> Completion:
+    async def _attempt(self, kwargs: dict, on_send: Callable[[], None] | None) -> Completion:
         c = self.config
         async with self._semaphore:
             if self._fatal is not None:  # refused while this call waited for a slot
                 raise self._fatal
             await self._rate.wait()
+            if on_send is not None:
+                on_send()
             self.stats["attempts"] += 1
             started = time.monotonic()
             try:

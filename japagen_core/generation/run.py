@@ -29,7 +29,7 @@ import pandas as pd
 from japagen_core.errors import JapagenError
 from japagen_core.generation.clean import clean_text, parse_label, split_numbered
 from japagen_core.generation.journal import CallJournal, call_key, read_journal
-from japagen_core.generation.llm import ChatClient, FatalLLMError, LLMConfig, LLMError, cost_usd
+from japagen_core.generation.llm import ChatClient, FatalLLMError, LLMConfig, LLMError, OpenAIChatClient, cost_usd
 from japagen_core.generation.local import LocalConfig, check_model_name
 from japagen_core.generation.prompts import SETTINGS, PromptSpec, format_example, load_spec
 from japagen_core.project import Project
@@ -302,6 +302,9 @@ class Runner:
         """Run every unit not yet done, then top up shortfalls; 'succeeded', 'incomplete' or 'cancelled'."""
         try:
             return await self._run()
+        except LLMError:
+            self._report("running", force=True)  # the timeouts and retries up to a breaker's trip
+            raise
         finally:
             self.journal.close()
 
@@ -474,11 +477,21 @@ class Runner:
         completion = self.journal.take(key)
         if completion is not None:
             return completion
-        call_id = self.journal.sent(key)
+        call_id = None
+
+        def sent() -> None:  # on the wire: from now on a kill may leave it paid for and unanswered
+            nonlocal call_id
+            call_id = self.journal.sent(key)
+
         try:
-            completion = await self.client.complete(messages, n=n)
+            if isinstance(self.client, OpenAIChatClient):
+                completion = await self.client.complete(messages, n=n, on_send=sent)
+            else:  # an in-process model: nothing is paid, nothing waits on a wire
+                sent()
+                completion = await self.client.complete(messages, n=n)
         except LLMError as exc:
-            self.journal.failed(call_id, exc.reason)
+            if call_id is not None:
+                self.journal.failed(call_id, exc.reason)
             raise
         self.journal.answered(call_id, key, completion)
         self.progress.prompt_tokens += completion.prompt_tokens
