@@ -178,7 +178,7 @@ def test_the_journal_counts_answers_and_cut_off_calls_and_skips_a_torn_line(tmp_
     journal.close()
     with path.open("a", encoding="utf-8") as f:
         f.write('{"a": "x", "k": "' + key + '", "u": [40, 1')  # an answer cut short by a kill
-    totals, answers = read_journal(path)
+    totals, _ = read_journal(path)
     assert (totals.prompt_tokens, totals.completion_tokens, totals.answered, totals.cut_off) == (80, 120, 2, 1)
     again = CallJournal(path)
     assert again.take(key) == Completion(["犬が走る。"], "req-7", 40, 100) and again.take(key) is None
