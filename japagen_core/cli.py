@@ -244,7 +244,11 @@ def _llm_arguments(p: argparse.ArgumentParser, *, temperature: float, annotate: 
         p.add_argument("--n", type=int, default=defaults.n, help="choices per call")
     p.add_argument("--concurrency", type=int, default=defaults.concurrency)
     p.add_argument("--rpm", type=int, default=0, help="requests per minute (0: no limit)")
-    p.add_argument("--timeout", type=float, default=defaults.timeout)
+    p.add_argument("--timeout", type=float, default=defaults.timeout,
+                   help="seconds per call attempt, all of it: connect, send and the whole answer")  # fmt: skip
+    p.add_argument("--max-retries", type=int, default=defaults.max_retries, help="retries per call")
+    p.add_argument("--max-consecutive-failures", type=int, default=defaults.max_consecutive_failures,
+                   help="stop the job after this many timeouts/connection errors in a row")  # fmt: skip
     if not annotate:
         p.add_argument("--list-mode", action="store_true", help="ask for a numbered list (servers that ignore n)")
     p.add_argument("--seed", type=int, default=0)
@@ -414,6 +418,8 @@ def _llm_config(args: argparse.Namespace) -> dict:
             concurrency=args.concurrency,
             requests_per_minute=args.rpm,
             timeout=args.timeout,
+            max_retries=args.max_retries,
+            max_consecutive_failures=args.max_consecutive_failures,
         )
     )
 

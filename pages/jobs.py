@@ -6,6 +6,7 @@ from app.components import show_error
 from app.i18n import N_, t
 from app.resources import get_project
 from japagen_core.errors import JapagenError
+from japagen_core.generation.run import CALL_STATS
 from japagen_core.jobs import JobStore
 
 STATE_ICONS = {
@@ -102,6 +103,14 @@ def show_job(job) -> None:
             c[4].metric(t("Cost"), f"${cost:.4f}" if cost is not None else t("unknown"))
         if p.get("failures"):
             st.caption(t("Failures by reason:") + " " + ", ".join(f"{k} {v}" for k, v in sorted(p["failures"].items())))
+        calls = {k: int(p.get(k) or 0) for k in CALL_STATS}
+        if any(calls.values()):  # shown while they happen: a stalling server is visible before the job fails
+            text = t("LLM calls: {retries} retries · {timeouts} timeouts · {connection_errors} connection errors · "
+                     "{rate_limited} rate-limited (429) · {server_errors} server errors (5xx)", **calls)  # fmt: skip
+            st.caption(text)
+        if p.get("cut_off_calls"):
+            st.caption(t("{count} call(s) were cut off by a stop: a provider may still bill them (their tokens are "
+                         "unknown).", count=p["cut_off_calls"]))  # fmt: skip
         message = job.result.get("message") or p.get("message")
         if job.state == "failed" and message:
             show_error(t("The job failed."), JapagenError(message))

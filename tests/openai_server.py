@@ -2,7 +2,10 @@
 
 Real HTTP (stdlib ``ThreadingHTTPServer`` on port 0): canned Japanese answers, and faults on request:
 429 with Retry-After, 500, timeouts, malformed JSON, empty choices, ``n`` ignored, non-Japanese text,
-401 for a wrong key. Every request is recorded for assertions.
+401 for a wrong key, and two ways to stall a client: ``hang`` (accept the request, never answer) and ``drip``
+(send the headers, then the body one byte every ``drip_interval`` seconds). Every request is recorded for
+assertions, and every chat answer delivered in full is counted in ``answered`` (its usage), which is what a
+provider bills.
 
 It also speaks the files and fine-tuning endpoints a teacher uses (``POST /v1/files`` multipart upload,
 ``POST /v1/fine_tuning/jobs``, ``GET .../jobs/{id}``, ``GET .../jobs/{id}/events``, ``POST .../jobs/{id}/cancel``):
@@ -29,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 SUBJECTS = ["白い犬", "若い女性", "二人の子供", "年配の男性", "黒い猫", "赤い電車", "自転車に乗った人", "大きな馬"]
 PLACES = ["公園の芝生", "駅のホーム", "海辺の砂浜", "雪の積もった道", "台所のテーブル", "川沿いの道"]
 ACTIONS = ["走っています", "座っています", "遊んでいます", "立ち止まっています", "歩いています"]
-FAULTS = ("429", "500", "timeout", "bad_json", "empty_choices", "non_japanese")
+FAULTS = ("429", "500", "timeout", "bad_json", "empty_choices", "non_japanese", "hang", "drip")
 
 
 @dataclass
@@ -40,6 +43,7 @@ class ServerConfig:
     fault_rate: float = 0.0  # share of requests that fail (evenly spread), cycling through ``faults``
     faults: tuple[str, ...] = ("429", "500", "timeout", "bad_json", "empty_choices")
     timeout_sleep: float = 3.0
+    drip_interval: float = 2.0  # "drip": seconds between the body's bytes
     ft_polls: int = 3  # retrieves a fine-tuning job spends running (one metrics event each) before it ends
     ft_outcome: str = "succeeded"  # or "failed": how every fine-tuning job ends
 
@@ -50,6 +54,7 @@ class FakeOpenAI:
     requests: list[dict] = field(default_factory=list)
     script: list[str | None] = field(default_factory=list)  # faults for the next requests, in order
     ft_script: list[str | None] = field(default_factory=list)  # faults for the next files / fine-tuning requests
+    answered: list[dict] = field(default_factory=list)  # chat answers sent in full: number and usage
     files: dict[str, dict] = field(default_factory=dict)  # uploaded files by id, with their bytes
     ft_jobs: dict[str, dict] = field(default_factory=dict)  # fine-tuning jobs by id, as the API returns them
 
@@ -57,6 +62,7 @@ class FakeOpenAI:
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         self._faults_used = 0
+        self._stopping = threading.Event()  # releases the "hang" requests when the server stops
         self.server: ThreadingHTTPServer | None = None
 
     @property
@@ -86,6 +92,7 @@ class FakeOpenAI:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self.server:
             self.server.shutdown()
             self.server.server_close()
@@ -128,6 +135,10 @@ class FakeOpenAI:
             return _send(handler, 500, {"error": {"message": "boom"}})
         if fault == "timeout":
             time.sleep(self.config.timeout_sleep)
+        if fault == "hang":  # accepted and read, never answered: the connection stays open until the server stops
+            self._stopping.wait()
+            handler.close_connection = True
+            return None
         if fault == "bad_json":
             return _send_raw(handler, 200, b'{"id": "x", "choices": [')
         n = 1 if self.config.ignore_n else int(body.get("n") or 1)
@@ -143,7 +154,11 @@ class FakeOpenAI:
             ],
             "usage": {"prompt_tokens": 40, "completion_tokens": 20 * max(1, len(contents)), "total_tokens": 60},
         }
-        _send(handler, 200, payload, {"x-request-id": f"req-{number}"})
+        if fault == "drip":
+            return _drip(handler, json.dumps(payload).encode(), self.config.drip_interval, self._stopping)
+        if _send(handler, 200, payload, {"x-request-id": f"req-{number}"}):
+            with self._lock:
+                self.answered.append({"number": number, **payload["usage"]})
 
     def _answer(self, body: dict, number: int, index: int, fault: str | None) -> str:
         last = (body.get("messages") or [{}])[-1].get("content", "")
@@ -272,11 +287,30 @@ class FakeOpenAI:
             _event(job, "info", "The job has successfully completed")
 
 
-def _send(handler, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
-    _send_raw(handler, status, json.dumps(payload, ensure_ascii=False).encode(), headers)
+def _send(handler, status: int, payload: dict, headers: dict[str, str] | None = None) -> bool:
+    return _send_raw(handler, status, json.dumps(payload, ensure_ascii=False).encode(), headers)
 
 
-def _send_raw(handler, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+def _drip(handler, data: bytes, interval: float, stopping: threading.Event) -> None:
+    """A valid answer, one byte every ``interval`` seconds: each read succeeds, the whole takes for ever."""
+    try:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.flush()
+        for i in range(len(data)):
+            if stopping.wait(interval):
+                break
+            handler.wfile.write(data[i : i + 1])
+            handler.wfile.flush()
+    except (BrokenPipeError, ConnectionResetError):  # the client gave up
+        pass
+    handler.close_connection = True
+
+
+def _send_raw(handler, status: int, data: bytes, headers: dict[str, str] | None = None) -> bool:
+    """Send one answer; False when the client had gone."""
     try:
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
@@ -285,8 +319,10 @@ def _send_raw(handler, status: int, data: bytes, headers: dict[str, str] | None 
             handler.send_header(name, value)
         handler.end_headers()
         handler.wfile.write(data)
+        handler.wfile.flush()
     except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
-        pass
+        return False
+    return True
 
 
 def _public(job: dict) -> dict:
@@ -321,6 +357,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--faults", default=",".join(ServerConfig.faults), help=f"comma-separated, of {FAULTS}")
+    parser.add_argument("--drip-interval", type=float, default=ServerConfig.drip_interval, help="drip: s per byte")
     parser.add_argument("--ignore-n", action="store_true")
     parser.add_argument("--api-key", help="answer 401 to any other key")
     args = parser.parse_args()
@@ -329,6 +366,7 @@ def main() -> None:
         fault_rate=args.fault_rate,
         faults=tuple(args.faults.split(",")),
         ignore_n=args.ignore_n,
+        drip_interval=args.drip_interval,
         api_key=args.api_key,
     )
     fake = FakeOpenAI(config)

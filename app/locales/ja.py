@@ -694,6 +694,10 @@ MESSAGES: dict[str, str] = {
     "Failed answers": "失敗した回答",
     "Cost": "コスト",
     "Failures by reason:": "理由別の失敗:",
+    "LLM calls: {retries} retries · {timeouts} timeouts · {connection_errors} connection errors · "
+    "{rate_limited} rate-limited (429) · {server_errors} server errors (5xx)": "LLM 呼び出し: 再試行 {retries} 回 · タイムアウト {timeouts} 回 · 接続エラー {connection_errors} 回 · "
+    "レート制限 (429) {rate_limited} 回 · サーバーエラー (5xx) {server_errors} 回",
+    "{count} call(s) were cut off by a stop: a provider may still bill them (their tokens are unknown).": "{count} 件の呼び出しが停止で中断されました。プロバイダーが課金している場合があります（トークン数は不明）。",
     "The job failed.": "ジョブが失敗しました。",
     "Cancel": "キャンセル",
     "Resume": "再開",

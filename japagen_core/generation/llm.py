@@ -1,18 +1,23 @@
 """The LLM boundary: a small chat protocol and its OpenAI-compatible implementation.
 
 ``OpenAIChatClient`` talks to OpenAI, vLLM, Ollama or llama.cpp through ``AsyncOpenAI(base_url=...)``.
-The SDK retries 408/409/429/5xx with backoff and honours Retry-After; on top of that the client bounds
-concurrency (a semaphore) and requests per minute, and counts tokens. The API key comes from the
-environment or ``.streamlit/secrets.toml``; it is handed to the SDK and never stored or logged.
+Every attempt has a total deadline (connect + send + the whole answer), transient failures (408/409/429/5xx,
+timeouts, lost connections, garbled answers) are retried here with backoff that honours Retry-After, and a
+circuit breaker stops the job when the server stops answering altogether. The client also bounds
+concurrency (a semaphore) and requests per minute, and counts tokens, retries and timeouts. The API key
+comes from the environment or ``.streamlit/secrets.toml``; it is handed to the SDK and never stored or logged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import os
+import random
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
@@ -35,6 +40,18 @@ PRICES = {
     "gpt-4.1-nano": (0.10, 0.40),
     "gpt-3.5-turbo": (0.50, 1.50),
 }
+# Deadlines. A call asks for n=5 answers of up to 500 tokens: OpenAI answers in ~10 s, a slow local model
+# (~10 tokens/s per sequence, batched) in ~50 s, so 120 s for the whole answer leaves room for a queue on a
+# busy server; a retried call is still bounded: (max_retries + 1) x timeout + backoff (<= 8 s per retry).
+# The breaker counts timeouts and lost connections in a row across the whole job (any answer, even an
+# HTTP error, resets it). With the default 8 calls in flight, a silent server times out 8 calls together
+# and the job fails after ~2 min; a refused connection fails it in seconds. With fewer calls in flight a
+# streak also trips once it lasts BREAKER_WINDOW_S (at least 2 attempts), so a silent server never holds a
+# job for much more than 2 x timeout. Slow models: raise --timeout, not the breaker.
+DEFAULT_TIMEOUT_S = 120.0
+DEFAULT_MAX_CONSECUTIVE_FAILURES = 8
+BREAKER_WINDOW_S = 180.0
+RETRY_STATUSES = (408, 409, 429)  # and every 5xx, as the SDK does
 
 
 class LLMError(JapagenError):
@@ -62,8 +79,9 @@ class LLMConfig:
     n: int = PAPER_DEFAULTS["n"]
     concurrency: int = 8
     requests_per_minute: int = 0  # 0: no limit
-    timeout: float = 60.0
+    timeout: float = DEFAULT_TIMEOUT_S  # total seconds per attempt: connect + send + the whole answer
     max_retries: int = 5
+    max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES  # the circuit breaker, across the job
     token_param: str = "auto"  # "auto": max_completion_tokens for OpenAI, max_tokens for other servers
 
     def __post_init__(self):
@@ -75,6 +93,9 @@ class LLMConfig:
             (1 <= self.n <= 128, "n must be between 1 and 128"),
             (1 <= self.concurrency <= 1024, "concurrency must be between 1 and 1024"),
             (self.requests_per_minute >= 0, "requests_per_minute must be >= 0"),
+            (0 < self.timeout <= 3600, "timeout must be between 0 and 3600 seconds"),
+            (0 <= self.max_retries <= 20, "max_retries must be between 0 and 20"),
+            (self.max_consecutive_failures >= 1, "max_consecutive_failures must be >= 1"),
             (self.token_param in ("auto", "max_tokens", "max_completion_tokens"), "bad token_param"),
             (bool(self.model.strip()), "model must not be empty"),
             (self.base_url is None or _url_problem(self.base_url) is None, _url_problem(self.base_url or "")),
@@ -172,28 +193,51 @@ class _RateLimiter:
             await asyncio.sleep(delay)
 
 
+class _Retry(Exception):
+    """An attempt failed in a way another attempt may fix; ``after`` is the server's Retry-After, if any."""
+
+    def __init__(self, error: LLMError, after: float | None = None):
+        super().__init__(str(error))
+        self.error, self.after = error, after
+
+
 class OpenAIChatClient:
-    """ChatClient over the OpenAI chat-completions API (any compatible server)."""
+    """ChatClient over the OpenAI chat-completions API (any compatible server).
+
+    ``stats`` counts attempts, retries, timeouts, connection errors, 429s and 5xx as they happen, for the
+    job's progress.
+    """
 
     def __init__(self, config: LLMConfig, api_key: str):
         self.config = config
+        # No SDK retries: they would run inside one deadline and hide each failure from the breaker.
+        # The SDK's own timeout is per read; the total deadline is asyncio.timeout in _attempt.
         self._client = openai.AsyncOpenAI(
-            api_key=api_key,
-            base_url=config.base_url or None,
-            timeout=config.timeout,
-            max_retries=config.max_retries,
+            api_key=api_key, base_url=config.base_url or None, timeout=config.timeout, max_retries=0
         )
         self._semaphore = asyncio.Semaphore(config.concurrency)
         self._rate = _RateLimiter(config.requests_per_minute)
         self._fatal: FatalLLMError | None = None  # once the key is refused, no further call is sent
-        self.calls = 0
+        self._streak = 0  # timeouts and connection errors in a row, across all calls
+        self._streak_since = 0.0
+        self.stats = dict.fromkeys(
+            ("attempts", "retries", "timeouts", "connection_errors", "rate_limited", "server_errors"), 0
+        )
+
+    @property
+    def calls(self) -> int:
+        return self.stats["attempts"]
 
     def _token_param(self) -> str:
         if self.config.token_param != "auto":
             return self.config.token_param
         return "max_completion_tokens" if self.config.base_url is None else "max_tokens"
 
-    async def complete(self, messages: list[Message], *, n: int) -> Completion:
+    async def complete(
+        self, messages: list[Message], *, n: int, on_send: Callable[[], None] | None = None
+    ) -> Completion:
+        """One call, retried as needed; ``on_send`` runs once, when its first attempt goes on the wire
+        (after waiting for a slot and the rate limit), so a caller can journal what is in flight."""
         c = self.config
         kwargs = {
             "model": c.model,
@@ -205,53 +249,117 @@ class OpenAIChatClient:
             self._token_param(): c.max_tokens,
         }
         for attempt in range(c.max_retries + 1):
-            if self._fatal is not None:
-                raise self._fatal
             try:
-                return await self._complete_once(kwargs)
-            except FatalLLMError as exc:
-                self._fatal = exc
-                raise
-            except LLMError as exc:  # the SDK retries HTTP errors; a garbled 200 answer is retried here
-                if exc.reason != "bad_response" or attempt == c.max_retries:
-                    raise
-                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+                return await self._attempt(kwargs, on_send if attempt == 0 else None)
+            except _Retry as retry:
+                if attempt == c.max_retries:
+                    raise retry.error from None
+                self.stats["retries"] += 1
+                await asyncio.sleep(_backoff(attempt, retry.after))
         raise AssertionError("unreachable")
 
-    async def _complete_once(self, kwargs: dict) -> Completion:
+    async def _attempt(self, kwargs: dict, on_send: Callable[[], None] | None) -> Completion:
         c = self.config
         async with self._semaphore:
             if self._fatal is not None:  # refused while this call waited for a slot
                 raise self._fatal
             await self._rate.wait()
-            self.calls += 1
+            if on_send is not None:
+                on_send()
+            self.stats["attempts"] += 1
+            started = time.monotonic()
             try:
-                # The SDK's generic request method: its retries, Retry-After, auth and timeouts, without
-                # the typed-params transform and response models (~3 ms of CPU per call, which capped
-                # throughput at high concurrency). The body is the chat-completions JSON as documented.
-                response = await self._client.post("/chat/completions", body=kwargs, cast_to=httpx2.Response)
-                data = json.loads(response.content)
-            except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-                raise FatalLLMError("auth", f"the LLM server refused the API key ({exc.status_code})") from None
-            except openai.NotFoundError:
-                where = self._client.base_url
-                raise FatalLLMError("not_found", f"model {c.model!r} or endpoint not found at {where}") from None
-            except openai.BadRequestError as exc:
-                raise LLMError("bad_request", f"bad request: {_short(exc)}") from None
-            except openai.RateLimitError:
-                raise LLMError("rate_limited", "still rate-limited (429) after retries") from None
-            except openai.APITimeoutError:
-                raise LLMError("timeout", f"no answer within {c.timeout:.0f} s after retries") from None
+                # The total deadline: the SDK's timeout is per read, so a server that sends a byte now and
+                # then would hold the call for ever. The SDK's generic request method keeps its auth and
+                # error mapping without the typed-params transform and response models (~3 ms of CPU per
+                # call, which capped throughput at high concurrency).
+                async with asyncio.timeout(c.timeout):
+                    response = await self._client.post("/chat/completions", body=kwargs, cast_to=httpx2.Response)
+            except (TimeoutError, openai.APITimeoutError):
+                self.stats["timeouts"] += 1
+                error = LLMError("timeout", f"no whole answer within {c.timeout:g} s")
+                raise self._unanswered(started, error) from None
             except openai.APIConnectionError as exc:
-                raise LLMError("connection", f"cannot reach {self._client.base_url}: {_short(exc)}") from None
+                self.stats["connection_errors"] += 1
+                error = LLMError("connection", f"cannot reach {self._client.base_url}: {_short(exc)}")
+                raise self._unanswered(started, error) from None
             except openai.APIStatusError as exc:
-                raise LLMError(f"http_{exc.status_code}", f"server error {exc.status_code} after retries") from None
-            except (openai.APIError, ValueError) as exc:  # malformed JSON and other unreadable answers
-                raise LLMError("bad_response", f"unreadable answer: {_short(exc)}") from None
-        return _completion(data, response.headers.get("x-request-id"))
+                self._streak = 0  # the server answers, if not well
+                raise self._status_error(exc) from None
+            except openai.APIError as exc:
+                self._streak = 0
+                raise _Retry(LLMError("bad_response", f"unreadable answer: {_short(exc)}")) from None
+            self._streak = 0
+        try:
+            return _completion(json.loads(response.content), response.headers.get("x-request-id"))
+        except ValueError as exc:  # malformed JSON
+            raise _Retry(LLMError("bad_response", f"unreadable answer: {_short(exc)}")) from None
+        except LLMError as exc:
+            raise _Retry(exc) from None
+
+    def _unanswered(self, started: float, error: LLMError) -> Exception:
+        """A timeout or lost connection: retried, unless the breaker trips and the job stops."""
+        if self._streak == 0:
+            self._streak_since = started
+        self._streak += 1
+        lasted = time.monotonic() - self._streak_since
+        limit = self.config.max_consecutive_failures
+        if self._fatal is None and (self._streak >= limit or (self._streak >= 2 and lasted >= BREAKER_WINDOW_S)):
+            where = self.config.base_url or str(self._client.base_url)
+            self._fatal = FatalLLMError(
+                "not_answering",
+                f"the LLM server at {where} is not answering ({self._streak} consecutive timeouts/connection "
+                f"errors in {lasted:.0f} s; last: {error})",
+            )
+        return self._fatal if self._fatal is not None else _Retry(error)
+
+    def _status_error(self, exc: openai.APIStatusError) -> Exception:
+        code = exc.status_code
+        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+            self._fatal = FatalLLMError("auth", f"the LLM server refused the API key ({code})")
+            return self._fatal
+        if isinstance(exc, openai.NotFoundError):
+            self._fatal = FatalLLMError("not_found", f"model {self.config.model!r} or endpoint not found at "
+                                                     f"{self._client.base_url}")  # fmt: skip
+            return self._fatal
+        should = (exc.response.headers.get("x-should-retry") or "").lower()
+        if should == "false" or (should != "true" and code not in RETRY_STATUSES and code < 500):
+            return LLMError("bad_request" if code == 400 else f"http_{code}", f"bad request ({code}): {_short(exc)}")
+        if code == 429:
+            self.stats["rate_limited"] += 1
+            error = LLMError("rate_limited", "still rate-limited (429) after retries")
+        else:
+            self.stats["server_errors"] += code >= 500
+            error = LLMError(f"http_{code}", f"server error {code} after retries")
+        return _Retry(error, _retry_after(exc.response.headers))
 
     async def close(self) -> None:
         await self._client.close()
+
+
+def _retry_after(headers) -> float | None:
+    """The server's Retry-After (ms, seconds or an HTTP date), when it is a sane wait (0-60 s)."""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) * scale
+        except ValueError:
+            try:
+                seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+            except (TypeError, ValueError):
+                seconds = -1.0
+        if 0 <= seconds <= 60:
+            return seconds
+    return None
+
+
+def _backoff(attempt: int, retry_after: float | None) -> float:
+    """The wait before retry ``attempt + 1``: the server's Retry-After, else 0.5 s doubling up to 8 s, jittered."""
+    if retry_after is not None:
+        return retry_after
+    return min(0.5 * 2**attempt, 8.0) * (1 - 0.25 * random.random())
 
 
 def _completion(data: object, request_id: str | None) -> Completion:

@@ -10,6 +10,7 @@ one short transaction as a synthetic dataset (examples) plus its failures.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import math
@@ -27,7 +28,8 @@ import pandas as pd
 
 from japagen_core.errors import JapagenError
 from japagen_core.generation.clean import clean_text, parse_label, split_numbered
-from japagen_core.generation.llm import ChatClient, FatalLLMError, LLMConfig, LLMError, cost_usd
+from japagen_core.generation.journal import CallJournal, call_key, read_journal
+from japagen_core.generation.llm import ChatClient, FatalLLMError, LLMConfig, LLMError, OpenAIChatClient, cost_usd
 from japagen_core.generation.local import LocalConfig, check_model_name
 from japagen_core.generation.prompts import SETTINGS, PromptSpec, format_example, load_spec
 from japagen_core.project import Project
@@ -55,7 +57,9 @@ PART_COLUMNS = {
     "created_at": "string",
     "provenance": "string",
 }
-USAGE_FILE = "usage.jsonl"  # in the parts folder: one line per answered call, kept across attempts
+USAGE_FILE = "usage.jsonl"  # in the parts folder: the call journal (journal.py), kept across attempts
+CALL_STATS = ("retries", "timeouts", "connection_errors", "rate_limited", "server_errors")  # the client's counters
+_UNIT_ID: contextvars.ContextVar[str] = contextvars.ContextVar("unit_id")  # the unit a call belongs to
 
 
 @dataclass(frozen=True)
@@ -125,8 +129,19 @@ def progress_line(p: dict[str, Any]) -> str:
     return (
         f"{p.get('ok', 0)}/{p.get('target', 0)} examples, {p.get('failed', 0)} failed"
         f"{' (' + failures + ')' if failures else ''}, {p.get('rate_per_s', 0)}/s{eta}, "
-        f"{p.get('prompt_tokens', 0) + p.get('completion_tokens', 0):,} tokens{cost}"
+        f"{p.get('prompt_tokens', 0) + p.get('completion_tokens', 0):,} tokens{cost}{_calls_text(p)}"
     )
+
+
+def _calls_text(p: dict[str, Any]) -> str:
+    """Retries, timeouts and calls cut off by a stop, when there are any."""
+    counts = [(p.get(k) or 0, k.replace("_", " ")) for k in CALL_STATS]
+    text = "; " + ", ".join(f"{n} {name}" for n, name in counts if n) if any(n for n, _ in counts) else ""
+    if p.get("cut_off_calls"):
+        text += f"; {p['cut_off_calls']} calls cut off by a stop (tokens unknown)"
+    if p.get("reused_calls"):
+        text += f"; {p['reused_calls']} answers reused"
+    return text
 
 
 @dataclass(frozen=True)
@@ -236,8 +251,10 @@ class Runner:
         # What the client adds to each example's provenance (the local backend: model, adapter and its sha).
         self.client_provenance = dict(getattr(client, "provenance", None) or {})
         self.progress = Progress()
-        self.progress.prompt_tokens, self.progress.completion_tokens = usage_totals(parts_dir)
-        self._usage = (parts_dir / USAGE_FILE).open("a", buffering=1, encoding="utf-8")  # line-buffered
+        self.journal = CallJournal(parts_dir / USAGE_FILE)  # answered calls are counted and reused on resume
+        self.progress.prompt_tokens = self.journal.totals.prompt_tokens
+        self.progress.completion_tokens = self.journal.totals.completion_tokens
+        self._reported_calls: dict[str, int] = {}
         self._last_report = 0.0
         self._fewshot = self._load_fewshot() if cfg.mode == "generate" and cfg.setting == "few-shot" else {}
         self._source = self._load_source() if cfg.mode == "annotate" else None
@@ -285,8 +302,11 @@ class Runner:
         """Run every unit not yet done, then top up shortfalls; 'succeeded', 'incomplete' or 'cancelled'."""
         try:
             return await self._run()
+        except LLMError:
+            self._report("running", force=True)  # the timeouts and retries up to a breaker's trip
+            raise
         finally:
-            self._usage.close()
+            self.journal.close()
 
     async def _run(self) -> str:
         source_rows = list(self._source.index) if self._source is not None else None
@@ -361,6 +381,8 @@ class Runner:
         try:
             while not work.done():
                 await asyncio.wait([work], timeout=0.2)
+                if self._call_stats() != self._reported_calls:  # retries and timeouts show while they happen
+                    self._report("running")
                 if not work.done() and self.cancelled():
                     log.info("cancel requested: stopping the units in flight")
                     return False
@@ -384,11 +406,18 @@ class Runner:
         now = time.monotonic()
         if force or now - self._last_report >= 0.5:
             self._last_report = now
-            self.report(self.progress.snapshot(self.llm.model, state))
+            self._reported_calls = self._call_stats()
+            self.report({**self.progress.snapshot(self.llm.model, state), **self._reported_calls})
+
+    def _call_stats(self) -> dict[str, int]:
+        stats = getattr(self.client, "stats", None) or {}
+        counts = {k: int(stats.get(k, 0)) for k in CALL_STATS}
+        return {**counts, "cut_off_calls": self.journal.earlier_cut_off, "reused_calls": self.journal.reused}
 
     # -- one unit --------------------------------------------------------------------------------
 
     async def _unit(self, unit: Unit) -> list[dict[str, Any]]:
+        _UNIT_ID.set(unit.id)  # the calls below (tasks copy the context) are journaled under this unit
         rng = random.Random(f"{self.cfg.seed}:{self.cfg.run_id}:{unit.id}")
         if self.cfg.mode == "annotate":
             return await self._annotate_unit(unit)
@@ -432,22 +461,42 @@ class Runner:
     async def _ask_once(self, messages: list[dict[str, str]], want: int):
         if self.list_mode and want > 1:
             listed = [*messages[:-1], {**messages[-1], "content": messages[-1]["content"] + LIST_PROMPT.format(n=want)}]
-            completion = await self.client.complete(listed, n=1)
-            self._record_usage(completion)
+            completion = await self._complete(listed, 1)
             return completion, split_numbered(completion.texts[0], want) if completion.texts else []
-        completion = await self.client.complete(messages, n=want)
-        self._record_usage(completion)
+        completion = await self._complete(messages, want)
         got = completion.texts[:want]
         if want > 1 and len(got) == 1:
             log.warning("the server returned 1 choice for n=%d: switching to numbered-list prompts", want)
             self.list_mode = True
         return completion, got
 
-    def _record_usage(self, completion) -> None:
-        """Count a call's tokens the moment it is answered, so work lost to a kill is still paid for."""
-        self._usage.write(json.dumps([completion.prompt_tokens, completion.completion_tokens]) + "\n")
+    async def _complete(self, messages: list[dict[str, str]], n: int):
+        """One call, journaled: answered from the journal when an earlier attempt already paid for it;
+        else sent, and its answer counted and kept the moment it comes back."""
+        key = call_key(_UNIT_ID.get(), messages, n)
+        completion = self.journal.take(key)
+        if completion is not None:
+            return completion
+        call_id = None
+
+        def sent() -> None:  # on the wire: from now on a kill may leave it paid for and unanswered
+            nonlocal call_id
+            call_id = self.journal.sent(key)
+
+        try:
+            if isinstance(self.client, OpenAIChatClient):
+                completion = await self.client.complete(messages, n=n, on_send=sent)
+            else:  # an in-process model: nothing is paid, nothing waits on a wire
+                sent()
+                completion = await self.client.complete(messages, n=n)
+        except LLMError as exc:
+            if call_id is not None:
+                self.journal.failed(call_id, exc.reason)
+            raise
+        self.journal.answered(call_id, key, completion)
         self.progress.prompt_tokens += completion.prompt_tokens
         self.progress.completion_tokens += completion.completion_tokens
+        return completion
 
     def _base_provenance(self, unit: Unit, word: str | None, fewshot_ids: list[str]) -> dict[str, Any]:
         return {
@@ -609,18 +658,8 @@ class Runner:
 
 def usage_totals(parts_dir: Path) -> tuple[int, int]:
     """(prompt, completion) tokens of every answered call of a run, across attempts."""
-    prompt = completion = 0
-    try:
-        lines = (parts_dir / USAGE_FILE).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return 0, 0
-    for line in lines:
-        try:
-            p, c = json.loads(line)
-        except ValueError:  # a line cut short by a kill
-            continue
-        prompt, completion = prompt + int(p), completion + int(c)
-    return prompt, completion
+    totals, _ = read_journal(parts_dir / USAGE_FILE)
+    return totals.prompt_tokens, totals.completion_tokens
 
 
 def _meta_fields(meta: dict[str, Any] | None) -> dict[str, Any]:

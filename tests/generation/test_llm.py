@@ -85,3 +85,102 @@ def test_the_key_comes_from_env_or_secrets(tmp_path):
 def test_bad_base_urls_are_refused_before_anything_is_stored(url, message):
     with pytest.raises(JapagenError, match=message):
         LLMConfig(base_url=url)
+
+
+def test_the_total_deadline_cuts_an_answer_dripped_one_byte_at_a_time(fake):
+    fake.config.drip_interval = 0.2  # each read succeeds well within the timeout; the whole would take minutes
+    fake.script = ["drip"]
+    client = OpenAIChatClient(LLMConfig(model="m", base_url=fake.base_url, timeout=1.0, max_retries=0), "sk-test")
+
+    async def go():
+        try:
+            return await client.complete(MESSAGES, n=1)
+        finally:
+            await client.close()
+
+    start = time.monotonic()
+    with pytest.raises(LLMError) as error:
+        asyncio.run(go())
+    elapsed = time.monotonic() - start
+    assert error.value.reason == "timeout" and 1.0 <= elapsed < 1.5, elapsed
+    assert client.stats["timeouts"] == 1 and client.stats["attempts"] == 1
+
+
+def _calls(fake, count: int, **config):
+    """``count`` calls at once through one client; each call's result or exception, and the client."""
+    client = OpenAIChatClient(LLMConfig(model="m", base_url=fake.base_url, **config), "sk-test")
+
+    async def go():
+        try:
+            return await asyncio.gather(*(client.complete(MESSAGES, n=1) for _ in range(count)), return_exceptions=True)
+        finally:
+            await client.close()
+
+    return asyncio.run(go()), client
+
+
+def test_the_breaker_stops_every_call_when_the_server_never_answers(fake):
+    fake.config.fault_rate, fake.config.faults = 1.0, ("hang",)
+    start = time.monotonic()
+    results, client = _calls(fake, 6, concurrency=3, timeout=0.3, max_retries=5, max_consecutive_failures=4)
+    elapsed = time.monotonic() - start
+    assert all(isinstance(r, FatalLLMError) and r.reason == "not_answering" for r in results), results
+    message = str(results[0])
+    assert f"the LLM server at {fake.base_url} is not answering (4 consecutive timeouts/connection errors" in message
+    assert "last: no whole answer within 0.3 s" in message
+    # two rounds of 0.3 s and a backoff, not 6 calls x 6 attempts x 0.3 s
+    assert elapsed < 2.5 and len(fake.requests) <= 6, (elapsed, len(fake.requests))
+    assert client.stats["timeouts"] >= 4 and client.stats["retries"] >= 1
+
+
+def test_any_answer_resets_the_breaker(fake):
+    fake.script = ["hang", "hang", None] * 3
+    client = OpenAIChatClient(
+        LLMConfig(model="m", base_url=fake.base_url, timeout=0.2, max_retries=3, max_consecutive_failures=3), "sk"
+    )
+
+    async def go():  # three calls one after the other: 2 timeouts, then an answer, each time
+        try:
+            return [await client.complete(MESSAGES, n=1) for _ in range(3)]
+        finally:
+            await client.close()
+
+    assert all(c.texts for c in asyncio.run(go()))  # 6 timeouts, never 3 in a row
+    assert client.stats["timeouts"] == 6 and client.stats["retries"] == 6
+
+
+def test_a_refused_connection_trips_the_breaker_in_seconds():
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = OpenAIChatClient(
+        LLMConfig(model="m", base_url=f"http://127.0.0.1:{port}/v1", max_consecutive_failures=3), "sk-test"
+    )
+
+    async def go():
+        try:
+            return await client.complete(MESSAGES, n=1)
+        finally:
+            await client.close()
+
+    start = time.monotonic()
+    with pytest.raises(FatalLLMError, match=r"is not answering \(3 consecutive .*last: cannot reach"):
+        asyncio.run(go())
+    assert time.monotonic() - start < 5 and client.stats["connection_errors"] == 3
+
+
+def test_retry_after_is_honoured_when_sane():
+    from japagen_core.generation.llm import _backoff, _retry_after
+
+    assert _retry_after({"retry-after": "2"}) == 2.0 and _retry_after({"retry-after-ms": "250"}) == 0.25
+    assert _retry_after({"retry-after": "600"}) is None and _retry_after({"retry-after": "soon"}) is None
+    assert _retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) is None  # in the past
+    assert _backoff(0, 1.5) == 1.5 and 0.375 <= _backoff(1, None) <= 1.0 and _backoff(10, None) <= 8.0
+
+
+def test_the_deadline_settings_are_checked():
+    for bad in ({"timeout": 0}, {"max_retries": -1}, {"max_consecutive_failures": 0}):
+        with pytest.raises(JapagenError, match=next(iter(bad))):
+            LLMConfig(**bad)

@@ -161,3 +161,26 @@ def test_usage_survives_a_line_cut_short_by_a_kill(tmp_path):
 
     (tmp_path / USAGE_FILE).write_text("[40, 20]\n[40, 100]\n[4", encoding="utf-8")
     assert usage_totals(tmp_path) == (80, 120)
+
+
+def test_the_journal_counts_answers_and_cut_off_calls_and_skips_a_torn_line(tmp_path):
+    from japagen_core.generation.journal import CallJournal, call_key, read_journal
+    from japagen_core.generation.llm import Completion
+
+    path = tmp_path / "usage.jsonl"
+    path.write_text("[40, 20]\n", encoding="utf-8")  # a journal of the older format: usage only
+    journal = CallJournal(path)
+    key = call_key("positive-000000", [{"role": "user", "content": "書いて"}], 5)
+    answered, failed = journal.sent(key), journal.sent(key)
+    journal.sent(key)  # in flight when the process dies
+    journal.answered(answered, key, Completion(["犬が走る。"], "req-7", 40, 100))
+    journal.failed(failed, "timeout")
+    journal.close()
+    with path.open("a", encoding="utf-8") as f:
+        f.write('{"a": "x", "k": "' + key + '", "u": [40, 1')  # an answer cut short by a kill
+    totals, _ = read_journal(path)
+    assert (totals.prompt_tokens, totals.completion_tokens, totals.answered, totals.cut_off) == (80, 120, 2, 1)
+    again = CallJournal(path)
+    assert again.take(key) == Completion(["犬が走る。"], "req-7", 40, 100) and again.take(key) is None
+    assert again.take(call_key("positive-000001", [{"role": "user", "content": "書いて"}], 5)) is None
+    again.close()

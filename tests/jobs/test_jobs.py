@@ -1,5 +1,6 @@
 """Jobs as real processes: progress, SIGKILL then resume, cancel, and no API key anywhere on disk."""
 
+import json
 import os
 import signal
 from dataclasses import asdict
@@ -122,3 +123,106 @@ def test_two_starts_of_one_job_run_it_once(project, slow_fake):
     assert _wait(store, job.id, lambda j: j.state in ("succeeded", "failed")).state == "succeeded"
     assert len(_examples(project, "marc-twice")) == 100
     assert "nothing to cancel" in store.cancel(store.get(job.id))
+
+
+@pytest.fixture
+def fake_server():
+    server = FakeOpenAI(ServerConfig()).start()
+    yield server
+    server.stop()
+
+
+def test_a_silent_server_fails_the_job_quickly_and_progress_counts_the_timeouts(project, fake_server):
+    import subprocess
+    import sys
+    import time
+
+    fake_server.config.fault_rate, fake_server.config.faults = 1.0, ("hang",)  # accepts, never answers
+    root = Path(__file__).resolve().parents[2]
+    store = JobStore(project.settings.jobs_dir)
+    start = time.monotonic()
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "japagen_core", "generate", "--task", "marc_ja", "--setting", "zero-shot",
+         "--per-label", "100", "--base-url", fake_server.base_url, "--concurrency", "2", "--timeout", "1",
+         "--max-consecutive-failures", "6", "--wait"],
+        cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        seen = _wait_for_any_job(store, lambda j: j.state == "running" and j.progress.get("timeouts", 0) >= 2)
+        assert seen.progress["ok"] == 0 and "timeouts" in __import__("japagen_core.cli").cli._progress_text(
+            "generate", seen.progress
+        )
+        _, err = cli.communicate(timeout=60)
+    finally:
+        cli.kill()
+    elapsed = time.monotonic() - start
+    job = store.get(seen.id)
+    assert cli.returncode != 0 and job.state == "failed"
+    expected = f"the LLM server at {fake_server.base_url} is not answering (6 consecutive timeouts/connection errors"
+    assert expected in job.result["message"] and expected in err and "last: no whole answer within 1 s" in err
+    assert job.progress["timeouts"] >= 6 and job.progress["retries"] >= 4
+    assert elapsed < 40, elapsed  # ~5 s of timeouts and backoff, plus starting two Python processes
+    listed = subprocess.run([sys.executable, "-m", "japagen_core", "jobs"], cwd=root, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(root)}, timeout=60)  # fmt: skip
+    assert "timeouts" in listed.stdout and "failed" in listed.stdout
+
+
+def _wait_for_any_job(store: JobStore, until, timeout: float = 60):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for job in store.list():
+            if until(job):
+                return job
+        time.sleep(0.05)
+    raise AssertionError(f"no job got there: {[(j.state, j.progress) for j in store.list()]}")
+
+
+def test_sigkill_then_resume_pays_each_answered_call_once_and_counts_them_all(project, fake_server, monkeypatch):
+    """20 calls of 5 examples. The server answers 10, then holds the next 4 (the calls in flight) and the job is
+    killed: the resumed job reuses the 10 answers, sends only the 10 calls still missing, and its token count
+    is exactly what the server answered."""
+    import time
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local")
+    fake_server.script = [None] * 10 + ["hang"] * 4
+    llm = asdict(LLMConfig(model="fake-model", base_url=fake_server.base_url, concurrency=4, timeout=30))
+    cfg = RunConfig(mode="generate", task="marc_ja", run_id="marc-paid-once", llm=llm, setting="zero-shot",
+                    per_label=50)  # fmt: skip
+    store = JobStore(project.settings.jobs_dir)
+    job = submit_run(project, cfg)
+    journal = job.parts_dir / "usage.jsonl"
+
+    def answered_in_journal() -> int:
+        return journal.read_text(encoding="utf-8").count('{"a": ') if journal.exists() else 0
+
+    deadline = time.monotonic() + 60
+    while not (len(fake_server.requests) == 14 and answered_in_journal() == 10):
+        assert time.monotonic() < deadline, (len(fake_server.requests), answered_in_journal())
+        time.sleep(0.05)
+    parts_before = len(list(job.parts_dir.glob("part-*.parquet")))
+    os.killpg(int(json.loads((job.dir / "pid.json").read_text())["pid"]), signal.SIGKILL)
+    killed = _wait(store, job.id, lambda j: j.state != "running")
+    assert killed.state == "interrupted" and len(fake_server.answered) == 10
+
+    store.start(killed)
+    finished = _wait(store, job.id, lambda j: j.state in ("succeeded", "failed"))
+    assert finished.state == "succeeded", finished.log_tail()
+    answered = fake_server.answered
+    assert len(answered) == 20  # the 10 answered before the kill were not sent again
+    assert len(fake_server.requests) == 24  # 10 + 4 held at the kill + 10 after
+    p = finished.progress
+    assert p["prompt_tokens"] == sum(a["prompt_tokens"] for a in answered) == 800
+    assert p["completion_tokens"] == sum(a["completion_tokens"] for a in answered) == 2000
+    assert p["cut_off_calls"] == 4 and p["reused_calls"] == 10 - 10 * parts_before
+    with project.db.transaction() as con:
+        rows = con.execute("SELECT text, source_id FROM examples WHERE dataset_id = ?", ["marc-paid-once"]).fetchall()
+        meta = con.execute("SELECT meta FROM datasets WHERE id = ?", ["marc-paid-once"]).fetchone()[0]
+    assert len(rows) == 100 and len({text for text, _ in rows}) == 100  # every example exactly once
+    per_request = {}
+    for _, request_id in rows:
+        per_request[request_id] = per_request.get(request_id, 0) + 1
+    assert per_request == {f"req-{a['number']}": 5 for a in answered}  # each answer's 5 examples, once
+    assert json.loads(meta)["summary"]["prompt_tokens"] == 800

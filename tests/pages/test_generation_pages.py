@@ -113,3 +113,18 @@ def test_annotate_page_labels_imported_texts(home, project, fake, tmp_path):
     wait_for_the_only_job(project)
     [annotated] = [d for d in project.datasets() if d["kind"] == "synthetic"]
     assert annotated["rows"] == 8 and sum(annotated["counts"].values()) == 8
+
+
+def test_jobs_page_shows_retries_timeouts_and_calls_cut_off(home, project):
+    from japagen_core.jobs.store import write_json_atomic
+
+    job = project.jobs.create("generate", {"task": "jnli", "setting": "kadg"}, label="jnli")
+    progress = {"state": "running", "ok": 0, "target": 900, "failed": 0, "retries": 7, "timeouts": 5,
+                "connection_errors": 2, "rate_limited": 0, "server_errors": 0, "cut_off_calls": 3}  # fmt: skip
+    write_json_atomic(job.dir / "progress.json", progress)
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    at.switch_page("../pages/jobs.py").run()
+    shown = texts(at)
+    assert not at.exception
+    assert "LLM calls: 7 retries · 5 timeouts · 2 connection errors · 0 rate-limited (429)" in shown
+    assert "3 call(s) were cut off by a stop" in shown
