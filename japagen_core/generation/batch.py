@@ -13,9 +13,11 @@ that failed is asked again in a follow-up batch under a new custom id (``~1``, `
 sent twice) up to ``retry_rounds`` times, then recorded as a failure with its reason, as a synchronous call
 would be; top-up units make up for unusable answers as in a synchronous run.
 
-A custom id is ``<run id>:<unit id>:<request sha>:<k>~<attempt>``: the k-th request with that body in the
-unit, so it is the same whenever the unit is replayed. Every remote step is bracketed in
-``batch/state.json`` (written atomically): an intent before the call, the id after it. A job killed inside
+A custom id is ``<unit id>:<sha of run id, unit id, request body, k>~<attempt>``, for the k-th request with
+that body in the unit, so it is the same whenever the unit is replayed (and unique across runs).
+
+Every remote step is bracketed in ``batch/state.json`` (written atomically): an intent before the call,
+the id after it. A job killed inside
 a call finds the file (by its name) or the batch (by its input file) on the server when it resumes instead
 of creating another, so no upload or batch is made twice and no request line is paid twice.
 """
@@ -157,7 +159,8 @@ class ReplayClient:
         digest = hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:10]
         k = calls.seen.get(digest, 0)
         calls.seen[digest] = k + 1
-        key = f"{self.run_id}:{calls.unit_id}:{digest}:{k}"
+        call = hashlib.sha256(f"{self.run_id}:{calls.unit_id}:{digest}:{k}".encode()).hexdigest()[:20]
+        key = f"{calls.unit_id[:24]}:{call}"  # with "~attempt" at most 48 characters (providers cap them at 64)
         if key in self.ledger.answers:
             return self.ledger.answers[key]
         failed = self.ledger.failures.get(key, [])

@@ -59,6 +59,7 @@ def _examples(project, run_id):
 def _sent_once(server) -> None:
     """No custom id in two batches, and a retried line goes out under the next attempt number."""
     assert server.batch_lines and set(server.batch_lines.values()) == {1}
+    assert max(map(len, server.batch_lines)) <= 64  # providers refuse longer custom ids
     retried = [cid for cid in server.batch_lines if not cid.endswith("~0")]
     for cid in retried:
         key, _, attempt = cid.rpartition("~")
@@ -126,6 +127,38 @@ def test_a_kill_inside_an_upload_or_a_create_does_not_repeat_it(project, server,
     assert state == "succeeded"
     assert len([f for f in server.files.values() if f["purpose"] == "batch"]) == len(server.batches)
     assert sum(1 for b in server.batches.values() if b["input_file_id"] == file_id) == 1
+    _sent_once(server)
+
+
+def test_a_line_that_keeps_failing_is_recorded_as_a_failure_with_its_reason(project, server, tmp_path):
+    server.config.batch_fail_every = 1  # every line fails
+    cfg = _cfg(server, "marc_ja", 5, "marc-fails", retry_rounds=1)
+    state, _ = _run_here(project, cfg, tmp_path / "job")
+    assert state == "incomplete"
+    attempts = Counter(cid.rpartition("~")[2] for cid in server.batch_lines)
+    assert set(attempts) == {"0", "1"} and attempts["0"] == attempts["1"]  # each request asked twice, no more
+    _sent_once(server)
+    import pandas as pd
+
+    parts = pd.concat(pd.read_parquet(p) for p in (tmp_path / "job" / "parts").glob("part-*.parquet"))
+    assert set(parts["status"]) == {"failed"} and set(parts["reason"]) == {"http_500"}
+    assert {u[:2] for u in parts["unit_id"]} == {"po", "ne", "t1"}  # the first pass, then one top-up round
+
+
+def test_annotation_through_the_batch_api(project, server, tmp_path):
+    from japagen_core.datasets.importers import ImportOptions, import_gold
+    from tests.conftest import write_jsonl
+
+    texts = [{"sentence1": f"犬が{i}匹いる。", "sentence2": "動物がいる。", "label": "entailment"} for i in range(60)]
+    [source] = import_gold(project.db, project.registry["jnli"], "pool", path=write_jsonl(tmp_path / "pool.json", texts),
+                           options=ImportOptions(unlabeled=True))  # fmt: skip
+    cfg = RunConfig(**{**asdict(_cfg(server, "jnli", 1, "jnli-annotated")), "mode": "annotate", "per_label": 0,
+                       "source_dataset": source.dataset_id})  # fmt: skip
+    state, _ = _run_here(project, cfg, tmp_path / "job")
+    assert state == "succeeded"
+    ingest(project, cfg, tmp_path / "job" / "parts", job_id="test")
+    rows = _examples(project, "jnli-annotated")
+    assert len(rows) == 60 and {label for label, *_ in rows} <= {"entailment", "contradiction", "neutral"}
     _sent_once(server)
 
 
