@@ -17,9 +17,9 @@ A custom id is ``<unit id>:<sha of run id, unit id, request body, k>~<attempt>``
 that body in the unit, so it is the same whenever the unit is replayed (and unique across runs).
 
 Every remote step is bracketed in ``batch/state.json`` (written atomically): an intent before the call,
-the id after it. A job killed inside
-a call finds the file (by its name) or the batch (by its input file) on the server when it resumes instead
-of creating another, so no upload or batch is made twice and no request line is paid twice.
+the id after it. A job killed inside a call finds the file (by its name) or the batch (by its input file)
+on the server when it resumes instead of creating another, so no upload or batch is made twice and no
+request line is paid twice. Cancel stops following; the remote batches run on and a resume follows them.
 """
 
 from __future__ import annotations
