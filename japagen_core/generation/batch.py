@@ -353,7 +353,8 @@ class BatchRunner(Runner):
                 self.ledger = self.client.ledger = Ledger.load(self.batch_dir)
                 self._sync_usage()
                 continue
-            pending = await self._replay([u for u in units if u.id not in self.done_parts()])
+            written = {p.stem.removeprefix("part-") for p in self.parts_dir.glob("part-*.parquet")}
+            pending = await self._replay([u for u in units if u.id not in written])
             if pending is None:
                 return "cancelled"
             if pending:
