@@ -152,6 +152,7 @@ class ReplayClient:
 
     def __init__(self, llm: LLMConfig, run_id: str, ledger: Ledger, retry_rounds: int):
         self.llm, self.run_id, self.ledger, self.retry_rounds = llm, run_id, ledger, retry_rounds
+        self.provenance = {"batch_api": True}  # recorded with every example (Runner._base_provenance)
 
     async def complete(self, messages: list[dict[str, str]], *, n: int) -> Completion:
         calls = _CURRENT.get()

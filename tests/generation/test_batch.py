@@ -89,7 +89,12 @@ def test_a_batch_run_lands_every_example_once_and_retries_failed_lines(project, 
     assert last["ok"] == 240 and last["batch"]["round"] == len(batches)
     assert last["cost_usd"] == pytest.approx(summary["cost_usd"])
     prov = json.loads(rows[0][3])
-    assert prov["run_id"] == "marc-batch" and prov["kadg_word"] and prov["unit_id"]
+    assert prov["run_id"] == "marc-batch" and prov["kadg_word"] and prov["unit_id"] and prov["batch_api"] is True
+    with project.db.transaction() as con:
+        request_ids = [
+            r[0] for r in con.execute("SELECT source_id FROM examples WHERE dataset_id = 'marc-batch'").fetchall()
+        ]
+    assert all(r and r.startswith("req-") for r in request_ids)  # the request id of each batch line's answer
 
 
 def test_a_pair_task_runs_as_two_batch_rounds(project, server, tmp_path):
