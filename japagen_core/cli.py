@@ -21,9 +21,11 @@ from typing import Any
 from japagen_core.datasets.importers import FORMATS, ImportOptions, import_gold
 from japagen_core.demo import load_demo, remove_demo
 from japagen_core.errors import JapagenError
+from japagen_core.generation.batch import batch_settings_dict
 from japagen_core.generation.llm import PAPER_DEFAULTS, LLMConfig
-from japagen_core.generation.prompts import SETTINGS
+from japagen_core.generation.prompts import SETTINGS, load_spec
 from japagen_core.generation.run import RunConfig, new_run_id, progress_line
+from japagen_core.generation.scale import PAPER_PER_LABEL, estimate_run, paper_sampling, prompt_chars
 from japagen_core.jobs import JobStore
 from japagen_core.jobs.runner import run_job, submit_prompting, submit_run, submit_training
 from japagen_core.metrics.inputs import load_texts
@@ -91,8 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("generate", help="generate labelled examples with an LLM (a background job)")
     p.add_argument("--task", required=True)
     p.add_argument("--setting", choices=SETTINGS, default="zero-shot")
-    p.add_argument("--per-label", type=int, required=True, help="examples per label (M)")
+    p.add_argument("--per-label", type=int, help="examples per label (M); required unless --paper-scale")
     p.add_argument("--fewshot-dataset", help="gold dataset id the few-shot examples are drawn from")
+    p.add_argument("--paper-scale", action="store_true",
+                   help=f"the paper's scale: {PAPER_PER_LABEL:,} per label with its sampling; shows calls, cost "
+                        "and time, and starts only with --yes")  # fmt: skip
+    p.add_argument("--estimate", action="store_true", help="show calls, tokens, cost and time; start nothing")
+    p.add_argument("--yes", action="store_true", help="with --paper-scale: start the run after the estimate")
     _llm_arguments(p, temperature=PAPER_DEFAULTS["temperature"])
     _backend_arguments(p)
     p.set_defaults(func=cmd_generate)
@@ -262,6 +269,9 @@ def _backend_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=16, help="local: sequences generated per batch")
     p.add_argument("--device", default="auto", help="local: auto, cpu or cuda")
     p.add_argument("--teacher", help="a registered teacher (see: teachers): its model, endpoint and adapter")
+    p.add_argument("--batch", action="store_true",
+                   help="the OpenAI Batch API: half price, up to 24 h a round (pair tasks: two rounds)")  # fmt: skip
+    p.add_argument("--batch-poll-seconds", type=float, default=30.0, help="--batch: seconds between status checks")
 
 
 def cmd_tasks(project: Project, args: argparse.Namespace) -> None:
@@ -425,33 +435,61 @@ def _llm_config(args: argparse.Namespace) -> dict:
 
 
 def _backend(project: Project, args: argparse.Namespace) -> dict[str, Any]:
-    """The RunConfig fields of --backend / --teacher, with the LLM settings (a teacher sets the model)."""
+    """The RunConfig fields of --backend / --teacher / --batch, with the LLM settings (a teacher sets the model)."""
+    batch = {"batch": batch_settings_dict(poll_seconds=args.batch_poll_seconds)} if args.batch else {}
     llm = _llm_config(args)
     if args.teacher:
         fields = teachers.run_fields(project, teachers.registry.get_teacher(project, args.teacher))
         llm.update(model=fields.pop("model"), base_url=fields.pop("base_url"))
         if fields["backend"] == "local":
             fields["local"] = {**fields["local"], "batch_size": args.batch_size, "device": args.device}
-        return {"llm": llm, **fields}
+        return {"llm": llm, **fields, **batch}
     local = {"adapter": args.adapter, "batch_size": args.batch_size, "device": args.device}
     if args.backend == "openai" and args.adapter:
         raise JapagenError("--adapter is for --backend local")
-    return {"llm": llm, "backend": args.backend, "local": local if args.backend == "local" else {}}
+    return {"llm": llm, "backend": args.backend, "local": local if args.backend == "local" else {}, **batch}
 
 
 def cmd_generate(project: Project, args: argparse.Namespace) -> int:
+    per_label = args.per_label
+    if args.paper_scale:
+        if per_label not in (None, PAPER_PER_LABEL):
+            raise JapagenError(f"--paper-scale generates {PAPER_PER_LABEL:,} per label: leave out --per-label")
+        per_label = PAPER_PER_LABEL
+    elif per_label is None:
+        raise JapagenError("--per-label is required (or --paper-scale for the paper's 25,000)")
     cfg = RunConfig(
         mode="generate",
         task=args.task,
         run_id=new_run_id(args.task, args.setting),
         setting=args.setting,
-        per_label=args.per_label,
+        per_label=per_label,
         seed=args.seed,
         fewshot_dataset=args.fewshot_dataset,
         list_mode=args.list_mode,
         **_backend(project, args),
     )
+    if args.paper_scale or args.estimate:
+        _show_estimate(project, cfg, paper=args.paper_scale)
+        if args.estimate or not args.yes:
+            print("nothing started" + ("" if args.estimate else " (add --yes to start this run)"))
+            return 0
     return _submit(project, cfg, args.wait)
+
+
+def _show_estimate(project: Project, cfg: RunConfig, *, paper: bool) -> None:
+    """Print what the run will take (refusing --paper-scale with other sampling than the paper's)."""
+    cfg.check(project)
+    task, llm = project.registry[cfg.task], LLMConfig(**cfg.llm)
+    if paper and (differ := paper_sampling(llm)):
+        raise JapagenError("--paper-scale uses the paper's sampling, but " + "; ".join(differ))
+    spec = load_spec(project.settings.prompts_dir, task)
+    estimate = estimate_run(
+        task, cfg.per_label, llm, batch=bool(cfg.batch), prompt_chars=prompt_chars(spec, task, cfg.setting)
+    )
+    print(f"{task.name} · {cfg.setting} · {llm.model} · {cfg.per_label:,} per label")
+    for line in estimate.lines(llm.model):
+        print("  " + line)
 
 
 def cmd_annotate(project: Project, args: argparse.Namespace) -> int:
@@ -476,7 +514,9 @@ def _submit(project: Project, cfg: RunConfig, wait: bool) -> int:
 def _progress_text(kind: str, p: dict[str, Any]) -> str:
     if kind.startswith("teacher-"):
         return f"{p.get('message', '')} ({p.get('ok', 0)}/{p.get('target') or '?'} steps)"
-    return train_progress_line(p) if kind == "train" else progress_line(p)
+    if kind == "train":
+        return train_progress_line(p)
+    return progress_line(p) + (f" · {p['message']}" if p.get("batch") and p.get("message") else "")
 
 
 def _wait(project: Project, job_id: str) -> int:

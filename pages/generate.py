@@ -19,10 +19,12 @@ from app.i18n import N_, shown_as, t, task_title
 from app.resources import get_project
 from app.teacher_picker import teacher_picker
 from japagen_core.errors import JapagenError
+from japagen_core.generation.batch import batch_settings_dict
 from japagen_core.generation.clean import clean_text
-from japagen_core.generation.llm import PRICES, LLMConfig, OpenAIChatClient, cost_usd, is_local, resolve_api_key
+from japagen_core.generation.llm import PAPER_DEFAULTS, PRICES, LLMConfig, OpenAIChatClient, is_local, resolve_api_key
 from japagen_core.generation.prompts import format_example
 from japagen_core.generation.run import RunConfig, new_run_id
+from japagen_core.generation.scale import PAPER_PER_LABEL, SECONDS_PER_CALL, estimate_run
 from japagen_core.review.word_lists import current_words
 from japagen_core.settings import SECRETS_PATH
 
@@ -52,7 +54,14 @@ if setting == "few-shot":
         key="gen_fewshot",
         empty=t("Few-shot needs a gold {task} dataset to draw examples from: import one first.", task=task_title(task)),
     )
-per_label = st.number_input(t("Examples per label (M)"), 1, 1_000_000, 50, key="gen_per_label")
+paper_scale = st.checkbox(
+    t("Paper scale: {count:,} per label with the paper's sampling", count=PAPER_PER_LABEL), key="gen_paper_scale"
+)
+if paper_scale:
+    per_label = PAPER_PER_LABEL
+    st.caption(t("The paper's sampling: temperature 1.2, top-p 1.0, frequency penalty 0.02, 500 tokens, 5 per call."))
+else:
+    per_label = st.number_input(t("Examples per label (M)"), 1, 1_000_000, 50, key="gen_per_label")
 
 st.subheader(t("Model and endpoint"))
 writer = teacher_picker(project, task)  # an API model, a local model, or a fine-tuned teacher (fills in Model)
@@ -63,6 +72,14 @@ base_url = right.text_input(
     key="gen_base_url",
     placeholder=t("http://127.0.0.1:8000/v1 for vLLM / Ollama / llama.cpp"),
 ).strip()
+use_batch = (
+    st.checkbox(
+        t("OpenAI Batch API: half the price, answers within 24 h a round (pair tasks: two rounds)"),
+        key="gen_batch",
+        disabled=writer.local,
+    )
+    and not writer.local
+)
 key_error = None
 try:
     writer.check_key(base_url or None)  # a local model needs no key
@@ -96,6 +113,9 @@ with st.expander(t("Sampling and throughput")):
         t("Defaults are the paper's: temperature 1.2, top-p 1.0, frequency penalty 0.02, 500 tokens, 5 per call.")
     )
 
+if paper_scale:  # the paper's sampling whatever the fields above say
+    temperature, top_p, frequency_penalty = (PAPER_DEFAULTS[k] for k in ("temperature", "top_p", "frequency_penalty"))
+    max_tokens, n = PAPER_DEFAULTS["max_tokens"], PAPER_DEFAULTS["n"]
 try:
     llm = LLMConfig(
         model=model or "?", base_url=base_url or None, temperature=temperature, top_p=top_p,
@@ -156,25 +176,24 @@ for title, messages in stages:
 st.caption(t("Prompt spec {file}, version {version}.", file=spec.path.name, version=spec.version))
 
 # -- cost -----------------------------------------------------------------------------------------------
-labels = len(task.labels)
-calls_per = -(-int(per_label) // int(n))
-calls = calls_per + int(per_label) * labels if task.is_pair else calls_per * labels
 prompt_chars = sum(len(m["content"]) for _, ms in stages for m in ms) // len(stages)
-prompt_tokens, typical_out = calls * prompt_chars, int(per_label) * labels * min(int(max_tokens), 120)
-upper = cost_usd(model, prompt_tokens, int(per_label) * labels * int(max_tokens))
-typical = cost_usd(model, prompt_tokens, typical_out)
+estimate = estimate_run(task, int(per_label), llm, batch=use_batch, prompt_chars=prompt_chars)
 st.subheader(t("Before you launch") if not project.read_only else t("What a run would take"))
-c1, c2, c3 = st.columns(3)
-c1.metric(t("Examples"), f"{int(per_label) * labels:,}")
-c2.metric(t("API calls (about)"), f"{calls:,}")
-c3.metric(t("Estimated cost"), f"${typical:,.2f}" if typical is not None else t("unknown"))
-if upper is not None:
+c1, c2, c3, c4 = st.columns(4)
+c1.metric(t("Examples"), f"{estimate.examples:,}")
+c2.metric(t("API calls (about)"), f"{estimate.calls:,}")
+c3.metric(t("Estimated cost"), f"${estimate.cost_usd:,.2f}" if estimate.cost_usd is not None else t("unknown"))
+c4.metric(
+    t("Time (about)"),
+    t("up to {hours:,.0f} h", hours=estimate.hours) if use_batch else t("{hours:,.1f} h", hours=estimate.hours),
+)
+if estimate.cost_usd is not None:
     st.caption(
         t(
             "About {prompt_tokens:,} prompt tokens (1 per Japanese character) and ~120 output tokens per example; "
             "at most ${upper:,.2f} if every answer used all {max_tokens} tokens. Prices known for: {models}.",
-            prompt_tokens=prompt_tokens,
-            upper=upper,
+            prompt_tokens=estimate.prompt_tokens,
+            upper=estimate.cost_usd_upper,
             max_tokens=int(max_tokens),
             models=", ".join(PRICES),
         )
@@ -184,6 +203,25 @@ else:
         t(
             "No price is known for `{model}` (a local model costs nothing); tokens are counted as the job runs.",
             model=model,
+        )
+    )
+if use_batch:
+    st.caption(
+        t(
+            "Batch API: half the synchronous price (${sync:,.2f} synchronously); {rounds} round(s) of at most 24 h "
+            "each, usually much less. The job follows its batches on Jobs; a job that is stopped or killed "
+            "follows the same batches when resumed and pays for nothing twice.",
+            sync=estimate.cost_usd_sync or 0.0,
+            rounds=estimate.rounds,
+        )
+    )
+else:
+    st.caption(
+        t(
+            "Time at about {seconds:.0f} s per call with {concurrency} concurrent requests "
+            "(and the requests-per-minute limit).",
+            seconds=SECONDS_PER_CALL,
+            concurrency=int(concurrency),
         )
     )
 
@@ -227,4 +265,5 @@ if right.button(t("Launch"), type="primary", disabled=key_error is not None or n
         mode="generate", task=task.name, run_id=new_run_id(task.name, setting), llm=asdict(llm),
         setting=setting, per_label=int(per_label), seed=random.randrange(1_000_000),
         fewshot_dataset=fewshot_dataset, list_mode=list_mode, **writer.run_fields,
+        batch=batch_settings_dict() if use_batch else {},
     ))  # fmt: skip

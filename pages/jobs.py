@@ -50,7 +50,7 @@ def _duration(seconds) -> str:
 def _how(job) -> str:
     c = job.config
     if job.kind == "generate":
-        return c.get("setting", "")
+        return c.get("setting", "") + (" · Batch API" if c.get("batch") else "")
     if job.kind == "train":
         models = len(c.get("seeds", [])) * len(c.get("sizes", []))
         return f"{c.get('data_spec', '')} · " + t("{count} model(s)", count=models)

@@ -13,6 +13,12 @@ a fine-tuning job moves on one stage per retrieve (validating_files, running wit
 succeeded with a ``ft:...`` model, or failed as ``ft_outcome`` says; a file that is not chat JSON Lines
 fails as OpenAI's would), so a test follows a whole job in a few polls.
 
+And the Batch API (``GET /v1/files``, ``GET /v1/files/{id}/content``, ``POST /v1/batches``, ``GET /v1/batches``,
+``GET /v1/batches/{id}``): a batch is in progress for ``batch_delay`` seconds (its request counts grow with the
+time), then completes with an output file (one chat completion per line, answered like the chat endpoint)
+and an error file holding every ``batch_fail_every``-th line as a failed request. ``batch_lines`` counts the
+lines of every created batch per ``custom_id``, so a test can prove that no request line was sent twice.
+
     .venv/bin/python -m tests.openai_server --port 8000 --latency 0.1   # then --base-url http://127.0.0.1:8000/v1
 """
 
@@ -46,6 +52,8 @@ class ServerConfig:
     drip_interval: float = 2.0  # "drip": seconds between the body's bytes
     ft_polls: int = 3  # retrieves a fine-tuning job spends running (one metrics event each) before it ends
     ft_outcome: str = "succeeded"  # or "failed": how every fine-tuning job ends
+    batch_delay: float = 0.5  # seconds a batch stays in progress before it completes
+    batch_fail_every: int = 0  # every k-th request line of the batches fails (0: none)
 
 
 @dataclass
@@ -57,12 +65,15 @@ class FakeOpenAI:
     answered: list[dict] = field(default_factory=list)  # chat answers sent in full: number and usage
     files: dict[str, dict] = field(default_factory=dict)  # uploaded files by id, with their bytes
     ft_jobs: dict[str, dict] = field(default_factory=dict)  # fine-tuning jobs by id, as the API returns them
+    batches: dict[str, dict] = field(default_factory=dict)  # batches by id, as the API returns them
+    batch_lines: dict[str, int] = field(default_factory=dict)  # request lines sent in batches, per custom_id
 
     def __post_init__(self):
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         self._faults_used = 0
         self._stopping = threading.Event()  # releases the "hang" requests when the server stops
+        self._batch_line_no = 0
         self.server: ThreadingHTTPServer | None = None
 
     @property
@@ -113,7 +124,7 @@ class FakeOpenAI:
             return number, fault
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        if "/files" in handler.path or "/fine_tuning/" in handler.path:
+        if "/files" in handler.path or "/fine_tuning/" in handler.path or "/batches" in handler.path:
             return self._handle_tuning(handler)
         length = int(handler.headers.get("Content-Length", 0))
         body = json.loads(handler.rfile.read(length) or b"{}")
@@ -200,6 +211,10 @@ class FakeOpenAI:
         with self._lock:
             if handler.command == "POST" and parts[-1] == "files":
                 return self._upload(handler, raw)
+            if parts[2] == "files" and handler.command == "GET":
+                return self._get_file(handler, parts, handler.path)
+            if parts[2] == "batches":
+                return self._batches(handler, parts, json.loads(raw or b"{}") if handler.command == "POST" else {})
             if parts[2:4] != ["fine_tuning", "jobs"]:
                 return _send(handler, 404, {"error": {"message": f"no route {path}"}})
             if handler.command == "POST" and len(parts) == 4:
@@ -234,6 +249,96 @@ class FakeOpenAI:
             "status": "processed", "content": content,
         }  # fmt: skip
         return _send(handler, 200, {k: v for k, v in self.files[file_id].items() if k != "content"})
+
+    def _get_file(self, handler: BaseHTTPRequestHandler, parts: list[str], raw_path: str) -> None:
+        if len(parts) == 3:  # the list, newest first (optionally one purpose)
+            purpose = re.search(r"purpose=([a-z_-]+)", raw_path)
+            files = [f for f in reversed(self.files.values()) if not purpose or f["purpose"] == purpose.group(1)]
+            data = [{k: v for k, v in f.items() if k != "content"} for f in files]
+            return _send(handler, 200, {"object": "list", "data": data, "has_more": False})
+        file = self.files.get(parts[3])
+        if file is None:
+            return _send(handler, 404, {"error": {"message": f"no file {parts[3]}"}})
+        if len(parts) == 5 and parts[4] == "content":
+            return _send_raw(handler, 200, file["content"], {"Content-Type": "application/octet-stream"})
+        return _send(handler, 200, {k: v for k, v in file.items() if k != "content"})
+
+    def _batches(self, handler: BaseHTTPRequestHandler, parts: list[str], body: dict) -> None:
+        if handler.command == "POST" and len(parts) == 3:
+            return self._create_batch(handler, body)
+        if handler.command == "GET" and len(parts) == 3:
+            data = [_public(b) for b in reversed(self.batches.values())]
+            return _send(handler, 200, {"object": "list", "data": data, "has_more": False})
+        batch = self.batches.get(parts[3])
+        if batch is None:
+            return _send(handler, 404, {"error": {"message": f"no batch {parts[3]}"}})
+        self._advance_batch(batch)
+        return _send(handler, 200, _public(batch))
+
+    def _create_batch(self, handler: BaseHTTPRequestHandler, body: dict) -> None:
+        file = self.files.get(body.get("input_file_id"))
+        if file is None or file["purpose"] != "batch":
+            return _send(handler, 400, {"error": {"message": f"invalid input_file_id: {body.get('input_file_id')}"}})
+        if body.get("endpoint") != "/v1/chat/completions" or body.get("completion_window") != "24h":
+            return _send(handler, 400, {"error": {"message": "endpoint or completion_window not supported"}})
+        lines = [json.loads(line) for line in file["content"].decode("utf-8").splitlines() if line.strip()]
+        for line in lines:
+            self.batch_lines[line["custom_id"]] = self.batch_lines.get(line["custom_id"], 0) + 1
+        batch_id = f"batch_{len(self.batches) + 1:06d}"
+        self.batches[batch_id] = {
+            "id": batch_id, "object": "batch", "endpoint": body["endpoint"], "errors": None,
+            "input_file_id": file["id"], "completion_window": "24h", "status": "validating",
+            "output_file_id": None, "error_file_id": None, "created_at": int(time.time()),
+            "in_progress_at": None, "completed_at": None, "metadata": body.get("metadata"),
+            "request_counts": {"total": len(lines), "completed": 0, "failed": 0},
+            "_lines": lines, "_ready_at": time.monotonic() + self.config.batch_delay, "_started": time.monotonic(),
+        }  # fmt: skip
+        return _send(handler, 200, _public(self.batches[batch_id]))
+
+    def _advance_batch(self, batch: dict) -> None:
+        """In progress until ``batch_delay`` has passed, then completed with its output and error files."""
+        if batch["status"] in ("completed", "failed", "expired", "cancelled"):
+            return
+        lines, now = batch["_lines"], time.monotonic()
+        if now < batch["_ready_at"]:
+            share = (now - batch["_started"]) / max(batch["_ready_at"] - batch["_started"], 1e-9)
+            batch.update(status="in_progress", in_progress_at=batch["in_progress_at"] or int(time.time()))
+            batch["request_counts"]["completed"] = int(len(lines) * share)
+            return
+        outputs, errors = [], []
+        for line in lines:
+            self._batch_line_no += 1
+            number = next(self._counter)
+            record = {"id": f"batch_req_{number}", "custom_id": line["custom_id"], "error": None}
+            k = self.config.batch_fail_every
+            if k and self._batch_line_no % k == 0:
+                error = {"message": "The server had an error while processing your request.", "type": "server_error"}
+                errors.append({**record, "response": {"status_code": 500, "request_id": f"req-{number}",
+                                                      "body": {"error": error}}})  # fmt: skip
+                continue
+            body = line["body"]
+            n = int(body.get("n") or 1)
+            contents = [self._answer(body, number, i, None) for i in range(n)]
+            completion = {
+                "id": f"chatcmpl-{number}", "object": "chat.completion", "created": int(time.time()),
+                "model": body.get("model", "fake"),
+                "choices": [{"index": i, "message": {"role": "assistant", "content": c}, "finish_reason": "stop"}
+                            for i, c in enumerate(contents)],
+                "usage": {"prompt_tokens": 40, "completion_tokens": 20 * n, "total_tokens": 40 + 20 * n},
+            }  # fmt: skip
+            outputs.append(
+                {**record, "response": {"status_code": 200, "request_id": f"req-{number}", "body": completion}}
+            )
+        for kind, records in (("output_file_id", outputs), ("error_file_id", errors)):
+            if records:
+                content = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+                file_id = f"file-{len(self.files) + 1:06d}"
+                self.files[file_id] = {"id": file_id, "object": "file", "bytes": len(content), "status": "processed",
+                                       "created_at": int(time.time()), "filename": f"{batch['id']}_{kind}.jsonl",
+                                       "purpose": "batch_output", "content": content}  # fmt: skip
+                batch[kind] = file_id
+        batch.update(status="completed", completed_at=int(time.time()),
+                     request_counts={"total": len(lines), "completed": len(outputs), "failed": len(errors)})  # fmt: skip
 
     def _create_job(self, handler: BaseHTTPRequestHandler, body: dict) -> None:
         if body.get("training_file") not in self.files:

@@ -266,6 +266,27 @@ MESSAGES: dict[str, str] = {
     "No price is known for `{model}` (a local model costs nothing); tokens are counted as the job runs.": (
         "`{model}` の価格は不明です (ローカルモデルは無料)。トークン数はジョブの実行中に数えます。"
     ),
+    "Paper scale: {count:,} per label with the paper's sampling": "論文の規模: ラベルあたり {count:,} 件、論文のサンプリング設定",
+    "The paper's sampling: temperature 1.2, top-p 1.0, frequency penalty 0.02, 500 tokens, 5 per call.": (
+        "論文のサンプリング設定: temperature 1.2、top-p 1.0、frequency penalty 0.02、500 トークン、1回に5件。"
+    ),
+    "OpenAI Batch API: half the price, answers within 24 h a round (pair tasks: two rounds)": (
+        "OpenAI Batch API: 半額、1ラウンドあたり24時間以内に回答 (文ペアのタスクは2ラウンド)"
+    ),
+    "Time (about)": "所要時間 (概算)",
+    "up to {hours:,.0f} h": "最大 {hours:,.0f} 時間",
+    "{hours:,.1f} h": "{hours:,.1f} 時間",
+    "Batch API: half the synchronous price (${sync:,.2f} synchronously); {rounds} round(s) of at most 24 h "
+    "each, usually much less. The job follows its batches on Jobs; a job that is stopped or killed "
+    "follows the same batches when resumed and pays for nothing twice.": (
+        "Batch API: 通常の呼び出しの半額です (通常なら ${sync:,.2f})。{rounds} ラウンド、各ラウンド最大24時間で、"
+        "たいていはずっと短く済みます。ジョブはバッチの進み具合を「ジョブ」に表示します。止まったジョブや強制終了された"
+        "ジョブは再開すると同じバッチを追い、同じ呼び出しに二度支払うことはありません。"
+    ),
+    "Time at about {seconds:.0f} s per call with {concurrency} concurrent requests "
+    "(and the requests-per-minute limit).": (
+        "1回の呼び出しを約 {seconds:.0f} 秒、同時リクエスト数 {concurrency} (と1分あたりのリクエスト上限) として見積もった時間です。"
+    ),
     "Dry run: send one call": "試し実行: 1回だけ送信",
     "Calling the model...": "モデルを呼び出しています...",
     "The dry run failed.": "試し実行に失敗しました。",

@@ -52,6 +52,7 @@ DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_MAX_CONSECUTIVE_FAILURES = 8
 BREAKER_WINDOW_S = 180.0
 RETRY_STATUSES = (408, 409, 429)  # and every 5xx, as the SDK does
+BATCH_DISCOUNT = 0.5  # the OpenAI Batch API costs half the synchronous price
 
 
 class LLMError(JapagenError):
@@ -167,11 +168,31 @@ def resolve_api_key(base_url: str | None, *, environ=None, secrets_path: Path | 
     )
 
 
-def cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+def cost_usd(model: str, prompt_tokens: int, completion_tokens: int, *, batch: bool = False) -> float | None:
+    """USD for the tokens at the model's price (``batch``: the Batch API's half price); None when unknown."""
     price = PRICES.get(model) or next((p for m, p in PRICES.items() if model.startswith(m + "-")), None)
     if price is None:
         return None
-    return (prompt_tokens * price[0] + completion_tokens * price[1]) / 1_000_000
+    return (prompt_tokens * price[0] + completion_tokens * price[1]) / 1_000_000 * (BATCH_DISCOUNT if batch else 1.0)
+
+
+def chat_body(config: LLMConfig, messages: list[Message], n: int) -> dict:
+    """The chat-completions request body for ``messages`` (the same for a direct call and a batch line)."""
+    return {
+        "model": config.model,
+        "messages": messages,
+        "n": n,
+        "temperature": config.temperature,
+        "top_p": config.top_p,
+        "frequency_penalty": config.frequency_penalty,
+        _token_param(config): config.max_tokens,
+    }
+
+
+def _token_param(config: LLMConfig) -> str:
+    if config.token_param != "auto":
+        return config.token_param
+    return "max_completion_tokens" if config.base_url is None else "max_tokens"
 
 
 class _RateLimiter:
@@ -229,9 +250,7 @@ class OpenAIChatClient:
         return self.stats["attempts"]
 
     def _token_param(self) -> str:
-        if self.config.token_param != "auto":
-            return self.config.token_param
-        return "max_completion_tokens" if self.config.base_url is None else "max_tokens"
+        return _token_param(self.config)
 
     async def complete(
         self, messages: list[Message], *, n: int, on_send: Callable[[], None] | None = None
@@ -239,15 +258,7 @@ class OpenAIChatClient:
         """One call, retried as needed; ``on_send`` runs once, when its first attempt goes on the wire
         (after waiting for a slot and the rate limit), so a caller can journal what is in flight."""
         c = self.config
-        kwargs = {
-            "model": c.model,
-            "messages": messages,
-            "n": n,
-            "temperature": c.temperature,
-            "top_p": c.top_p,
-            "frequency_penalty": c.frequency_penalty,
-            self._token_param(): c.max_tokens,
-        }
+        kwargs = chat_body(c, messages, n)
         for attempt in range(c.max_retries + 1):
             try:
                 return await self._attempt(kwargs, on_send if attempt == 0 else None)

@@ -79,6 +79,7 @@ class RunConfig:
     backend: str = "openai"  # openai: any OpenAI-compatible server; local: a causal LM in the job (local.py)
     local: dict[str, Any] = field(default_factory=dict)  # the local backend's LocalConfig (adapter, batch size)
     teacher: str | None = None  # a registered fine-tuned teacher this run generates with (recorded per example)
+    batch: dict[str, Any] = field(default_factory=dict)  # the OpenAI Batch API's BatchSettings (batch.py); {}: off
 
     def check(self, project: Project) -> None:
         task = project.registry[self.task]
@@ -90,6 +91,10 @@ class RunConfig:
             check_model_name(llm.model)
         if self.mode not in MODES:
             raise JapagenError(f"mode {self.mode!r} must be one of {list(MODES)}")
+        if self.batch:
+            from japagen_core.generation.batch import check_batch  # batch.py builds on this module
+
+            check_batch(self)
         if self.mode == "generate":
             if self.setting not in SETTINGS:
                 raise JapagenError(f"setting {self.setting!r} must be one of {list(SETTINGS)}")
@@ -741,7 +746,9 @@ def ingest(project: Project, cfg: RunConfig, parts_dir: Path, *, job_id: str) ->
         "failures": failures["reason"].value_counts().to_dict(),
         **dict(zip(("prompt_tokens", "completion_tokens"), usage_totals(parts_dir), strict=True)),
     }
-    summary["cost_usd"] = cost_usd(llm.model, summary["prompt_tokens"], summary["completion_tokens"])
+    summary["cost_usd"] = cost_usd(
+        llm.model, summary["prompt_tokens"], summary["completion_tokens"], batch=bool(cfg.batch)
+    )
     info = repo.DatasetInfo(
         id=cfg.run_id,
         task=task.name,

@@ -175,6 +175,12 @@ def _run(job: Job, report) -> dict[str, Any]:
     key = resolve_api_key(llm.base_url, secrets_path=SECRETS_PATH) if cfg.backend == "openai" else None
 
     async def main() -> str:
+        if cfg.batch:  # the OpenAI Batch API: the same units, answered by rounds of batch files
+            from japagen_core.generation.batch import BatchRunner
+
+            runner = BatchRunner(project, cfg, job.dir, key, report=report, cancelled=lambda: job.cancel_requested)
+            state = await runner.run()
+            return state, runner.shortfall(runner.done_parts()), runner.progress.failures
         client = OpenAIChatClient(llm, key) if key is not None else _local_client(cfg, llm)
         try:
             runner = Runner(project, cfg, client, job.parts_dir, report=report, cancelled=lambda: job.cancel_requested)

@@ -47,8 +47,38 @@ def test_generate_shows_the_exact_messages_and_cost(home, fake):
     shown = [c.value for c in at.code]
     assert any("写真には「" in s for s in shown)  # the KADG word is in the system message
     assert any("いま見ている写真のキャプション" in s for s in shown)  # the first instruction of the pair flow
-    assert [m.label for m in at.metric] == ["Examples", "API calls (about)", "Estimated cost"]
+    assert [m.label for m in at.metric] == ["Examples", "API calls (about)", "Estimated cost", "Time (about)"]
     assert at.metric[0].value == "150"
+
+
+def test_paper_scale_and_the_batch_api_show_calls_cost_and_time_before_launch(home, project, fake, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    at = generate_page(fake.base_url)
+    at.text_input(key="gen_model").set_value("gpt-4o-mini").run()
+    at.checkbox(key="gen_paper_scale").check().run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Examples"] == "75,000" and metrics["API calls (about)"] == "80,000"
+    sync_cost = float(metrics["Estimated cost"].lstrip("$").replace(",", ""))
+    at.checkbox(key="gen_batch").check().run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert float(metrics["Estimated cost"].lstrip("$").replace(",", "")) == pytest.approx(sync_cost / 2, abs=0.01)
+    assert metrics["Time (about)"] == "up to 48 h" and "half the synchronous price" in texts(at)
+
+    at.checkbox(key="gen_paper_scale").uncheck().run()
+    at.number_input(key="gen_per_label").set_value(5).run()
+    at.button(key="gen_launch").click().run()
+    assert not at.exception and "Started job" in texts(at)
+    store = JobStore(project.settings.jobs_dir)
+    [job] = store.list()
+    assert job.config["batch"]["poll_seconds"] == 30 and job.config["per_label"] == 5
+    deadline = time.monotonic() + 30
+    while "Batch API round 1" not in store.get(job.id).progress.get("message", ""):
+        assert time.monotonic() < deadline, store.get(job.id).log_tail()
+        time.sleep(0.2)
+    at.switch_page("../pages/jobs.py").run()
+    assert not at.exception and "Batch API round 1: batch_000001" in texts(at) and "kadg · Batch API" in texts(at)
+    store.cancel(store.get(job.id))
 
 
 def test_generate_without_a_key_explains_instead_of_failing(home, fake):
