@@ -308,13 +308,15 @@ class BatchRunner(Runner):
         llm = LLMConfig(**cfg.llm)
         client = ReplayClient(llm, cfg.run_id, self.ledger, self.settings.retry_rounds)
         super().__init__(project, cfg, client, job_dir / "parts", report=report, cancelled=cancelled)
-        self._usage.close()  # tokens are counted from the output files, not per replayed call
+        self.journal.close()  # tokens are counted from the output files, not per replayed call
         self.remote = BatchRemote(llm, api_key, self.settings, self.state, cfg.run_id)
         self.message = ""
         self._sync_usage()
 
-    def _record_usage(self, completion) -> None:
-        pass  # a replayed answer was paid once, when its batch ran: _sync_usage counts it from the output
+    async def _complete(self, messages: list[dict[str, str]], n: int):
+        """A replayed call, not journaled: its answer was paid once, when its batch ran, and _sync_usage
+        counts it from the output files; an unanswered one becomes a request line of the next batch."""
+        return await self.client.complete(messages, n=n)
 
     def _sync_usage(self) -> None:
         """usage.jsonl (what ingest and the cost read) as the sum over every downloaded output file."""
