@@ -18,6 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from japagen_core import launch
 from japagen_core.datasets.importers import FORMATS, ImportOptions, import_gold
 from japagen_core.demo import load_demo, remove_demo
 from japagen_core.errors import JapagenError
@@ -49,9 +50,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m japagen_core", description="japagen: Japanese classifiers from LLM data.")
+    prog = "japagen" if Path(sys.argv[0]).name == "japagen" else "python -m japagen_core"  # the console script
+    parser = _Parser(prog=prog, description="japagen: Japanese classifiers from LLM data.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    p = commands.add_parser("app", help="start the app (Streamlit) on http://127.0.0.1:PORT")
+    p.add_argument("--port", type=int, help="default: 8501")
+    p.add_argument("--read-only", action="store_true", help="the read-only demo mode (JAPAGEN_READ_ONLY=1)")
+    p.set_defaults(func=cmd_app, project=False)
 
     p = commands.add_parser("tasks", help="list the tasks (paper tasks and user-defined ones)")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -258,6 +265,10 @@ def _backend_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=16, help="local: sequences generated per batch")
     p.add_argument("--device", default="auto", help="local: auto, cpu or cuda")
     p.add_argument("--teacher", help="a registered teacher (see: teachers): its model, endpoint and adapter")
+
+
+def cmd_app(project: None, args: argparse.Namespace) -> int:
+    return launch.run_app(port=args.port, read_only=args.read_only)
 
 
 def cmd_tasks(project: Project, args: argparse.Namespace) -> None:
@@ -686,6 +697,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     try:
+        if not getattr(args, "project", True):  # `app`: the app opens the store itself
+            return args.func(None, args) or 0
         project = Project.open()
         for problem in project.registry.problems:
             print(f"warning: skipped a task file: {problem}", file=sys.stderr)
