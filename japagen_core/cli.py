@@ -34,7 +34,7 @@ from japagen_core.metrics.self_bleu import SMOOTH_METHODS, self_bleu
 from japagen_core.metrics.tokenizers import KINDS as TOKENIZER_KINDS
 from japagen_core.metrics.tokenizers import Tokenizer
 from japagen_core.project import Project
-from japagen_core.review import snapshots
+from japagen_core.review import annotation_tools, snapshots
 from japagen_core.storage import repository as repo
 from japagen_core.teacher import service as teachers
 from japagen_core.teacher.openai_tune import DEFAULT_BASE_MODEL
@@ -171,11 +171,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("export", help="snapshot a dataset with its review applied and write it to a file")
     p.add_argument("dataset_id", help="the id as `datasets --json` lists it")
-    p.add_argument("--format", choices=snapshots.FORMATS, required=True, help="jsonl is the task's gold format")
+    p.add_argument(
+        "--format",
+        choices=snapshots.EXPORT_FORMATS,
+        required=True,
+        help="jsonl: the task's gold format; hf: a Hugging Face dataset folder with a card; label-studio: "
+        "tasks JSON + labeling config; argilla: a folder for rg.Dataset.from_disk",
+    )
     p.add_argument("--exclude-flagged", action="store_true", help="leave out every flagged example")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--reviewer", default="cli", help="recorded as who made the snapshot")
     p.set_defaults(func=cmd_export)
+
+    p = commands.add_parser("review", help="review from the command line: import annotations from other tools")
+    p.add_argument("action", choices=("import",))
+    p.add_argument("file", type=Path, help="Label Studio export JSON, or Argilla records.json (or its folder)")
+    p.add_argument("--format", choices=annotation_tools.TOOLS, required=True)
+    p.set_defaults(func=cmd_review)
 
     p = commands.add_parser("train", help="fine-tune BERT on synthetic, gold or mixed data (a background job)")
     p.add_argument("--task", required=True)
@@ -334,6 +346,11 @@ def cmd_export(project: Project, args: argparse.Namespace) -> None:
     out = snapshots.export_snapshot(project, snapshot.id, args.format, args.out)
     left_out = f", {snapshot.flagged_rows} flagged left out" if args.exclude_flagged else ""
     print(f"snapshot {snapshot.id}: {snapshot.rows} rows ({snapshot.relabeled_rows} relabeled{left_out}) -> {out}")
+
+
+def cmd_review(project: Project, args: argparse.Namespace) -> None:
+    done = annotation_tools.import_annotations(project, args.file, args.format)
+    print(f"{done.annotations} annotations: {done.relabels} relabel events written, {done.already} unchanged")
 
 
 def cmd_demo(project: Project, args: argparse.Namespace) -> None:
