@@ -12,7 +12,7 @@ _PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 # Installed from a wheel, the app, the pages, the prompt specs and the Streamlit config are package data
 # under site-packages/japagen_app/ (see pyproject.toml); in a checkout (or an editable install) they are
 # beside japagen_core/. PROJECT_ROOT is the folder that holds app/, pages/ and prompts/ either way.
-INSTALLED = not (_PACKAGE_PARENT / "app" / "main.py").is_file() and (_PACKAGE_PARENT / "japagen_app").is_dir()
+INSTALLED = (_PACKAGE_PARENT / "japagen_app" / "app" / "main.py").is_file()
 PROJECT_ROOT = _PACKAGE_PARENT / "japagen_app" if INSTALLED else _PACKAGE_PARENT
 # Where a relative default (./storage, .streamlit/secrets.toml) is anchored: the checkout, as before,
 # or, for an installed japagen, the folder it is run from (as `streamlit run` itself does for secrets).
