@@ -129,6 +129,7 @@ def dataset_card(
     snapshot: Any,
     split: str,
     rows: int,
+    sizes: tuple[int, int],
     features: list[dict[str, Any]],
     made: dict[str, Any],
     metrics: list[dict[str, Any]],
@@ -141,7 +142,12 @@ def dataset_card(
         "size_categories": [size_category(rows)],
         "tags": ["japagen", "synthetic" if info.kind == "synthetic" else info.kind],
         "configs": [{"config_name": "default", "data_files": [{"split": split, "path": f"data/{split}-*.parquet"}]}],
-        "dataset_info": {"features": features, "splits": [{"name": split, "num_examples": rows}]},
+        "dataset_info": {
+            "features": features,
+            "splits": [{"name": split, "num_bytes": sizes[0], "num_examples": rows}],
+            "download_size": sizes[1],
+            "dataset_size": sizes[0],
+        },
     }
     how = {
         "task": task.name,
@@ -191,9 +197,11 @@ def dataset_card(
         "Computed by japagen on the dataset as generated (before review); scores with different signatures",
         "are not comparable.",
         "",
-        "```yaml",
-        yaml.safe_dump(metrics or "none stored (run an analysis first)", allow_unicode=True, sort_keys=False).rstrip(),
-        "```",
+        *(
+            ["```yaml", yaml.safe_dump(metrics, allow_unicode=True, sort_keys=False).rstrip(), "```"]
+            if metrics
+            else ["None stored: run an analysis of this dataset (the Analysis page) and export again."]
+        ),
         "",
     ]
     return "\n".join(lines)
@@ -216,6 +224,7 @@ def hf_files(project: Project, snapshot: Any, frame: pd.DataFrame, records: list
         snapshot=snapshot,
         split=split,
         rows=table.num_rows,
+        sizes=(table.nbytes, buffer.tell()),
         features=features,
         made=made_with(frame),
         metrics=stored_metrics(project, snapshot.dataset_id),

@@ -91,8 +91,10 @@ def test_hf_folder_of_a_score_task_keeps_float_scores(project, tmp_path):
     folder = _export(project, jsts, "hf", tmp_path / "hf")
     table = pq.read_table(next((folder / "data").glob("*.parquet")))
     assert str(table.schema.field("label").type) == "double"
-    header, _ = _card(folder)
+    header, body = _card(folder)
     assert header["task_categories"] == ["sentence-similarity"]
+    assert header["dataset_info"]["splits"][0]["num_examples"] == table.num_rows
+    assert "None stored: run an analysis" in body  # not analysed: said in words, no empty block
 
 
 # --- Label Studio ---------------------------------------------------------------------------------
