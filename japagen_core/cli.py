@@ -18,6 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from japagen_core import launch
 from japagen_core.datasets.importers import FORMATS, ImportOptions, import_gold
 from japagen_core.demo import load_demo, remove_demo
 from japagen_core.errors import JapagenError
@@ -35,7 +36,7 @@ from japagen_core.metrics.self_bleu import SMOOTH_METHODS, self_bleu
 from japagen_core.metrics.tokenizers import KINDS as TOKENIZER_KINDS
 from japagen_core.metrics.tokenizers import Tokenizer
 from japagen_core.project import Project
-from japagen_core.review import snapshots
+from japagen_core.review import annotation_tools, snapshots
 from japagen_core.storage import repository as repo
 from japagen_core.teacher import service as teachers
 from japagen_core.teacher.openai_tune import DEFAULT_BASE_MODEL
@@ -51,9 +52,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m japagen_core", description="japagen: Japanese classifiers from LLM data.")
+    prog = "japagen" if Path(sys.argv[0]).name == "japagen" else "python -m japagen_core"  # the console script
+    parser = _Parser(prog=prog, description="japagen: Japanese classifiers from LLM data.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    p = commands.add_parser("app", help="start the app (Streamlit) on http://127.0.0.1:PORT")
+    p.add_argument("--port", type=int, help="default: 8501")
+    p.add_argument("--read-only", action="store_true", help="the read-only demo mode (JAPAGEN_READ_ONLY=1)")
+    p.set_defaults(func=cmd_app, project=False)
 
     p = commands.add_parser("tasks", help="list the tasks (paper tasks and user-defined ones)")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -171,11 +178,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("export", help="snapshot a dataset with its review applied and write it to a file")
     p.add_argument("dataset_id", help="the id as `datasets --json` lists it")
-    p.add_argument("--format", choices=snapshots.FORMATS, required=True, help="jsonl is the task's gold format")
+    p.add_argument(
+        "--format",
+        choices=snapshots.EXPORT_FORMATS,
+        required=True,
+        help="jsonl: the task's gold format; hf: a Hugging Face dataset folder with a card; label-studio: "
+        "tasks JSON + labeling config; argilla: a folder for rg.Dataset.from_disk",
+    )
     p.add_argument("--exclude-flagged", action="store_true", help="leave out every flagged example")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--reviewer", default="cli", help="recorded as who made the snapshot")
     p.set_defaults(func=cmd_export)
+
+    p = commands.add_parser("review", help="review from the command line: import annotations from other tools")
+    p.add_argument("action", choices=("import",))
+    p.add_argument("file", type=Path, help="Label Studio export JSON, or Argilla records.json (or its folder)")
+    p.add_argument("--format", choices=annotation_tools.TOOLS, required=True)
+    p.set_defaults(func=cmd_review)
 
     p = commands.add_parser("train", help="fine-tune BERT on synthetic, gold or mixed data (a background job)")
     p.add_argument("--task", required=True)
@@ -274,6 +293,10 @@ def _backend_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-poll-seconds", type=float, default=30.0, help="--batch: seconds between status checks")
 
 
+def cmd_app(project: None, args: argparse.Namespace) -> int:
+    return launch.run_app(port=args.port, read_only=args.read_only)
+
+
 def cmd_tasks(project: Project, args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps([dataclasses.asdict(t) for t in project.registry.values()], ensure_ascii=False, indent=2))
@@ -337,6 +360,11 @@ def cmd_export(project: Project, args: argparse.Namespace) -> None:
     out = snapshots.export_snapshot(project, snapshot.id, args.format, args.out)
     left_out = f", {snapshot.flagged_rows} flagged left out" if args.exclude_flagged else ""
     print(f"snapshot {snapshot.id}: {snapshot.rows} rows ({snapshot.relabeled_rows} relabeled{left_out}) -> {out}")
+
+
+def cmd_review(project: Project, args: argparse.Namespace) -> None:
+    done = annotation_tools.import_annotations(project, args.file, args.format)
+    print(f"{done.annotations} annotations: {done.relabels} relabel events written, {done.already} unchanged")
 
 
 def cmd_demo(project: Project, args: argparse.Namespace) -> None:
@@ -732,6 +760,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     try:
+        if not getattr(args, "project", True):  # `app`: the app opens the store itself
+            return args.func(None, args) or 0
         project = Project.open()
         for problem in project.registry.problems:
             print(f"warning: skipped a task file: {problem}", file=sys.stderr)

@@ -8,17 +8,29 @@ from pathlib import Path
 
 from japagen_core import readonly
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+# Installed from a wheel, the app, the pages, the prompt specs and the Streamlit config are package data
+# under site-packages/japagen_app/ (see pyproject.toml); in a checkout (or an editable install) they are
+# beside japagen_core/. PROJECT_ROOT is the folder that holds app/, pages/ and prompts/ either way.
+INSTALLED = (_PACKAGE_PARENT / "japagen_app" / "app" / "main.py").is_file()
+PROJECT_ROOT = _PACKAGE_PARENT / "japagen_app" if INSTALLED else _PACKAGE_PARENT
+# Where a relative default (./storage, .streamlit/secrets.toml) is anchored: the checkout, as before,
+# or, for an installed japagen, the folder it is run from (as `streamlit run` itself does for secrets).
+WORK_ROOT = Path.cwd() if INSTALLED else PROJECT_ROOT
 # Streamlit's secrets file; japagen reads OPENAI_API_KEY from it when the environment has none.
-SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+SECRETS_PATH = WORK_ROOT / ".streamlit" / "secrets.toml"
+# The shipped Streamlit config (address 127.0.0.1, headless, theme): `japagen app` passes it as flags.
+STREAMLIT_CONFIG = PROJECT_ROOT / ("streamlit" if INSTALLED else ".streamlit") / "config.toml"
 
 
 @dataclass(frozen=True)
 class Settings:
     """Where japagen keeps its data.
 
-    home: the data directory (``JAPAGEN_HOME``, default ``./storage`` in the project).
-    prompts_dir: prompt specs and user task definitions (``JAPAGEN_PROMPTS``, default ``./prompts``).
+    home: the data directory (``JAPAGEN_HOME``, default ``./storage``: in the checkout, or, installed,
+        in the folder japagen is run from).
+    prompts_dir: prompt specs and user task definitions (``JAPAGEN_PROMPTS``, default the shipped
+        ``prompts/``).
     read_only: the read-only demo mode (``JAPAGEN_READ_ONLY=1``): nothing may change data or start a job.
     """
 
@@ -37,7 +49,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        home = Path(env.get("JAPAGEN_HOME") or PROJECT_ROOT / "storage")
+        home = Path(env.get("JAPAGEN_HOME") or WORK_ROOT / "storage")
         prompts = Path(env.get("JAPAGEN_PROMPTS") or PROJECT_ROOT / "prompts")
         return cls(
             home=home.expanduser().resolve(),

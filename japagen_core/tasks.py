@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import StrictInt, StrictStr, field_validator, model_validator
 
 from japagen_core.errors import TaskError, UnknownLabelError, UnknownTaskError
+from japagen_core.specs import Spec, check
 
 INPUT_KINDS = ("single", "pair")
 METRICS = ("accuracy", "spearman", "mcc")
@@ -134,142 +136,163 @@ class Task:
 
 # --- definition and validation ---------------------------------------------------------------
 
-_TASK_KEYS = {
-    "name",
-    "title",
-    "title_ja",
-    "description",
-    "input_kind",
-    "labels",
-    "metric",
-    "max_length",
-    "target",
-    "score_range",
-    "text_names",
-    "gold_fields",
-    "gold_label_as_id",
-}
-_LABEL_KEYS = {"id", "name", "display_ja", "description"}
-_FIELD_KEYS = {"text", "text_b", "label", "score", "id"}
+
+class LabelSpec(Spec):
+    id: StrictInt | None = None  # default: the label's position from 0
+    name: str
+    display_ja: str | None = None
+    description: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        if not name.strip():
+            raise ValueError("a label has an empty 'name'")
+        if name != name.strip():
+            raise ValueError(f"label {name!r}: name has surrounding whitespace")
+        return name
+
+
+class GoldFieldsSpec(Spec):
+    text: StrictStr | None = None
+    text_b: StrictStr | None = None
+    label: StrictStr | None = None
+    score: StrictStr | None = None
+    id: StrictStr | None = None
+
+
+class TaskSpec(Spec):
+    """A task definition as written (``prompts/tasks/<name>.yaml`` or ``PAPER_TASKS``)."""
+
+    name: str
+    title: str
+    input_kind: str
+    labels: list[LabelSpec]
+    metric: str
+    max_length: Any
+    title_ja: str | None = None
+    description: str | None = None
+    target: str = "class"
+    score_range: Any = None
+    text_names: list[StrictStr] | None = None
+    gold_fields: GoldFieldsSpec | None = None
+    gold_label_as_id: Any = False
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        if not _NAME_RE.match(name):
+            raise ValueError(f"name {name!r} must be lower-case letters, digits and '_' (start with a letter)")
+        return name
+
+    @field_validator("input_kind")
+    @classmethod
+    def _input_kind(cls, value: str) -> str:
+        return _one_of("input_kind", value, INPUT_KINDS)
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, value: str) -> str:
+        return _one_of("metric", value, METRICS)
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        return _one_of("target", value, TARGETS)
+
+    @field_validator("max_length")
+    @classmethod
+    def _max_length(cls, value: Any) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or not 8 <= value <= 8192:
+            raise ValueError(f"max_length {value!r} must be an integer between 8 and 8192")
+        return value
+
+    @field_validator("gold_label_as_id")
+    @classmethod
+    def _as_id(cls, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"gold_label_as_id {value!r} must be true or false")
+        return value
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels_list(cls, value: Any) -> Any:
+        if not isinstance(value, list) or len(value) < 2:
+            raise ValueError("labels must be a list of at least two labels")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_unique(cls, labels: list[LabelSpec]) -> list[LabelSpec]:
+        for attr, values in (("id", _label_ids(labels)), ("name", [label.name for label in labels])):
+            dupes = sorted({v for v in values if values.count(v) > 1}, key=str)
+            if dupes:
+                raise ValueError(f"duplicate label {attr}(s): {dupes}")
+        return labels
+
+    @model_validator(mode="after")
+    def _together(self) -> TaskSpec:
+        if self.target != "score" and self.score_range is not None:
+            raise ValueError("score_range is only allowed with target 'score'")
+        if self.target == "score":
+            raw = self.score_range
+            numbers = isinstance(raw, list) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in raw)
+            if not (numbers and len(raw) == 2):
+                raise ValueError("target 'score' needs score_range: [low, high]")
+            if float(raw[0]) >= float(raw[1]):
+                raise ValueError(f"score_range {raw} must have low < high")
+        wanted = 2 if self.input_kind == "pair" else 1
+        if self.text_names and len(self.text_names) != wanted:
+            raise ValueError(f"text_names {self.text_names} must name {wanted} text(s)")
+        if self.input_kind != "pair" and self.gold_fields is not None and self.gold_fields.text_b:
+            raise ValueError("gold_fields.text_b is only allowed for pair tasks")
+        return self
+
+
+def _one_of(key: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"{key} {value!r} must be one of {list(choices)}")
+    return value
+
+
+def _label_ids(labels: list[LabelSpec]) -> list[int]:
+    return [position if label.id is None else label.id for position, label in enumerate(labels)]
 
 
 def task_from_dict(data: Mapping[str, Any], *, source: str, builtin: bool) -> Task:
     """Build a task from its definition; raise ``TaskError`` naming the source and the bad key."""
-
-    def fail(problem: str) -> TaskError:
-        return TaskError(f"{source}: {problem}")
-
-    if not isinstance(data, Mapping):
-        raise fail("a task definition must be a mapping of keys to values")
-    unknown = sorted(set(data) - _TASK_KEYS)
-    if unknown:
-        raise fail(f"unknown key(s) {unknown}; allowed: {sorted(_TASK_KEYS)}")
-    for key in ("name", "title", "input_kind", "labels", "metric", "max_length"):
-        if key not in data:
-            raise fail(f"missing key {key!r}")
-    name = data["name"]
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise fail(f"name {name!r} must be lower-case letters, digits and '_' (start with a letter)")
-    input_kind = data["input_kind"]
-    if input_kind not in INPUT_KINDS:
-        raise fail(f"input_kind {input_kind!r} must be one of {list(INPUT_KINDS)}")
-    metric = data["metric"]
-    if metric not in METRICS:
-        raise fail(f"metric {metric!r} must be one of {list(METRICS)}")
-    target = data.get("target", "class")
-    if target not in TARGETS:
-        raise fail(f"target {target!r} must be one of {list(TARGETS)}")
-    max_length = data["max_length"]
-    if not isinstance(max_length, int) or isinstance(max_length, bool) or not 8 <= max_length <= 8192:
-        raise fail(f"max_length {max_length!r} must be an integer between 8 and 8192")
-
-    labels = _labels_from(data["labels"], fail)
-    score_range = _score_range_from(data.get("score_range"), target, fail)
-    default_names = ("sentence 1", "sentence 2") if input_kind == "pair" else ("text",)
-    text_names = tuple(data.get("text_names") or default_names)
-    if len(text_names) != (2 if input_kind == "pair" else 1) or not all(isinstance(t, str) for t in text_names):
-        raise fail(f"text_names {list(text_names)} must name {2 if input_kind == 'pair' else 1} text(s)")
-    gold_fields = _gold_fields_from(data.get("gold_fields"), input_kind, target, fail)
-    gold_label_as_id = data.get("gold_label_as_id", False)
-    if not isinstance(gold_label_as_id, bool):
-        raise fail(f"gold_label_as_id {gold_label_as_id!r} must be true or false")
-
+    spec = check(TaskSpec, data, source=source, error=TaskError)
+    labels = tuple(
+        Label(label_id, label.name, label.display_ja or label.name, label.description or "")
+        for label_id, label in zip(_label_ids(spec.labels), spec.labels, strict=True)
+    )
+    default_names = ("sentence 1", "sentence 2") if spec.input_kind == "pair" else ("text",)
     return Task(
-        name=name,
-        title=str(data["title"]),
-        title_ja=str(data.get("title_ja") or data["title"]),
-        description=str(data.get("description") or ""),
-        input_kind=input_kind,
+        name=spec.name,
+        title=spec.title,
+        title_ja=spec.title_ja or spec.title,
+        description=spec.description or "",
+        input_kind=spec.input_kind,
         labels=labels,
-        metric=metric,
-        max_length=max_length,
-        target=target,
-        score_range=score_range,
-        text_names=text_names,
-        gold_fields=gold_fields,
-        gold_label_as_id=gold_label_as_id,
+        metric=spec.metric,
+        max_length=spec.max_length,
+        target=spec.target,
+        score_range=(float(spec.score_range[0]), float(spec.score_range[1])) if spec.target == "score" else None,
+        text_names=tuple(spec.text_names or default_names),
+        gold_fields=_gold_fields(spec),
+        gold_label_as_id=spec.gold_label_as_id,
         builtin=builtin,
         source=source,
     )
 
 
-def _labels_from(raw: Any, fail) -> tuple[Label, ...]:
-    if not isinstance(raw, list) or len(raw) < 2:
-        raise fail("labels must be a list of at least two labels")
-    labels = []
-    for position, item in enumerate(raw, start=1):
-        if not isinstance(item, Mapping):
-            raise fail(f"label #{position} must be a mapping with id, name, display_ja")
-        unknown = sorted(set(item) - _LABEL_KEYS)
-        if unknown:
-            raise fail(f"label #{position}: unknown key(s) {unknown}; allowed: {sorted(_LABEL_KEYS)}")
-        if "name" not in item or not isinstance(item["name"], str) or not item["name"].strip():
-            raise fail(f"label #{position}: missing or empty 'name'")
-        label_id = item.get("id", position - 1)
-        if not isinstance(label_id, int) or isinstance(label_id, bool):
-            raise fail(f"label {item['name']!r}: id {label_id!r} must be an integer")
-        name = item["name"]
-        if name != name.strip():
-            raise fail(f"label {name!r}: name has surrounding whitespace")
-        labels.append(Label(label_id, name, str(item.get("display_ja") or name), str(item.get("description") or "")))
-    for attr in ("id", "name"):
-        values = [getattr(label, attr) for label in labels]
-        dupes = sorted({v for v in values if values.count(v) > 1}, key=str)
-        if dupes:
-            raise fail(f"duplicate label {attr}(s): {dupes}")
-    return tuple(labels)
-
-
-def _score_range_from(raw: Any, target: str, fail) -> tuple[float, float] | None:
-    if target != "score":
-        if raw is not None:
-            raise fail("score_range is only allowed with target 'score'")
-        return None
-    if not (isinstance(raw, list) and len(raw) == 2 and all(isinstance(v, int | float) for v in raw)):
-        raise fail("target 'score' needs score_range: [low, high]")
-    low, high = float(raw[0]), float(raw[1])
-    if low >= high:
-        raise fail(f"score_range {raw} must have low < high")
-    return (low, high)
-
-
-def _gold_fields_from(raw: Any, input_kind: str, target: str, fail) -> GoldFields:
-    if raw is not None and not isinstance(raw, Mapping):
-        raise fail("gold_fields must map text / text_b / label / score / id to column names")
-    raw = dict(raw or {})
-    bad = {k: v for k, v in raw.items() if v is not None and not isinstance(v, str)}
-    if bad:
-        raise fail(f"gold_fields values must be column names (text): {bad}")
-    unknown = sorted(set(raw) - _FIELD_KEYS)
-    if unknown:
-        raise fail(f"gold_fields: unknown key(s) {unknown}; allowed: {sorted(_FIELD_KEYS)}")
-    if target == "score":
+def _gold_fields(spec: TaskSpec) -> GoldFields:
+    raw = spec.gold_fields.model_dump(exclude_unset=True) if spec.gold_fields else {}
+    if spec.target == "score":
         raw.setdefault("score", "score")
         raw.setdefault("label", None)
-    if input_kind == "pair":
+    if spec.input_kind == "pair":
         raw.setdefault("text_b", "text_b")
-    elif raw.get("text_b"):
-        raise fail("gold_fields.text_b is only allowed for pair tasks")
     return GoldFields(**raw)
 
 

@@ -71,6 +71,14 @@ def test_unknown_task_names_the_known_ones():
         ({"name": "Bad Name"}, "name"),
         ({"max_length": 3}, "max_length"),
         ({"target": "score"}, "score_range"),
+        ({"labels": [{"name": "a", "colour": 1}, {"name": "b"}]}, r"unknown key\(s\) \['labels\[0\]\.colour'\]"),
+        ({"labels": [{"name": ""}, {"name": "b"}]}, r"test.yaml: labels\[0\]: a label has an empty 'name'"),
+        (
+            {"labels": [{"name": "a", "id": "x"}, {"name": "b"}]},
+            r"labels\[0\]\.id 'x': input should be a valid integer",
+        ),
+        ({"gold_fields": {"text": 3}}, r"gold_fields\.text 3: input should be a valid string"),
+        ({"gold_label_as_id": "yes"}, "gold_label_as_id 'yes' must be true or false"),
     ],
 )
 def test_bad_task_definitions_are_refused_with_the_key(change, message):

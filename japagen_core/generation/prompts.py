@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import StrictStr, ValidationInfo, field_validator, model_validator
 
 from japagen_core.errors import JapagenError
+from japagen_core.specs import Spec, check
 from japagen_core.tasks import Task
 
 SETTINGS = ("zero-shot", "few-shot", "kadg")
-_SPEC_KEYS = {"system", "first_instruction", "labels", "fewshot", "kadg", "annotate"}
-_KADG_KEYS = {"text", "words", "labels"}
 # Which placeholders each field may use.
 _ALLOWED = {
     "system": {"kadg"},
@@ -169,69 +169,94 @@ def load_spec(prompts_dir: Path, task: Task) -> PromptSpec:
         raw = yaml.safe_load(data.decode("utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise PromptError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(raw, dict):
-        raise PromptError(f"{path}: a prompt spec must be a mapping")
-    _check_keys(raw, _SPEC_KEYS, path, "")
-    for key in ("system", "labels", "fewshot", "annotate"):
-        if key not in raw:
-            raise PromptError(f"{path}: missing key {key!r}")
-    if task.is_pair and not raw.get("first_instruction"):
-        raise PromptError(f"{path}: pair task {task.name!r} needs first_instruction")
-    if not task.is_pair and "first_instruction" in raw:
-        raise PromptError(f"{path}: first_instruction is only for pair tasks")
-    labels = _label_templates(raw["labels"], task, path, "labels")
-    kadg = raw.get("kadg") or {}
-    _check_keys(kadg, _KADG_KEYS, path, "kadg.")
-    kadg_labels = _label_templates(kadg["labels"], task, path, "kadg.labels") if "labels" in kadg else None
-    if ("text" in kadg) != ("words" in kadg):
-        raise PromptError(f"{path}: kadg.text and kadg.words go together")
-    fields = {
-        "system": raw["system"],
-        "first_instruction": raw.get("first_instruction") or "",
-        "fewshot": raw["fewshot"],
-        "annotate": raw["annotate"],
-        "kadg.text": kadg.get("text", ""),
-        **{f"labels.{k}": v for k, v in labels.items()},
-        **{f"kadg.labels.{k}": v for k, v in (kadg_labels or {}).items()},
-    }
-    for where, template in fields.items():
-        if not isinstance(template, str):
-            raise PromptError(f"{path}: {where} must be text")
-        allowed = _ALLOWED[where.split(".")[0] if not where.startswith("kadg.") else ".".join(where.split(".")[:2])]
-        unknown = sorted(placeholders(template) - allowed)
-        if unknown:
-            raise PromptError(f"{path}: {where} uses unknown placeholder(s) {unknown}; allowed: {sorted(allowed)}")
-    if "text" in kadg and not any("kadg" in placeholders(t) for t in (raw["system"], *labels.values())):
-        raise PromptError(f"{path}: kadg.text is never used: put {{kadg}} in system or a label instruction")
+    spec = check(SpecFile, raw, source=str(path), error=PromptError, context={"task": task})
+    kadg = spec.kadg or KadgSpec()
     return PromptSpec(
         task=task.name,
-        system=raw["system"],
-        first_instruction=raw.get("first_instruction"),
-        labels=labels,
-        fewshot=raw["fewshot"],
-        annotate=raw["annotate"],
-        kadg_text=kadg.get("text"),
-        kadg_words=kadg.get("words"),
-        kadg_labels=kadg_labels,
+        system=spec.system,
+        first_instruction=spec.first_instruction,
+        labels=spec.labels,
+        fewshot=spec.fewshot,
+        annotate=spec.annotate,
+        kadg_text=kadg.text,
+        kadg_words=kadg.words,
+        kadg_labels=kadg.labels,
         version=_version(data),
         path=path,
     )
 
 
-def _check_keys(raw: Mapping[str, Any], allowed: set[str], path: Path, prefix: str) -> None:
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise PromptError(f"{path}: unknown key(s) {[prefix + k for k in unknown]}; allowed: {sorted(allowed)}")
+# --- the spec file's schema ---------------------------------------------------------------------------
 
 
-def _label_templates(raw: Any, task: Task, path: Path, where: str) -> dict[str, str]:
+def _label_templates(raw: Any, info: ValidationInfo, where: str) -> Any:
+    """Label name -> instruction, covering exactly the task's labels, in the task's order."""
     if not isinstance(raw, dict):
-        raise PromptError(f"{path}: {where} must map each label name to an instruction")
+        raise ValueError(f"{where} must map each label name to an instruction")
     raw = {str(k): v for k, v in raw.items()}
+    task: Task = info.context["task"]
     missing = [name for name in task.label_names if name not in raw]
     extra = sorted(set(raw) - set(task.label_names))
     if missing or extra:
-        raise PromptError(
-            f"{path}: {where} must cover exactly the labels {task.label_names} (missing {missing}, unknown {extra})"
+        raise ValueError(
+            f"{where} must cover exactly the labels {task.label_names} (missing {missing}, unknown {extra})"
         )
     return {name: raw[name] for name in task.label_names}
+
+
+def _templates(fields: Mapping[str, Any], allowed: set[str]) -> None:
+    for where, template in fields.items():
+        unknown = sorted(placeholders(template) - allowed)
+        if unknown:
+            raise ValueError(f"{where} uses unknown placeholder(s) {unknown}; allowed: {sorted(allowed)}")
+
+
+class KadgSpec(Spec):
+    text: StrictStr | None = None
+    words: StrictStr | None = None
+    labels: dict[str, StrictStr] | None = None
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _cover(cls, raw: Any, info: ValidationInfo) -> Any:
+        return None if raw is None else _label_templates(raw, info, "kadg.labels")
+
+    @model_validator(mode="after")
+    def _check(self) -> KadgSpec:
+        if (self.text is None) != (self.words is None):
+            raise ValueError("kadg.text and kadg.words go together")
+        _templates({"kadg.text": self.text or ""}, _ALLOWED["kadg.text"])
+        _templates({f"kadg.labels.{k}": v for k, v in (self.labels or {}).items()}, _ALLOWED["kadg.labels"])
+        return self
+
+
+class SpecFile(Spec):
+    """``prompts/<task>.yaml`` as written; checked against the task given in the validation context."""
+
+    system: StrictStr
+    labels: dict[str, StrictStr]
+    fewshot: StrictStr
+    annotate: StrictStr
+    first_instruction: StrictStr | None = None
+    kadg: KadgSpec | None = None
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _cover(cls, raw: Any, info: ValidationInfo) -> Any:
+        return _label_templates(raw, info, "labels")
+
+    @model_validator(mode="after")
+    def _check(self, info: ValidationInfo) -> SpecFile:
+        task: Task = info.context["task"]
+        if task.is_pair and not self.first_instruction:
+            raise ValueError(f"pair task {task.name!r} needs first_instruction")
+        if not task.is_pair and self.first_instruction is not None:
+            raise ValueError("first_instruction is only for pair tasks")
+        _templates({"system": self.system, "first_instruction": self.first_instruction or ""}, _ALLOWED["system"])
+        _templates({f"labels.{k}": v for k, v in self.labels.items()}, _ALLOWED["labels"])
+        _templates({"fewshot": self.fewshot}, _ALLOWED["fewshot"])
+        _templates({"annotate": self.annotate}, _ALLOWED["annotate"])
+        used = any("kadg" in placeholders(t) for t in (self.system, *self.labels.values()))
+        if self.kadg is not None and self.kadg.text is not None and not used:
+            raise ValueError("kadg.text is never used: put {kadg} in system or a label instruction")
+        return self

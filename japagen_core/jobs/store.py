@@ -30,7 +30,7 @@ from typing import Any
 
 from japagen_core import readonly
 from japagen_core.errors import JapagenError
-from japagen_core.settings import PROJECT_ROOT
+from japagen_core.settings import INSTALLED, PROJECT_ROOT, WORK_ROOT
 
 FINAL_STATES = ("succeeded", "failed", "cancelled")
 
@@ -158,7 +158,8 @@ class JobStore:
             (job.dir / stale).unlink(missing_ok=True)
         (job.dir / "STARTING").touch()
         run_env = dict(os.environ if env is None else env)
-        run_env["PYTHONPATH"] = str(PROJECT_ROOT) + os.pathsep + run_env.get("PYTHONPATH", "")
+        if not INSTALLED:  # a checkout: japagen_core is importable from its root
+            run_env["PYTHONPATH"] = str(PROJECT_ROOT) + os.pathsep + run_env.get("PYTHONPATH", "")
         with job.log_path.open("ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "japagen_core", "job", "run", str(job.dir)],
@@ -167,7 +168,7 @@ class JobStore:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
                 env=run_env,
-                cwd=PROJECT_ROOT,
+                cwd=WORK_ROOT,  # where relative defaults (secrets) resolve, as in the process that starts it
             )
         return proc.pid
 

@@ -25,7 +25,10 @@ from japagen_core.project import Project
 from japagen_core.storage import repository as repo
 from japagen_core.tasks import Task
 
-FORMATS = ("jsonl", "parquet", "csv")
+FORMATS = ("jsonl", "parquet", "csv")  # one file each (the Review page's downloads)
+# Formats that write several files: hf and argilla a folder (``out``), label-studio F.json + F.labeling.xml.
+MULTI_FILE_FORMATS = ("hf", "label-studio", "argilla")
+EXPORT_FORMATS = FORMATS + MULTI_FILE_FORMATS
 SNAPSHOT_COLUMNS = [
     "dataset_id",
     "row_idx",
@@ -207,16 +210,38 @@ def _present(value: Any) -> bool:
 
 
 def export_snapshot(project: Project, snapshot_id: int, fmt: str, out: Path) -> Path:
-    """Write a snapshot to ``out`` (a file path) as JSON Lines in gold format, Parquet or CSV."""
-    if fmt not in FORMATS:
-        raise SnapshotError(f"unknown export format {fmt!r}; choose one of {list(FORMATS)}")
-    data = export_bytes(project, snapshot_id, fmt)
+    """Write a snapshot to ``out`` (a file path) as JSON Lines in gold format, Parquet or CSV; or, for
+    ``hf`` / ``argilla``, a folder ``out`` and, for ``label-studio``, ``out`` with its labeling config."""
+    if fmt not in EXPORT_FORMATS:
+        raise SnapshotError(f"unknown export format {fmt!r}; choose one of {list(EXPORT_FORMATS)}")
     out = Path(out)
+    files = export_files(project, snapshot_id, fmt, out) if fmt in MULTI_FILE_FORMATS else None
+    for path, data in (files or {out: export_bytes(project, snapshot_id, fmt)}).items():
+        _write_file(path, data)
+    return out
+
+
+def _write_file(out: Path, data: bytes) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.partial")
     tmp.write_bytes(data)
     os.replace(tmp, out)
-    return out
+
+
+def export_files(project: Project, snapshot_id: int, fmt: str, out: Path) -> dict[Path, bytes]:
+    """The files of a multi-file export (path -> bytes), all built before any is written."""
+    from japagen_core.review import annotation_tools, hub  # they build on this module
+
+    snapshot = get_snapshot(project, snapshot_id)
+    frame = read_snapshot(project, snapshot_id)
+    if fmt == "hf":
+        records = gold_records(project.registry[snapshot.task], frame)
+        return {out / name: data for name, data in hub.hf_files(project, snapshot, frame, records).items()}
+    if fmt == "label-studio":
+        return annotation_tools.label_studio_files(project, snapshot, frame, out)
+    if fmt == "argilla":
+        return annotation_tools.argilla_files(project, snapshot, frame, out)
+    raise SnapshotError(f"{fmt!r} is not a multi-file export format; choose one of {list(MULTI_FILE_FORMATS)}")
 
 
 def export_bytes(project: Project, snapshot_id: int, fmt: str) -> bytes:
@@ -230,4 +255,6 @@ def export_bytes(project: Project, snapshot_id: int, fmt: str) -> bytes:
         return snapshot.path.read_bytes()
     if fmt == "csv":
         return frame.to_csv(index=False).encode("utf-8")
+    if fmt in MULTI_FILE_FORMATS:
+        raise SnapshotError(f"{fmt!r} writes several files; use export_snapshot (or export_files)")
     raise SnapshotError(f"unknown export format {fmt!r}; choose one of {list(FORMATS)}")

@@ -48,10 +48,12 @@ from japagen_core.tasks import Task
 from japagen_core.training.config import TrainConfig, TrainingError
 from japagen_core.training.data import labelled, targets
 from japagen_core.training.evaluate import task_metrics
+from japagen_core.training.model_card import model_card
 from japagen_core.training.plan import TrainPlan, load_frames, training_frame
 from japagen_core.training.store import ModelRecord, get_model, model_done, save_evaluation, save_model
 
 log = logging.getLogger(__name__)
+CARD_FILE = "README.md"  # the Hugging Face model card
 MODEL_FILE = "japagen.json"  # in every model folder: label map, seed, snapshots, config, metrics
 PREDICTIONS_FILE = "predictions.parquet"
 ROWS_FILE = "train_rows.json"
@@ -423,6 +425,7 @@ def _finish_folder(partial: Path, folder: Path, record: ModelRecord, train: pd.D
         "predictions_file": PREDICTIONS_FILE,
     }
     (partial / MODEL_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    (partial / CARD_FILE).write_text(model_card(record, meta["labels"]), encoding="utf-8")
     if folder.exists():
         shutil.rmtree(folder)
     os.replace(partial, folder)

@@ -65,6 +65,12 @@ GOOD = "system: s\nlabels: {positive: p, negative: n}\nfewshot: '{example}'\nann
         (GOOD + "kadg: {text: '{word}', words: marc_ja}\n", "kadg.text is never used"),
         (GOOD + "first_instruction: x\n", "only for pair tasks"),
         ("system: [unclosed", "not valid YAML"),
+        (
+            GOOD + "kadg: {text: '{word}', wrds: x}\n",
+            r"unknown key\(s\) \['kadg\.wrds'\]; allowed: \['labels', 'text', 'words'\]",
+        ),
+        (GOOD.replace("fewshot: '{example}'\n", ""), r"marc_ja.yaml: missing key 'fewshot'"),
+        (GOOD.replace("system: s", "system: [a]"), r"system \['a'\]: input should be a valid string"),
     ],
 )
 def test_bad_specs_name_the_problem(tmp_path, text, message):

@@ -6,6 +6,7 @@ import time
 from dataclasses import asdict
 
 import pytest
+import yaml
 from scipy import stats
 from sklearn import metrics as skm
 
@@ -64,6 +65,14 @@ def test_classification_end_to_end(project, tmp_path, tiny_model):
     assert {"config.json", "model.safetensors", "vocab.txt", "train_rows.json", "predictions.parquet"} <= {
         p.name for p in folder.iterdir()
     }
+    _, header, card = (folder / "README.md").read_text(encoding="utf-8").split("---\n", 2)  # the model card
+    header, facts = yaml.safe_load(header), yaml.safe_load(card.split("```yaml\n")[1].split("```")[0])
+    assert header["language"] == ["ja"] and header["base_model"] == meta["base_model"] and "license" in header
+    (result,) = header["model-index"][0]["results"]
+    assert result["dataset"]["name"] == ids["valid"]
+    assert {m["name"]: m["value"] for m in result["metrics"]}["accuracy"] == pytest.approx(meta["metrics"]["accuracy"])
+    assert (facts["seed"], facts["training_data"]["snapshots"]) == (0, [plan.synthetic_snapshot])
+    assert facts["evaluation"]["snapshot"] == plan.eval_snapshot and facts["settings"] == meta["config"]
     rows = json.loads((folder / "train_rows.json").read_text())["rows"]
     assert len(rows) == 60 and {s for s, _ in rows} == {plan.synthetic_snapshot}
 
