@@ -22,14 +22,16 @@ from japagen_core.tasks import Task
 
 SETTINGS = ("zero-shot", "few-shot", "kadg")
 _SPEC_KEYS = {"system", "first_instruction", "labels", "fewshot", "kadg", "annotate"}
-_KADG_KEYS = {"text", "words", "labels"}
+_KADG_KEYS = {"text", "words", "labels", "system", "word_list"}
+PRESETS = ("japagen", "paper")  # japagen's own prompts (prompts/<task>.yaml) or the authors' (imported)
 # Which placeholders each field may use.
 _ALLOWED = {
     "system": {"kadg"},
     "first_instruction": {"kadg"},
     "labels": {"kadg"},
     "kadg.text": {"word"},
-    "kadg.labels": set(),
+    "kadg.system": {"word"},  # a whole system text for the KADG setting (the authors' <task>*.json content)
+    "kadg.labels": {"word"},
     "fewshot": {"example"},
     "annotate": {"text", "text_b", "labels"},
 }
@@ -97,6 +99,13 @@ class PromptSpec:
     kadg_labels: Mapping[str, str] | None
     version: str
     path: Path
+    kadg_system: str | None = None
+    kadg_word_list: tuple[str, ...] | None = None  # words written in the spec itself (the paper preset)
+    preset: str = "japagen"
+
+    @property
+    def has_kadg(self) -> bool:
+        return self.kadg_text is not None or self.kadg_labels is not None or self.kadg_system is not None
 
     # -- messages ------------------------------------------------------------------------------
 
@@ -107,7 +116,13 @@ class PromptSpec:
             raise PromptError(f"{self.path}: the KADG setting needs a word for kadg.text")
         return render(self.kadg_text, {"word": word}, where=f"{self.path}: kadg.text")
 
+    def _word_vars(self, word: str | None) -> dict[str, str]:
+        return {} if word is None else {"word": word}
+
     def system_message(self, setting: str, word: str | None) -> Message:
+        if setting == "kadg" and self.kadg_system is not None:
+            content = render(self.kadg_system, self._word_vars(word), where=f"{self.path}: kadg.system")
+            return {"role": "system", "content": content}
         content = render(self.system, {"kadg": self._kadg(setting, word)}, where=f"{self.path}: system")
         return {"role": "system", "content": content}
 
@@ -116,7 +131,8 @@ class PromptSpec:
             template, where = self.kadg_labels[label], f"kadg.labels.{label}"
         else:
             template, where = self.labels[label], f"labels.{label}"
-        text = render(template, {"kadg": self._kadg(setting, word)}, where=f"{self.path}: {where}")
+        variables = {"kadg": self._kadg(setting, word), **self._word_vars(word)}
+        text = render(template, variables, where=f"{self.path}: {where}")
         if setting == "few-shot":
             if example is None:
                 raise PromptError(f"{self.path}: the few-shot setting needs a gold example for label {label!r}")
@@ -164,7 +180,11 @@ def load_spec(prompts_dir: Path, task: Task) -> PromptSpec:
     path = prompts_dir / f"{task.name}.yaml"
     if not path.exists():
         raise PromptError(f"{path}: no prompt spec for task {task.name!r}; copy one of prompts/*.yaml")
-    data = path.read_bytes()
+    return parse_spec(path.read_bytes(), task, path)
+
+
+def parse_spec(data: bytes, task: Task, path: Path, *, preset: str = "japagen") -> PromptSpec:
+    """Check a spec's bytes against the task; ``path`` names where they came from in every error."""
     try:
         raw = yaml.safe_load(data.decode("utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -183,7 +203,10 @@ def load_spec(prompts_dir: Path, task: Task) -> PromptSpec:
     kadg = raw.get("kadg") or {}
     _check_keys(kadg, _KADG_KEYS, path, "kadg.")
     kadg_labels = _label_templates(kadg["labels"], task, path, "kadg.labels") if "labels" in kadg else None
-    if ("text" in kadg) != ("words" in kadg):
+    if "words" in kadg and "word_list" in kadg:
+        raise PromptError(f"{path}: kadg.words (a list file) and kadg.word_list (the words) exclude each other")
+    word_list = _word_list(kadg.get("word_list"), path) if "word_list" in kadg else None
+    if ("text" in kadg) != ("words" in kadg) and not ("system" in kadg or "labels" in kadg or word_list):
         raise PromptError(f"{path}: kadg.text and kadg.words go together")
     fields = {
         "system": raw["system"],
@@ -191,6 +214,7 @@ def load_spec(prompts_dir: Path, task: Task) -> PromptSpec:
         "fewshot": raw["fewshot"],
         "annotate": raw["annotate"],
         "kadg.text": kadg.get("text", ""),
+        "kadg.system": kadg.get("system", ""),
         **{f"labels.{k}": v for k, v in labels.items()},
         **{f"kadg.labels.{k}": v for k, v in (kadg_labels or {}).items()},
     }
@@ -203,6 +227,9 @@ def load_spec(prompts_dir: Path, task: Task) -> PromptSpec:
             raise PromptError(f"{path}: {where} uses unknown placeholder(s) {unknown}; allowed: {sorted(allowed)}")
     if "text" in kadg and not any("kadg" in placeholders(t) for t in (raw["system"], *labels.values())):
         raise PromptError(f"{path}: kadg.text is never used: put {{kadg}} in system or a label instruction")
+    uses_word = any("word" in placeholders(t) for w, t in fields.items() if w.startswith("kadg."))
+    if uses_word and not ("words" in kadg or word_list):
+        raise PromptError(f"{path}: a KADG template uses {{word}} but there is no kadg.words or kadg.word_list")
     return PromptSpec(
         task=task.name,
         system=raw["system"],
@@ -215,7 +242,19 @@ def load_spec(prompts_dir: Path, task: Task) -> PromptSpec:
         kadg_labels=kadg_labels,
         version=_version(data),
         path=path,
+        kadg_system=kadg.get("system"),
+        kadg_word_list=word_list,
+        preset=preset,
     )
+
+
+def _word_list(raw: Any, path: Path) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not raw or not all(isinstance(w, str) and w.strip() for w in raw):
+        raise PromptError(f"{path}: kadg.word_list must be a non-empty list of words")
+    dupes = sorted({w for w in raw if raw.count(w) > 1})
+    if dupes:
+        raise PromptError(f"{path}: kadg.word_list has duplicate word(s) {dupes}")
+    return tuple(raw)
 
 
 def _check_keys(raw: Mapping[str, Any], allowed: set[str], path: Path, prefix: str) -> None:
