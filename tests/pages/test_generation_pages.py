@@ -113,3 +113,21 @@ def test_annotate_page_labels_imported_texts(home, project, fake, tmp_path):
     wait_for_the_only_job(project)
     [annotated] = [d for d in project.datasets() if d["kind"] == "synthetic"]
     assert annotated["rows"] == 8 and sum(annotated["counts"].values()) == 8
+
+
+def test_generate_imports_the_authors_configs_and_shows_the_paper_preset(home, fake, tmp_path):
+    from tests.generation.test_presets import KADG_SYSTEM, small_configs
+
+    folder = small_configs(tmp_path / "cfg")
+    at = generate_page(fake.base_url)
+    assert "The paper used gpt-3.5-turbo-0613." in texts(at)
+    at.radio(key="gen_preset").set_value("paper").run()
+    assert not at.exception and "No paper preset for" in texts(at)
+    at.text_input(key="gen_official_dir").set_value(str(folder)).run()
+    at.button(key="gen_official_import").click().run()
+    assert not at.exception and "Imported a paper preset for 2 task(s)." in texts(at)
+    at.radio(key="gen_setting").set_value("kadg").run()
+    shown = [c.value for c in at.code]
+    assert any(s in (KADG_SYSTEM.replace('"object"', f'"{w}"') for w in ("人々", "動物")) for s in shown)
+    assert "説明文:" in shown and "(paper preset)" in texts(at)
+    assert at.radio(key="gen_pair_protocol").value == "paired"
