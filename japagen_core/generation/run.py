@@ -86,6 +86,12 @@ class RunConfig:
     pair_protocol: str = "paired"
     fewshot_draw: str = "per-run"
 
+    @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> RunConfig:
+        """A config read back from job.json: one written before the paper's protocols became the default
+        resumes as it started (contrastive pairs, a few-shot draw per call), so its parts still match."""
+        return cls(**{"pair_protocol": "contrastive", "fewshot_draw": "per-call", **data})
+
     def check(self, project: Project) -> None:
         task = project.registry[self.task]
         llm = LLMConfig(**self.llm)

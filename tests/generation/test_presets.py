@@ -213,3 +213,22 @@ def test_a_kadg_jnli_run_sends_exactly_the_authors_texts(project, fake, tmp_path
         assert second[3]["content"] == instruction[label]
     assert all(len(labels) == 1 for labels in first_by_text.values())  # no first sentence under two labels
     assert len(first_by_text) == len(rows) == 30
+
+
+def test_cli_generate_with_the_paper_preset_runs_as_a_job(project, fake, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-cli")
+    assert main(["prompts", "import-official", str(small_configs(tmp_path / "cfg"))]) == 0
+    args = ["generate", "--task", "jnli", "--setting", "kadg", "--per-label", "4", "--preset", "paper",
+            "--base-url", fake.base_url, "--model", "fake-model", "--wait"]  # fmt: skip
+    assert main(args) == 0
+    dataset_id = capsys.readouterr().out.split("dataset ")[-1].split(" ")[0]
+    with project.db.transaction() as con:
+        rows = con.execute("SELECT label, text, provenance FROM examples WHERE dataset_id = ?", [dataset_id]).fetchall()
+        meta = json.loads(con.execute("SELECT meta FROM datasets WHERE id = ?", [dataset_id]).fetchall()[0][0])
+    assert len(rows) == 12 and meta["run"]["preset"] == "paper" and meta["run"]["pair_protocol"] == "paired"
+    assert len({text for _, text, _ in rows}) == 12  # no first sentence under two labels
+    assert {json.loads(p)["preset"] for *_, p in rows} == {"paper"}
+    systems = {r["body"]["messages"][0]["content"] for r in fake.requests}
+    assert systems <= {KADG_SYSTEM.replace('"object"', f'"{w}"') for w in ("人々", "動物")}
+    assert main(["generate", "--task", "jsts", "--per-label", "1", "--preset", "paper"]) == 1
+    assert "no paper preset for task jsts" in capsys.readouterr().err
