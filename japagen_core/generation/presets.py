@@ -187,8 +187,8 @@ def _spec(config: _Config, kadg: _Config | None, prompts_dir: Path) -> str:
     spec["fewshot"] = fewshot
     spec["annotate"] = annotate
     if kadg is not None:
-        if config.first is not None and kadg.first != config.first:
-            spec["first_instruction"] = _template(config.first, None)  # (the authors' are the same)
+        if kadg.first != config.first:  # (the authors' are the same; a spec has one first instruction)
+            raise PresetError(f"{kadg.path}: key 'first instruction' differs from {config.path.name}'s")
         spec["kadg"] = {
             "system": _template(kadg.content, kadg.word_key),
             "labels": {name: _template(text, kadg.word_key) for name, text in kadg.labels.items()},

@@ -106,6 +106,14 @@ def test_a_bad_config_is_refused_naming_the_file_and_key(project, tmp_path, name
         read_official(folder, project.registry, project.settings.prompts_dir)
 
 
+def test_a_kadg_config_with_another_first_instruction_is_refused(project, tmp_path):
+    folder = small_configs(tmp_path / "cfg")
+    write(folder, "jnli*.json", {"task_name": "jnli", "content": KADG_SYSTEM, "object": ["人々"],
+                                 "first instruction": "別の指示:", "labels": LABELS})  # fmt: skip
+    with pytest.raises(PresetError, match=r"jnli\*.json: key 'first instruction' differs from jnli.json's"):
+        read_official(folder, project.registry, project.settings.prompts_dir)
+
+
 def test_importing_writes_only_through_the_store_and_a_missing_preset_says_how_to_get_it(project, home, tmp_path):
     with pytest.raises(PresetError, match="prompts import-official"):
         load_preset_spec(project, project.registry["jnli"], "paper")
