@@ -240,3 +240,16 @@ def test_cli_generate_with_the_paper_preset_runs_as_a_job(project, fake, tmp_pat
     assert systems <= {KADG_SYSTEM.replace('"object"', f'"{w}"') for w in ("人々", "動物")}
     assert main(["generate", "--task", "jsts", "--per-label", "1", "--preset", "paper"]) == 1
     assert "no paper preset for task jsts" in capsys.readouterr().err
+
+
+def test_paired_pairs_with_failed_answers_are_topped_up_per_label(project, fake, tmp_path):
+    fake.config.fault_rate = 0.1  # (a failed stage-1 call loses the first sentences of all its pairs)
+    fake.config.faults = ("non_japanese", "empty_choices")
+    _, _, rows, failures = run(project, fake, tmp_path, task="jsts", setting="zero-shot", per_label=8)
+    assert failures  # some answers failed and were made up for
+    counts, labels_of = {}, {}
+    for label, text, *_ in rows:
+        counts[label] = counts.get(label, 0) + 1
+        labels_of.setdefault(text, set()).add(label)
+    assert counts == dict.fromkeys(project.registry["jsts"].label_names, 8)
+    assert all(len(labels) == 1 for labels in labels_of.values())
