@@ -10,7 +10,8 @@ import streamlit as st
 
 from app.i18n import N_, label_title, t, task_title
 from japagen_core.errors import JapagenError
-from japagen_core.generation.prompts import PromptSpec, load_spec
+from japagen_core.generation.presets import load_preset_spec
+from japagen_core.generation.prompts import PromptSpec
 from japagen_core.jobs.runner import submit_run
 from japagen_core.project import Project
 from japagen_core.tasks import Task
@@ -124,10 +125,11 @@ def writable(project: Project) -> bool:
     return not project.read_only
 
 
-def prompt_spec_or_stop(project: Project, task: Task) -> PromptSpec:
-    """The task's prompt spec; when it is broken, say what is wrong and stop the page."""
+def prompt_spec_or_stop(project: Project, task: Task, preset: str = "japagen") -> PromptSpec:
+    """The task's prompt spec (japagen's file, or an imported preset); when it is broken or missing, say what
+    is wrong and stop the page."""
     try:
-        return load_spec(project.settings.prompts_dir, task)
+        return load_preset_spec(project, task, preset)
     except JapagenError as exc:
         show_error(t("No usable prompt spec for {task}.", task=task_title(task)), exc)
         st.stop()

@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from japagen_core import launch
-from japagen_core.datasets.importers import FORMATS, ImportOptions, import_gold
+from japagen_core.datasets.importers import FORMATS, ImportOptions, import_gold, label_id_note, parse_label_map
 from japagen_core.demo import load_demo, remove_demo
 from japagen_core.errors import JapagenError
 from japagen_core.generation.batch import batch_settings_dict
 from japagen_core.generation.llm import PAPER_DEFAULTS, LLMConfig
-from japagen_core.generation.prompts import SETTINGS, load_spec
-from japagen_core.generation.run import RunConfig, new_run_id, progress_line
+from japagen_core.generation.presets import import_official, load_preset_spec
+from japagen_core.generation.prompts import PRESETS, SETTINGS
+from japagen_core.generation.run import FEWSHOT_DRAWS, PAIR_PROTOCOLS, RunConfig, new_run_id, progress_line
 from japagen_core.generation.scale import PAPER_PER_LABEL, estimate_run, paper_sampling, prompt_chars
 from japagen_core.jobs import JobStore
 from japagen_core.jobs.runner import run_job, submit_prompting, submit_run, submit_training
@@ -82,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42, help="Livedoor split seed")
     p.add_argument("--name", help="dataset display name")
     p.add_argument("--unlabeled", action="store_true", help="texts without labels, for LLM annotation")
+    p.add_argument("--map-label", action="append", default=[], metavar="RAW=LABEL",
+                   help="read a raw label value as a label, e.g. COVID-19's 66=opinion (repeatable)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_import_gold)
 
@@ -107,9 +110,31 @@ def build_parser() -> argparse.ArgumentParser:
                         "and time, and starts only with --yes")  # fmt: skip
     p.add_argument("--estimate", action="store_true", help="show calls, tokens, cost and time; start nothing")
     p.add_argument("--yes", action="store_true", help="with --paper-scale: start the run after the estimate")
+    p.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default="japagen",
+        help="the prompts: japagen's own, or the authors' configs (import with: prompts import-official)",
+    )
+    p.add_argument(
+        "--pair-protocol",
+        choices=PAIR_PROTOCOLS,
+        default="paired",
+        help="pair tasks: paired (the paper's: each pair its own first sentence, written for its label) "
+        "or contrastive (one first sentence shared by all labels)",
+    )
+    p.add_argument("--fewshot-draw", choices=FEWSHOT_DRAWS, default="per-run",
+                   help="few-shot: per-run (the paper's: one gold example per class for the whole run, seeded) "
+                        "or per-call (a new example for every call)")  # fmt: skip
     _llm_arguments(p, temperature=PAPER_DEFAULTS["temperature"])
     _backend_arguments(p)
     p.set_defaults(func=cmd_generate)
+
+    p = commands.add_parser("prompts", help="prompt presets: import the JAPAGEN authors' configs as 'paper'")
+    which = p.add_subparsers(dest="prompts_command", required=True, metavar="ACTION", parser_class=_Parser)
+    q = which.add_parser("import-official", help="read a folder of the authors' configs (<task>.json, <task>*.json)")
+    q.add_argument("path", type=Path, help="the folder, e.g. a checkout of retrieva/JapaGen's config/")
+    q.set_defaults(func=cmd_import_official)
 
     p = commands.add_parser("annotate", help="label the texts of a dataset with an LLM (a background job)")
     p.add_argument("--task", required=True)
@@ -260,7 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _llm_arguments(p: argparse.ArgumentParser, *, temperature: float, annotate: bool = False) -> None:
     defaults = LLMConfig()
-    p.add_argument("--model", default=defaults.model)
+    p.add_argument("--model", default=defaults.model,
+                   help=f"the model (default {defaults.model}; the paper used gpt-3.5-turbo-0613)")  # fmt: skip
     p.add_argument("--base-url", help="an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (default: OpenAI)")
     p.add_argument("--temperature", type=float, default=temperature)
     p.add_argument("--top-p", type=float, default=defaults.top_p)
@@ -322,6 +348,7 @@ def cmd_import_gold(project: Project, args: argparse.Namespace) -> None:
         seed=args.seed,
         name=args.name,
         unlabeled=args.unlabeled,
+        label_map=parse_label_map(task, args.map_label),
     )
     results = import_gold(project.db, task, args.split, path=args.path, options=options)
     if args.json:
@@ -330,6 +357,15 @@ def cmd_import_gold(project: Project, args: argparse.Namespace) -> None:
     for r in results:
         verb = "imported" if r.created else "already imported, nothing changed:"
         print(f"{verb} {r.dataset_id} ({r.rows} rows: {_counts_text(r.counts)})")
+    note = None if args.unlabeled else label_id_note(task, options)
+    if note:
+        print(f"{task.name}: {note}")
+
+
+def cmd_import_official(project: Project, args: argparse.Namespace) -> None:
+    result = import_official(project, args.path)
+    for line in result.lines():
+        print(line)
 
 
 def cmd_datasets(project: Project, args: argparse.Namespace) -> None:
@@ -495,6 +531,9 @@ def cmd_generate(project: Project, args: argparse.Namespace) -> int:
         seed=args.seed,
         fewshot_dataset=args.fewshot_dataset,
         list_mode=args.list_mode,
+        preset=args.preset,
+        pair_protocol=args.pair_protocol,
+        fewshot_draw=args.fewshot_draw,
         **_backend(project, args),
     )
     if args.paper_scale or args.estimate:
@@ -511,9 +550,14 @@ def _show_estimate(project: Project, cfg: RunConfig, *, paper: bool) -> None:
     task, llm = project.registry[cfg.task], LLMConfig(**cfg.llm)
     if paper and (differ := paper_sampling(llm)):
         raise JapagenError("--paper-scale uses the paper's sampling, but " + "; ".join(differ))
-    spec = load_spec(project.settings.prompts_dir, task)
+    spec = load_preset_spec(project, task, cfg.preset)
     estimate = estimate_run(
-        task, cfg.per_label, llm, batch=bool(cfg.batch), prompt_chars=prompt_chars(spec, task, cfg.setting)
+        task,
+        cfg.per_label,
+        llm,
+        batch=bool(cfg.batch),
+        prompt_chars=prompt_chars(spec, task, cfg.setting),
+        pair_protocol=cfg.pair_protocol,
     )
     print(f"{task.name} · {cfg.setting} · {llm.model} · {cfg.per_label:,} per label")
     for line in estimate.lines(llm.model):

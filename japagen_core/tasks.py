@@ -388,16 +388,20 @@ PAPER_TASKS: list[dict[str, Any]] = [
         "name": "covid19",
         "title": "COVID-19",
         "title_ja": "COVID-19ツイート分類",
-        "description": "Kind of a tweet about COVID-19: general fact, personal fact, opinion or impression.",
+        "description": (
+            "Kind of a Japanese tweet: general fact, personal fact, opinion/impression about COVID-19, or unrelated "
+            "to COVID-19 (the paper's four classes). Label ids are the Gifu dataset's assessment ids; 66 and 68 "
+            "are refused unless mapped (import-gold --map-label 66=LABEL)."
+        ),
         "input_kind": "single",
         "metric": "accuracy",
         "max_length": 384,
         "text_names": ["tweet"],
         "labels": [
-            {"id": 0, "name": "general_fact", "display_ja": "一般的事実"},
-            {"id": 1, "name": "personal_fact", "display_ja": "個人的事実"},
-            {"id": 2, "name": "opinion", "display_ja": "意見"},
-            {"id": 3, "name": "impression", "display_ja": "感想"},
+            {"id": 63, "name": "general_fact", "display_ja": "一般的事実"},
+            {"id": 64, "name": "personal_fact", "display_ja": "個人的事実"},
+            {"id": 65, "name": "opinion", "display_ja": "意見・感想"},
+            {"id": 67, "name": "unrelated", "display_ja": "COVID-19と無関係"},
         ],
         "gold_fields": {"text": "text", "label": "label"},
     },

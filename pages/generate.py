@@ -3,6 +3,7 @@
 import asyncio
 import random
 from dataclasses import asdict
+from pathlib import Path
 
 import streamlit as st
 
@@ -22,16 +23,29 @@ from japagen_core.errors import JapagenError
 from japagen_core.generation.batch import batch_settings_dict
 from japagen_core.generation.clean import clean_text
 from japagen_core.generation.llm import PAPER_DEFAULTS, PRICES, LLMConfig, OpenAIChatClient, is_local, resolve_api_key
-from japagen_core.generation.prompts import format_example
+from japagen_core.generation.presets import import_official, kadg_words, preset_tasks
+from japagen_core.generation.prompts import PRESETS, format_example
 from japagen_core.generation.run import RunConfig, new_run_id
 from japagen_core.generation.scale import PAPER_PER_LABEL, SECONDS_PER_CALL, estimate_run
-from japagen_core.review.word_lists import current_words
 from japagen_core.settings import SECRETS_PATH
 
 SETTING_HELP = {
     "zero-shot": N_("Zero-shot: the task description and one instruction per label."),
     "few-shot": N_("Few-shot: one gold example of the label goes into each prompt (drawn at random, seeded)."),
     "kadg": N_("KADG: a random word from the task's word list goes into each prompt, for diversity."),
+}
+PRESET_HELP = {
+    "japagen": N_("japagen's own prompts (prompts/<task>.yaml): rewritten from the paper; see the README for how."),
+    "paper": N_("The JAPAGEN authors' prompt configs, word for word (imported from their config folder)."),
+}
+PAPER_MODEL_NOTE = N_("The paper used gpt-3.5-turbo-0613.")
+FEWSHOT_DRAW_TEXT = {
+    "per-run": N_("one per class for the whole run (the paper's)"),
+    "per-call": N_("a new one for every call"),
+}
+PAIR_TEXT = {
+    "paired": N_("a first sentence per pair, written for its label (the paper's)"),
+    "contrastive": N_("one first sentence shared by all labels (contrastive)"),
 }
 
 project = get_project()
@@ -41,12 +55,32 @@ st.write(t("An LLM writes labelled training examples for a task. The run is a ba
 datasets = datasets_or_stop(project)
 tasks = list(project.registry.values())
 task = st.selectbox(t("Task"), tasks, format_func=shown_as(task_title, tasks), key="gen_task")
-spec = prompt_spec_or_stop(project, task)
+preset = st.radio(t("Prompts"), PRESETS, horizontal=True, key="gen_preset")
+st.caption(t(PRESET_HELP[preset]))
+imported = preset_tasks(project)
+if not project.read_only:
+    with st.expander(t("Import the authors' prompt configs (paper preset)"), expanded=preset == "paper" and
+                     task.name not in imported):  # fmt: skip
+        folder = st.text_input(t("Folder of the authors' configs (<task>.json, <task>*.json)"), key="gen_official_dir")
+        if st.button(t("Import"), key="gen_official_import", disabled=not folder.strip()):
+            try:
+                result = import_official(project, Path(folder.strip()))
+            except JapagenError as exc:
+                show_error(t("The configs could not be imported."), exc)
+            else:
+                st.success(t("Imported a paper preset for {n} task(s).", n=len(result.specs)))
+                st.code("\n".join(result.lines()), language=None, wrap_lines=True)  # plain text: file contents
+                imported = preset_tasks(project)
+if preset == "paper" and task.name not in imported:
+    st.info(t("No paper preset for {task} yet: import the authors' configs above (or with "
+              "`python -m japagen_core prompts import-official DIR`).", task=task_title(task)))  # fmt: skip
+    st.stop()
+spec = prompt_spec_or_stop(project, task, preset)
 
-settings = ["zero-shot", "few-shot"] + (["kadg"] if spec.kadg_text or spec.kadg_labels else [])
+settings = ["zero-shot", "few-shot"] + (["kadg"] if spec.has_kadg else [])
 setting = st.radio(t("Setting"), settings, horizontal=True, key="gen_setting", format_func=str.upper)
 st.caption(t(SETTING_HELP[setting]))
-fewshot_dataset = None
+fewshot_dataset, fewshot_draw, pair_protocol = None, "per-run", "paired"
 if setting == "few-shot":
     fewshot_dataset = choose_dataset(
         t("Gold examples from"),
@@ -54,6 +88,15 @@ if setting == "few-shot":
         key="gen_fewshot",
         empty=t("Few-shot needs a gold {task} dataset to draw examples from: import one first.", task=task_title(task)),
     )
+    fewshot_draw = st.radio(
+        t("Few-shot examples"), ["per-run", "per-call"], horizontal=True, key="gen_fewshot_draw",
+        format_func=shown_as(lambda v: t(FEWSHOT_DRAW_TEXT[v]), ["per-run", "per-call"]),
+    )  # fmt: skip
+if task.is_pair:
+    pair_protocol = st.radio(
+        t("Pairs"), ["paired", "contrastive"], horizontal=True, key="gen_pair_protocol",
+        format_func=shown_as(lambda v: t(PAIR_TEXT[v]), ["paired", "contrastive"]),
+    )  # fmt: skip
 paper_scale = st.checkbox(
     t("Paper scale: {count:,} per label with the paper's sampling", count=PAPER_PER_LABEL), key="gen_paper_scale"
 )
@@ -66,7 +109,8 @@ else:
 st.subheader(t("Model and endpoint"))
 writer = teacher_picker(project, task)  # an API model, a local model, or a fine-tuned teacher (fills in Model)
 left, right = st.columns(2)
-model = left.text_input(t("Model"), value=LLMConfig().model, key="gen_model").strip()
+model = left.text_input(t("Model"), value=LLMConfig().model, key="gen_model", help=t(PAPER_MODEL_NOTE)).strip()
+left.caption(t(PAPER_MODEL_NOTE))
 base_url = right.text_input(
     t("Base URL (empty: OpenAI)"),
     key="gen_base_url",
@@ -134,12 +178,14 @@ if st.button(t("Draw another word / example"), key="gen_resample"):
     st.session_state["gen_seed"] = random.randrange(1_000_000)
 rng = random.Random(st.session_state.get("gen_seed", 0))
 word = None
-if setting == "kadg" and spec.kadg_words:
+words = None
+if setting == "kadg":
     try:
-        words = current_words(project, spec.kadg_words)  # what a run started now would use
+        words = kadg_words(project, spec)  # what a run started now would use
     except JapagenError as exc:
         show_error(t("The KADG word list cannot be used."), exc)
         st.stop()
+if words is not None:
     word = rng.choice(words.words)
     st.caption(
         t(
@@ -150,8 +196,9 @@ if setting == "kadg" and spec.kadg_words:
         )
     )
     st.text(word)  # plain text: a word is data
-    label_link = t("See the word list") if project.read_only else t("Edit the word list")
-    st.page_link("../pages/word_lists.py", label=label_link, icon=":material/list_alt:")
+    if spec.kadg_words:  # (the paper preset's words are the authors' list, edited in their config)
+        label_link = t("See the word list") if project.read_only else t("Edit the word list")
+        st.page_link("../pages/word_lists.py", label=label_link, icon=":material/list_alt:")
 example = None
 if setting == "few-shot":
     page = project.browse(fewshot_dataset, labels=[label], limit=200)
@@ -173,11 +220,14 @@ for title, messages in stages:
     for message in messages:
         st.caption(message["role"])
         st.code(message["content"], language=None, wrap_lines=True)  # plain text, never Markdown
-st.caption(t("Prompt spec {file}, version {version}.", file=spec.path.name, version=spec.version))
+st.caption(t("Prompt spec {file} ({preset} preset), version {version}.", file=spec.path.name, preset=preset,
+             version=spec.version))  # fmt: skip
 
 # -- cost -----------------------------------------------------------------------------------------------
 prompt_chars = sum(len(m["content"]) for _, ms in stages for m in ms) // len(stages)
-estimate = estimate_run(task, int(per_label), llm, batch=use_batch, prompt_chars=prompt_chars)
+estimate = estimate_run(
+    task, int(per_label), llm, batch=use_batch, prompt_chars=prompt_chars, pair_protocol=pair_protocol
+)
 st.subheader(t("Before you launch") if not project.read_only else t("What a run would take"))
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(t("Examples"), f"{estimate.examples:,}")
@@ -264,6 +314,6 @@ if right.button(t("Launch"), type="primary", disabled=key_error is not None or n
     launch(project, lambda: RunConfig(
         mode="generate", task=task.name, run_id=new_run_id(task.name, setting), llm=asdict(llm),
         setting=setting, per_label=int(per_label), seed=random.randrange(1_000_000),
-        fewshot_dataset=fewshot_dataset, list_mode=list_mode, **writer.run_fields,
-        batch=batch_settings_dict() if use_batch else {},
+        fewshot_dataset=fewshot_dataset, list_mode=list_mode, preset=preset, pair_protocol=pair_protocol,
+        fewshot_draw=fewshot_draw, batch=batch_settings_dict() if use_batch else {}, **writer.run_fields,
     ))  # fmt: skip

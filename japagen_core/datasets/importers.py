@@ -50,6 +50,33 @@ class ImportOptions:
     seed: int = 42
     name: str | None = None
     unlabeled: bool = False  # texts without labels, for LLM annotation (a label column, if any, is ignored)
+    # Raw label values read as another label (e.g. COVID-19's Gifu assessment id 66 as "opinion"):
+    # pairs (raw value as text, label name). Values no label has are refused unless mapped here.
+    label_map: tuple[tuple[str, str], ...] = ()
+
+
+def parse_label_map(task: Task, items: list[str]) -> tuple[tuple[str, str], ...]:
+    """``["66=opinion", ...]`` -> pairs; a bad item names itself and the task's labels."""
+    pairs = []
+    for item in items:
+        raw, sep, name = item.partition("=")
+        if not sep or not raw.strip() or not name.strip():
+            raise UnknownLabelError(f"--map-label {item!r} must be RAW=LABEL, e.g. 66=opinion")
+        pairs.append((raw.strip(), task.resolve_label(name.strip()).name))
+    return tuple(pairs)
+
+
+def label_id_note(task: Task, options: ImportOptions) -> str | None:
+    """How labels were read, when the task's ids are upstream ids (not 0, 1, ...) or a map was given."""
+    ids = [label.id for label in task.labels]
+    parts = []
+    if ids != list(range(len(ids))):
+        parts.append("label ids read as " + ", ".join(f"{label.id}={label.name}" for label in task.labels))
+    if options.label_map:
+        parts.append("mapped by --map-label: " + ", ".join(f"{raw}→{name}" for raw, name in options.label_map))
+    elif parts:
+        parts.append("other ids are refused (map one with --map-label ID=LABEL)")
+    return "; ".join(parts) or None
 
 
 @dataclass(frozen=True)
@@ -128,8 +155,9 @@ def prepare_gold(
         digest = _digest(raw, task, split, fmt, fields, options)
 
     frame = _validate(
-        task, records, fields, source, example_source="demo" if is_demo else "gold", unlabeled=options.unlabeled
-    )
+        task, records, fields, source, example_source="demo" if is_demo else "gold", unlabeled=options.unlabeled,
+        label_map=dict(options.label_map),
+    )  # fmt: skip
     parts = _livedoor_split(frame, split, options, source) if fmt == "livedoor" else {split: frame}
 
     prepared = []
@@ -226,6 +254,7 @@ def _validate(
     *,
     example_source: str,
     unlabeled: bool = False,
+    label_map: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     if not records:
         raise GoldImportError(source, "the file has no rows")
@@ -234,7 +263,7 @@ def _validate(
     rows, problems = [], []
     for record in records:
         try:
-            rows.append(_example(task, record, fields, mapped, file_name, example_source, unlabeled))
+            rows.append(_example(task, record, fields, mapped, file_name, example_source, unlabeled, label_map or {}))
         except _RecordProblem as exc:
             problems.append((record.where, str(exc)))
     if problems:
@@ -272,6 +301,7 @@ def _example(
     file_name: str,
     example_source: str,
     unlabeled: bool,
+    label_map: dict[str, str],
 ) -> list[Any]:
     text = _text(record, fields.text)
     text_b = _text(record, fields.text_b) if task.is_pair else None
@@ -286,7 +316,9 @@ def _example(
         else:
             if fields.label not in record.fields:
                 raise _RecordProblem(f"missing field {fields.label!r} (fields here: {sorted(record.fields)})")
-            label = task.resolve_label(record.fields[fields.label]).name
+            value = record.fields[fields.label]
+            key = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip()
+            label = label_map[key] if key in label_map else task.resolve_label(value).name
     except UnknownLabelError as exc:
         raise _RecordProblem(str(exc)) from None
     source_id = record.fields.get(fields.id) if fields.id else None
@@ -311,6 +343,8 @@ def _digest(raw: bytes, task: Task, split: str, fmt: str, fields: GoldFields, op
     settings = {"task": task.name, "split": split, "format": fmt, "fields": dataclasses.asdict(fields)}
     if options.unlabeled:
         settings["unlabeled"] = True
+    if options.label_map:
+        settings["label_map"] = [list(pair) for pair in options.label_map]
     if fmt == "livedoor":
         settings.update({"livedoor_sizes": options.livedoor_sizes, "seed": options.seed})
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())

@@ -23,13 +23,15 @@ from japagen_core.specs import Spec, check
 from japagen_core.tasks import Task
 
 SETTINGS = ("zero-shot", "few-shot", "kadg")
+PRESETS = ("japagen", "paper")  # japagen's own prompts (prompts/<task>.yaml) or the authors' (imported)
 # Which placeholders each field may use.
 _ALLOWED = {
     "system": {"kadg"},
     "first_instruction": {"kadg"},
     "labels": {"kadg"},
     "kadg.text": {"word"},
-    "kadg.labels": set(),
+    "kadg.system": {"word"},  # a whole system text for the KADG setting (the authors' <task>*.json content)
+    "kadg.labels": {"word"},
     "fewshot": {"example"},
     "annotate": {"text", "text_b", "labels"},
 }
@@ -97,6 +99,13 @@ class PromptSpec:
     kadg_labels: Mapping[str, str] | None
     version: str
     path: Path
+    kadg_system: str | None = None
+    kadg_word_list: tuple[str, ...] | None = None  # words written in the spec itself (the paper preset)
+    preset: str = "japagen"
+
+    @property
+    def has_kadg(self) -> bool:
+        return self.kadg_text is not None or self.kadg_labels is not None or self.kadg_system is not None
 
     # -- messages ------------------------------------------------------------------------------
 
@@ -107,7 +116,13 @@ class PromptSpec:
             raise PromptError(f"{self.path}: the KADG setting needs a word for kadg.text")
         return render(self.kadg_text, {"word": word}, where=f"{self.path}: kadg.text")
 
+    def _word_vars(self, word: str | None) -> dict[str, str]:
+        return {} if word is None else {"word": word}
+
     def system_message(self, setting: str, word: str | None) -> Message:
+        if setting == "kadg" and self.kadg_system is not None:
+            content = render(self.kadg_system, self._word_vars(word), where=f"{self.path}: kadg.system")
+            return {"role": "system", "content": content}
         content = render(self.system, {"kadg": self._kadg(setting, word)}, where=f"{self.path}: system")
         return {"role": "system", "content": content}
 
@@ -116,7 +131,8 @@ class PromptSpec:
             template, where = self.kadg_labels[label], f"kadg.labels.{label}"
         else:
             template, where = self.labels[label], f"labels.{label}"
-        text = render(template, {"kadg": self._kadg(setting, word)}, where=f"{self.path}: {where}")
+        variables = {"kadg": self._kadg(setting, word), **self._word_vars(word)}
+        text = render(template, variables, where=f"{self.path}: {where}")
         if setting == "few-shot":
             if example is None:
                 raise PromptError(f"{self.path}: the few-shot setting needs a gold example for label {label!r}")
@@ -164,7 +180,11 @@ def load_spec(prompts_dir: Path, task: Task) -> PromptSpec:
     path = prompts_dir / f"{task.name}.yaml"
     if not path.exists():
         raise PromptError(f"{path}: no prompt spec for task {task.name!r}; copy one of prompts/*.yaml")
-    data = path.read_bytes()
+    return parse_spec(path.read_bytes(), task, path)
+
+
+def parse_spec(data: bytes, task: Task, path: Path, *, preset: str = "japagen") -> PromptSpec:
+    """Check a spec's bytes against the task; ``path`` names where they came from in every error."""
     try:
         raw = yaml.safe_load(data.decode("utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -183,6 +203,9 @@ def load_spec(prompts_dir: Path, task: Task) -> PromptSpec:
         kadg_labels=kadg.labels,
         version=_version(data),
         path=path,
+        kadg_system=kadg.system,
+        kadg_word_list=tuple(kadg.word_list) if kadg.word_list else None,
+        preset=preset,
     )
 
 
@@ -215,18 +238,43 @@ class KadgSpec(Spec):
     text: StrictStr | None = None
     words: StrictStr | None = None
     labels: dict[str, StrictStr] | None = None
+    system: StrictStr | None = None  # a whole system text for the KADG setting (the authors' <task>*.json)
+    word_list: list[StrictStr] | None = None  # the words written in the spec itself (the paper preset)
 
     @field_validator("labels", mode="before")
     @classmethod
     def _cover(cls, raw: Any, info: ValidationInfo) -> Any:
         return None if raw is None else _label_templates(raw, info, "kadg.labels")
 
+    @field_validator("word_list")
+    @classmethod
+    def _words(cls, raw: list[str] | None) -> list[str] | None:
+        if raw is None:
+            return None
+        if not raw or not all(w.strip() for w in raw):
+            raise ValueError("kadg.word_list must be a non-empty list of words")
+        dupes = sorted({w for w in raw if raw.count(w) > 1})
+        if dupes:
+            raise ValueError(f"kadg.word_list has duplicate word(s) {dupes}")
+        return raw
+
     @model_validator(mode="after")
     def _check(self) -> KadgSpec:
-        if (self.text is None) != (self.words is None):
+        if self.words is not None and self.word_list is not None:
+            raise ValueError("kadg.words (a list file) and kadg.word_list (the words) exclude each other")
+        own_templates = self.system is not None or self.labels is not None or self.word_list is not None
+        if (self.text is None) != (self.words is None) and not own_templates:
             raise ValueError("kadg.text and kadg.words go together")
-        _templates({"kadg.text": self.text or ""}, _ALLOWED["kadg.text"])
-        _templates({f"kadg.labels.{k}": v for k, v in (self.labels or {}).items()}, _ALLOWED["kadg.labels"])
+        templates = {
+            "kadg.text": self.text or "",
+            "kadg.system": self.system or "",
+            **{f"kadg.labels.{k}": v for k, v in (self.labels or {}).items()},
+        }
+        for where, template in templates.items():
+            _templates({where: template}, _ALLOWED[".".join(where.split(".")[:2])])
+        uses_word = any("word" in placeholders(t) for t in templates.values())
+        if uses_word and self.words is None and self.word_list is None:
+            raise ValueError("a KADG template uses {word} but there is no kadg.words or kadg.word_list")
         return self
 
 

@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -31,9 +32,10 @@ from japagen_core.generation.clean import clean_text, parse_label, split_numbere
 from japagen_core.generation.journal import CallJournal, call_key, read_journal
 from japagen_core.generation.llm import ChatClient, FatalLLMError, LLMConfig, LLMError, OpenAIChatClient, cost_usd
 from japagen_core.generation.local import LocalConfig, check_model_name
-from japagen_core.generation.prompts import SETTINGS, PromptSpec, format_example, load_spec
+from japagen_core.generation.presets import kadg_words, load_preset_spec
+from japagen_core.generation.prompts import PRESETS, SETTINGS, PromptSpec, format_example
 from japagen_core.project import Project
-from japagen_core.review.word_lists import ListVersion, current_words
+from japagen_core.review.word_lists import ListVersion
 from japagen_core.storage import repository as repo
 from japagen_core.tasks import Task
 
@@ -41,6 +43,11 @@ log = logging.getLogger(__name__)
 
 MODES = ("generate", "annotate")
 BACKENDS = ("openai", "local")
+# paired (the paper's Eq. 2-3): each pair's first sentence is written for its own label and used once;
+# contrastive: one first sentence is shared by all labels (minimal pairs, but x1 repeats across labels).
+PAIR_PROTOCOLS = ("paired", "contrastive")
+# per-run (the paper): one gold example per class, drawn once with the run's seed; per-call: a new draw per call.
+FEWSHOT_DRAWS = ("per-run", "per-call")
 UNIT_EXAMPLES = 50  # examples (or annotated texts) per unit of work: one Parquet part each
 TOPUP_ROUNDS = 3  # extra rounds that make up for failed answers
 LIST_PROMPT = "\n\n異なる{n}件を、「1. 」「2. 」のように番号を付けて、1行に1件ずつ書いてください。"
@@ -80,6 +87,15 @@ class RunConfig:
     local: dict[str, Any] = field(default_factory=dict)  # the local backend's LocalConfig (adapter, batch size)
     teacher: str | None = None  # a registered fine-tuned teacher this run generates with (recorded per example)
     batch: dict[str, Any] = field(default_factory=dict)  # the OpenAI Batch API's BatchSettings (batch.py); {}: off
+    preset: str = "japagen"  # the prompts: japagen's (prompts/<task>.yaml) or the authors' (imported "paper")
+    pair_protocol: str = "paired"
+    fewshot_draw: str = "per-run"
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> RunConfig:
+        """A config read back from job.json: one written before the paper's protocols became the default
+        resumes as it started (contrastive pairs, a few-shot draw per call), so its parts still match."""
+        return cls(**{"pair_protocol": "contrastive", "fewshot_draw": "per-call", **data})
 
     def check(self, project: Project) -> None:
         task = project.registry[self.task]
@@ -102,22 +118,53 @@ class RunConfig:
                 raise JapagenError(f"per_label {self.per_label} must be between 1 and 1,000,000")
             if self.setting == "few-shot" and not self.fewshot_dataset:
                 raise JapagenError("the few-shot setting needs a gold dataset to draw examples from")
+            choices = {"preset": PRESETS, "pair_protocol": PAIR_PROTOCOLS, "fewshot_draw": FEWSHOT_DRAWS}
+            for name, allowed in choices.items():
+                if (value := getattr(self, name)) not in allowed:
+                    raise JapagenError(f"{name} {value!r} must be one of {list(allowed)}")
+            if self.setting == "few-shot":
+                check_fewshot_source(project, task, self.fewshot_dataset)
         elif not self.source_dataset:
             raise JapagenError("annotation needs a source dataset (import texts with import-gold --unlabeled)")
-        spec = load_spec(project.settings.prompts_dir, task)
+        spec = load_preset_spec(project, task, self.preset)
         if self.mode == "generate" and self.setting == "kadg":
-            if spec.kadg_text is None and spec.kadg_labels is None:
+            if not spec.has_kadg:
                 raise JapagenError(
                     f"{spec.path}: no kadg section, so the KADG setting is not available for {task.name}"
                 )
-            if spec.kadg_words:
-                current_words(project, spec.kadg_words)  # the edited list when there is one, else the file
+            kadg_words(project, spec)  # the edited list when there is one, else the file
         dataset_id = self.source_dataset if self.mode == "annotate" else self.fewshot_dataset
         if dataset_id:
             with project.db.transaction() as con:
                 info = repo.get_dataset(con, dataset_id)
             if info.task != task.name:
                 raise JapagenError(f"dataset {dataset_id} is a {info.task} dataset, not {task.name}")
+
+
+def check_fewshot_source(project: Project, task: Task, dataset_id: str | None) -> None:
+    """Refuse the task's evaluation split as a few-shot source: the rule PROMPTING applies (the split
+    that training and PROMPTING evaluate on, test, else valid / validation / dev)."""
+    from japagen_core.training.config import TrainingError
+    from japagen_core.training.plan import default_eval
+
+    with project.db.transaction() as con:
+        datasets = repo.list_datasets(con)
+    try:
+        eval_id = default_eval(task, datasets, exclude=None)
+    except TrainingError:
+        return  # no evaluation split (or several: each is named when training asks)
+    if dataset_id == eval_id:
+        split = next(d.split for d in datasets if d.id == eval_id)
+        raise JapagenError(
+            f"few-shot examples would come from the evaluation split {eval_id} ({split}) of {task.name}: "
+            "draw them from a training split"
+        )
+
+
+def draw_fewshot(pool: dict[str, list[tuple[str, str]]], seed: int, dataset_id: str) -> dict[str, tuple[str, str]]:
+    """The paper's few-shot draw: one gold example per class, once per run (seeded)."""
+    rng = random.Random(f"{seed}:fewshot:{dataset_id}")
+    return {label: rng.choice(examples) for label, examples in sorted(pool.items())}
 
 
 def new_run_id(task: str, setting: str) -> str:
@@ -159,7 +206,7 @@ class Unit:
 
 def plan(task: Task, cfg: RunConfig, *, source_rows: list[int] | None = None) -> list[Unit]:
     """The run's first pass. Single-text tasks: units of up to UNIT_EXAMPLES per label; pair tasks: units
-    of one stage-1 call whose first sentences are shared by all labels."""
+    of one stage-1 call of n first sentences, for one label (paired) or shared by all labels (contrastive)."""
     if cfg.mode == "annotate":
         rows = source_rows or []
         return [
@@ -170,6 +217,8 @@ def plan(task: Task, cfg: RunConfig, *, source_rows: list[int] | None = None) ->
     if task.is_pair:  # a unit is one stage-1 call (n first sentences) and their second sentences
         step = max(1, int(cfg.llm.get("n", 5)))
         sizes = [min(step, cfg.per_label - i) for i in range(0, cfg.per_label, step)]
+        if cfg.pair_protocol == "paired":  # the first sentences of a unit are for its one label only
+            return [Unit(f"{lab}-p{k:06d}", (lab,), size) for lab in task.label_names for k, size in enumerate(sizes)]
         return [Unit(f"p{k:06d}", tuple(task.label_names), size) for k, size in enumerate(sizes)]
     sizes = [min(UNIT_EXAMPLES, cfg.per_label - i) for i in range(0, cfg.per_label, UNIT_EXAMPLES)]
     return [Unit(f"{label}-{k:06d}", (label,), size) for label in task.label_names for k, size in enumerate(sizes)]
@@ -244,12 +293,13 @@ class Runner:
     ):
         self.project, self.cfg, self.client, self.parts_dir = project, cfg, client, parts_dir
         self.task = project.registry[cfg.task]
-        self.spec: PromptSpec = load_spec(project.settings.prompts_dir, self.task)
+        preset = cfg.preset if cfg.mode == "generate" else "japagen"  # annotation uses japagen's annotate prompt
+        self.spec: PromptSpec = load_preset_spec(project, self.task, preset)
         self.words: ListVersion | None = None
-        if cfg.mode == "generate" and cfg.setting == "kadg" and self.spec.kadg_words:
+        if cfg.mode == "generate" and cfg.setting == "kadg":
             # The list as it is now: a resumed run uses the list current when it resumes, and every
             # example records the version it was drawn from.
-            self.words = current_words(project, self.spec.kadg_words)
+            self.words = kadg_words(project, self.spec)
         self.llm = LLMConfig(**cfg.llm)
         self.list_mode = cfg.list_mode
         self.report, self.cancelled = report, cancelled
@@ -262,6 +312,11 @@ class Runner:
         self._reported_calls: dict[str, int] = {}
         self._last_report = 0.0
         self._fewshot = self._load_fewshot() if cfg.mode == "generate" and cfg.setting == "few-shot" else {}
+        self._fewshot_fixed = (
+            draw_fewshot(self._fewshot, cfg.seed, cfg.fewshot_dataset)
+            if self._fewshot and cfg.fewshot_draw == "per-run"
+            else None
+        )
         self._source = self._load_source() if cfg.mode == "annotate" else None
 
     # -- inputs ------------------------------------------------------------------------------------
@@ -326,7 +381,7 @@ class Runner:
             self.progress.add(part, resumed=True)
         self.progress.done_units = sum(u.id in done for u in units)
         self._report("running", force=True)  # the target is known before the first unit ends
-        first_round = 1 + max((int(u.split("-")[0][1:]) for u in done if u.startswith("t")), default=0)
+        first_round = 1 + max((int(m[1]) for u in done if (m := re.match(r"t(\d+)-", u))), default=0)
         for round_no in range(first_round, first_round + TOPUP_ROUNDS + 1):
             todo = [u for u in units if u.id not in done]
             if todo and not await self._run_units(todo):
@@ -354,6 +409,13 @@ class Runner:
 
     def _topups(self, short: dict[str, int], round_no: int) -> list[Unit]:
         """Units that make up for failed answers, split like the first pass (ids are deterministic)."""
+        if self.task.is_pair and self.cfg.pair_protocol == "paired":
+            step = max(1, self.llm.n)
+            return [
+                Unit(f"t{round_no}-{name}-p{k:06d}", (name,), min(step, n - i))
+                for name, n in short.items()
+                for k, i in enumerate(range(0, n, step))
+            ]
         if self.task.is_pair:
             step, need = max(1, self.llm.n), max(short.values())
             return [
@@ -435,7 +497,10 @@ class Runner:
         word = rng.choice(self.words.words) if self.words else None
         if self.cfg.setting != "few-shot":
             return word, None, None
-        example_id, example = rng.choice(self._fewshot[label])
+        if self._fewshot_fixed is not None:
+            example_id, example = self._fewshot_fixed[label]
+        else:
+            example_id, example = rng.choice(self._fewshot[label])
         return word, example_id, example
 
     async def _ask(self, messages: list[dict[str, str]], count: int) -> tuple[list[str], dict[str, Any]]:
@@ -510,6 +575,10 @@ class Runner:
             "mode": self.cfg.mode,
             "setting": self.cfg.setting,
             "prompt_version": self.spec.version,
+            "preset": self.spec.preset,
+            "preset_sha": self.spec.version,
+            "pair_protocol": self.cfg.pair_protocol if self.task.is_pair else None,
+            "fewshot_draw": self.cfg.fewshot_draw if self.cfg.setting == "few-shot" else None,
             "words_list": self.words.name if self.words else None,
             "words_list_version": self.words.version if self.words else None,  # 0: the shipped file
             "words_version": self.words.sha if self.words else None,
@@ -705,7 +774,7 @@ def ingest(project: Project, cfg: RunConfig, parts_dir: Path, *, job_id: str) ->
     )
     order = {name: i for i, name in enumerate(task.label_names)}
     parts["_label_order"] = parts["label"].map(order).fillna(len(order))
-    parts["_topup"] = parts["unit_id"].str.startswith("t")
+    parts["_topup"] = parts["unit_id"].str.match(r"t\d+-")  # (a label may start with "t": topic-news)
     parts = parts.sort_values(["_label_order", "_topup", "unit_id", "seq"], kind="stable").reset_index(drop=True)
     ok = parts[parts["status"] == "ok"].copy()
     if cfg.mode == "generate":  # keep exactly per_label examples per label; the rest is surplus
@@ -749,6 +818,11 @@ def ingest(project: Project, cfg: RunConfig, parts_dir: Path, *, job_id: str) ->
     summary["cost_usd"] = cost_usd(
         llm.model, summary["prompt_tokens"], summary["completion_tokens"], batch=bool(cfg.batch)
     )
+    if cfg.mode == "generate" and cfg.setting == "few-shot":  # which gold examples the prompts showed, per label
+        drawn: dict[str, set[str]] = {}
+        for label, prov in zip(ok["label"], ok["provenance"], strict=True):
+            drawn.setdefault(label, set()).update(json.loads(prov).get("fewshot_ids") or [])
+        summary["fewshot_ids"] = {label: sorted(ids) for label, ids in drawn.items()}
     info = repo.DatasetInfo(
         id=cfg.run_id,
         task=task.name,

@@ -64,14 +64,17 @@ class RunEstimate:
         return lines
 
 
-def count_calls(task: Task, per_label: int, n: int) -> tuple[int, int]:
-    """(calls, completion answers) of a run's first pass, as ``run.plan`` splits it."""
+def count_calls(task: Task, per_label: int, n: int, *, pair_protocol: str = "paired") -> tuple[int, int]:
+    """(calls, completion answers) of a run's first pass, as ``run.plan`` splits it. Pair tasks: stage-1
+    calls of n first sentences (per label when paired, shared by all labels when contrastive), then one
+    stage-2 call per pair."""
     if per_label < 1 or n < 1:
         raise JapagenError(f"per_label {per_label} and n {n} must be at least 1")
     labels = len(task.labels)
     if task.is_pair:
-        first = math.ceil(per_label / n)
-        return first + per_label * labels, per_label + per_label * labels
+        first = math.ceil(per_label / n) * (1 if pair_protocol == "contrastive" else labels)
+        first_answers = per_label * (1 if pair_protocol == "contrastive" else labels)
+        return first + per_label * labels, first_answers + per_label * labels
     full, rest = divmod(per_label, UNIT_EXAMPLES)
     per = full * math.ceil(UNIT_EXAMPLES / n) + (math.ceil(rest / n) if rest else 0)
     return per * labels, per_label * labels
@@ -90,9 +93,11 @@ def prompt_chars(spec: PromptSpec, task: Task, setting: str) -> int:
     return sum(len(m["content"]) for messages in stages for m in messages) // len(stages)
 
 
-def estimate_run(task: Task, per_label: int, llm: LLMConfig, *, batch: bool, prompt_chars: int) -> RunEstimate:
+def estimate_run(
+    task: Task, per_label: int, llm: LLMConfig, *, batch: bool, prompt_chars: int, pair_protocol: str = "paired"
+) -> RunEstimate:
     """Calls, tokens, cost and time of generating ``per_label`` examples per label of ``task``."""
-    calls, answers = count_calls(task, per_label, llm.n)
+    calls, answers = count_calls(task, per_label, llm.n, pair_protocol=pair_protocol)
     prompt = calls * max(prompt_chars, 1)
     typical, upper = answers * min(llm.max_tokens, TOKENS_PER_EXAMPLE), answers * llm.max_tokens
     rounds = 2 if task.is_pair else 1

@@ -169,7 +169,7 @@ def _run(job: Job, report) -> dict[str, Any]:
         return run_teacher_job(project, job, report, lambda: job.cancel_requested)
     if job.kind not in RUN_KINDS:
         raise JapagenError(f"unknown job kind {job.kind!r}")
-    cfg = RunConfig(**job.config)
+    cfg = RunConfig.from_stored(job.config)
     cfg.check(project)
     llm = LLMConfig(**cfg.llm)
     key = resolve_api_key(llm.base_url, secrets_path=SECRETS_PATH) if cfg.backend == "openai" else None

@@ -376,6 +376,24 @@ def m009_teachers(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m010_prompt_presets(con: duckdb.DuckDBPyConnection) -> None:
+    """Prompt presets imported into the store: the 'paper' preset is the authors' configs, converted to
+    a japagen prompt spec per task. An import replaces a task's row; ``sha`` is what each example records."""
+    con.execute(
+        """
+        CREATE TABLE prompt_presets (
+            preset      VARCHAR NOT NULL,
+            task        VARCHAR NOT NULL,
+            spec        VARCHAR NOT NULL,          -- the spec (YAML) generation reads
+            sha         VARCHAR NOT NULL,          -- its version, as load_spec computes it for a file
+            source      VARCHAR NOT NULL,          -- the files it was made from
+            imported_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (preset, task)
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_datasets_and_examples,
     m002_example_grams,
@@ -386,6 +404,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m007_review_index,
     m008_showcase,
     m009_teachers,
+    m010_prompt_presets,
 )
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from japagen_core.datasets.importers import ImportOptions, import_gold, prepare_gold
+from japagen_core.datasets.importers import ImportOptions, import_gold, label_id_note, parse_label_map, prepare_gold
 from japagen_core.demo import DEMO_DIR, load_demo, remove_demo
-from japagen_core.errors import GoldImportError
+from japagen_core.errors import GoldImportError, JapagenError
 from japagen_core.tasks import GoldFields
 from tests.conftest import table_snapshot, write_jsonl
 
@@ -80,7 +80,7 @@ def test_jcola_jsonl_and_tsv_with_and_without_header(project, tmp_path):
 def test_generic_csv_and_parquet_with_a_column_mapping(project, tmp_path):
     fields = GoldFields(text="tweet", label="class")
     csv_path = tmp_path / "covid.csv"
-    csv_path.write_text('tweet,class\n"ワクチンの接種が始まった, 東京で",general_fact\n熱が出た,1\n', encoding="utf-8")
+    csv_path.write_text('tweet,class\n"ワクチンの接種が始まった, 東京で",general_fact\n熱が出た,64\n', encoding="utf-8")
     [result] = _import(project, "covid19", "train", csv_path, fields=fields)
     assert result.counts == {"general_fact": 1, "personal_fact": 1}
     parquet = tmp_path / "marc.parquet"  # MARC-ja as Parquet: label as class index 0=positive 1=negative
@@ -88,6 +88,35 @@ def test_generic_csv_and_parquet_with_a_column_mapping(project, tmp_path):
         parquet
     )
     assert _import(project, "marc_ja", "train", parquet)[0].counts == {"positive": 2, "negative": 1}
+
+
+def test_covid_labels_are_the_gifu_assessment_ids_and_66_68_are_refused_unless_mapped(project, tmp_path, capsys):
+    path = tmp_path / "gifu.csv"
+    path.write_text("text,label\n一般,63\n個人,64\n意見,65\n無関係,67\n", encoding="utf-8")
+    counts = _import(project, "covid19", "train", path)[0].counts
+    assert counts == {"general_fact": 1, "personal_fact": 1, "opinion": 1, "unrelated": 1}
+    other = tmp_path / "gifu66.csv"
+    other.write_text("text,label\n一般,63\nその他,66\nもう一つ,68\n", encoding="utf-8")
+    with pytest.raises(GoldImportError, match=r"line 3: label '?66'? is not a label .*65=opinion, 67=unrelated"):
+        _import(project, "covid19", "train", other)
+    task = project.registry["covid19"]
+    mapping = parse_label_map(task, ["66=opinion", "68=意見・感想"])
+    assert mapping == (("66", "opinion"), ("68", "opinion"))
+    [result] = import_gold(project.db, task, "train", path=other, options=ImportOptions(label_map=mapping))
+    assert result.counts == {"general_fact": 1, "opinion": 2}
+    assert "63=general_fact" in label_id_note(task, ImportOptions()) and "--map-label" in label_id_note(
+        task, ImportOptions()
+    )
+    assert "66→opinion" in label_id_note(task, ImportOptions(label_map=mapping))
+    assert label_id_note(project.registry["jnli"], ImportOptions()) is None
+    with pytest.raises(JapagenError, match="RAW=LABEL"):
+        parse_label_map(task, ["66"])
+    from japagen_core.cli import main
+
+    assert main(["import-gold", "--task", "covid19", "--split", "dev", str(other), "--map-label", "66=unrelated",
+                 "--map-label", "68=unrelated"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "covid19: label ids read as 63=general_fact" in out and "66→unrelated, 68→unrelated" in out
 
 
 def test_user_task_imports_like_a_paper_task(project, tmp_path):

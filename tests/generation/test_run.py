@@ -76,8 +76,9 @@ def test_every_task_and_setting_lands_exactly_m_per_label(project, fake, tmp_pat
     assert summary["prompt_tokens"] > 0
 
 
-def test_pair_flow_sends_the_first_caption_as_history(project, fake, tmp_path):
-    _, summary, rows, _ = run(project, fake, tmp_path, task="jnli", setting="kadg", per_label=5)
+@pytest.mark.parametrize("protocol", ["paired", "contrastive"])
+def test_pair_flow_sends_the_first_caption_as_history(project, fake, tmp_path, protocol):
+    _, summary, rows, _ = run(project, fake, tmp_path, task="jnli", setting="kadg", per_label=5, pair_protocol=protocol)
     assert summary["prompt_tokens"] == 40 * len(fake.requests)  # every call counted once, stage 1 too
     first = [r["body"]["messages"] for r in fake.requests if len(r["body"]["messages"]) == 2]
     second = [r["body"]["messages"] for r in fake.requests if len(r["body"]["messages"]) == 4]
@@ -89,7 +90,13 @@ def test_pair_flow_sends_the_first_caption_as_history(project, fake, tmp_path):
     for label, text, _text_b, _provenance, _ in rows:
         assert any(m[2]["content"] == text for m in second)  # x1 is what the assistant said
         x1_by_label.setdefault(text, set()).add(label)
-    assert all(labels == {"entailment", "contradiction", "neutral"} for labels in x1_by_label.values())
+    if protocol == "contrastive":  # one premise shared by every label
+        assert all(labels == {"entailment", "contradiction", "neutral"} for labels in x1_by_label.values())
+        assert len(first) == 1
+    else:  # the paper's: a first sentence per pair, written in a call for that label alone
+        assert len(x1_by_label) == len(rows) == 15 and len(first) == 3
+        assert all(len(labels) == 1 for labels in x1_by_label.values())
+        assert {json.loads(p)["pair_protocol"] for *_, p, _ in rows} == {"paired"}
 
 
 def test_a_server_that_ignores_n_is_asked_for_a_numbered_list(project, fake, tmp_path):

@@ -15,15 +15,18 @@ from japagen_core.jobs import JobStore
 
 @pytest.mark.parametrize("task_name", ["marc_ja", "jnli", "jsts", "livedoor"])
 @pytest.mark.parametrize(("per_label", "n"), [(1, 5), (49, 5), (50, 5), (123, 5), (120, 7), (25_000, 5)])
-def test_call_count_follows_the_runs_plan(project, task_name, per_label, n):
+@pytest.mark.parametrize("protocol", ["paired", "contrastive"])
+def test_call_count_follows_the_runs_plan(project, task_name, per_label, n, protocol):
     """Against the plan's units: ceil(count / n) calls each; pair tasks add one stage-2 call per pair."""
     task = project.registry[task_name]
-    cfg = RunConfig(mode="generate", task=task_name, run_id="x", llm={"n": n}, per_label=per_label)
+    cfg = RunConfig(
+        mode="generate", task=task_name, run_id="x", llm={"n": n}, per_label=per_label, pair_protocol=protocol
+    )
     units = plan(task, cfg)
     calls = sum(math.ceil(u.count / n) for u in units)
     if task.is_pair:
         calls += per_label * len(task.labels)
-    assert count_calls(task, per_label, n)[0] == calls
+    assert count_calls(task, per_label, n, pair_protocol=protocol)[0] == calls
 
 
 def test_paper_scale_costs_half_through_the_batch_api(project):
@@ -50,7 +53,7 @@ def test_the_cli_shows_the_estimate_and_starts_only_when_told(home, capsys):
     store_dir = home / "jobs"
     assert main(["generate", "--task", "jnli", "--setting", "kadg", "--paper-scale", "--batch"]) == 0
     out = capsys.readouterr().out
-    assert "25,000 per label" in out and "examples: 75,000" in out and "API calls: 80,000 via Batch API" in out
+    assert "25,000 per label" in out and "examples: 75,000" in out and "API calls: 90,000 via Batch API" in out
     assert "the same synchronously: $" in out and "time: up to 48 h" in out and "add --yes" in out
     assert not JobStore(store_dir).list()  # nothing started
     assert main(["generate", "--task", "marc_ja", "--per-label", "10", "--estimate", "--model", "m"]) == 0

@@ -158,3 +158,21 @@ def test_jobs_page_shows_retries_timeouts_and_calls_cut_off(home, project):
     assert not at.exception
     assert "LLM calls: 7 retries · 5 timeouts · 2 connection errors · 0 rate-limited (429)" in shown
     assert "3 call(s) were cut off by a stop" in shown
+
+
+def test_generate_imports_the_authors_configs_and_shows_the_paper_preset(home, fake, tmp_path):
+    from tests.generation.test_presets import KADG_SYSTEM, small_configs
+
+    folder = small_configs(tmp_path / "cfg")
+    at = generate_page(fake.base_url)
+    assert "The paper used gpt-3.5-turbo-0613." in texts(at)
+    at.radio(key="gen_preset").set_value("paper").run()
+    assert not at.exception and "No paper preset for" in texts(at)
+    at.text_input(key="gen_official_dir").set_value(str(folder)).run()
+    at.button(key="gen_official_import").click().run()
+    assert not at.exception and "Imported a paper preset for 2 task(s)." in texts(at)
+    at.radio(key="gen_setting").set_value("kadg").run()
+    shown = [c.value for c in at.code]
+    assert any(s in (KADG_SYSTEM.replace('"object"', f'"{w}"') for w in ("人々", "動物")) for s in shown)
+    assert "説明文:" in shown and "(paper preset)" in texts(at)
+    assert at.radio(key="gen_pair_protocol").value == "paired"
