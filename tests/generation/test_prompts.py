@@ -67,7 +67,7 @@ GOOD = "system: s\nlabels: {positive: p, negative: n}\nfewshot: '{example}'\nann
         ("system: [unclosed", "not valid YAML"),
         (
             GOOD + "kadg: {text: '{word}', wrds: x}\n",
-            r"unknown key\(s\) \['kadg\.wrds'\]; allowed: \['labels', 'text', 'words'\]",
+            r"unknown key\(s\) \['kadg\.wrds'\]; allowed: \['labels', 'system', 'text', 'word_list', 'words'\]",
         ),
         (GOOD.replace("fewshot: '{example}'\n", ""), r"marc_ja.yaml: missing key 'fewshot'"),
         (GOOD.replace("system: s", "system: [a]"), r"system \['a'\]: input should be a valid string"),
