@@ -9,7 +9,7 @@ a temporary file beside the target, flushed and fsynced, then ``os.replace``d ov
 fsynced, so readers see the old file or the new one, never a mix (and a hard link to some other file is
 replaced, not written through).
 
-Job parts and snapshots use ``write_file_atomic`` the same way, and ``set_aside_corrupt`` moves a part
+Job parts and snapshots use ``write_file_atomic`` the same way, and ``read_or_set_aside`` moves a part
 that cannot be read (a 0-byte file left by a crash, a truncated footer) out of the way so it is redone.
 """
 
@@ -20,11 +20,13 @@ import os
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 from japagen_core.errors import JapagenError
 from japagen_core.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class OutputPathError(JapagenError):
@@ -114,28 +116,20 @@ def write_output(settings: Settings, path: Path | str, data: bytes, *, force: bo
     return write_bytes_atomic(target, data)
 
 
-def set_aside_corrupt(paths: Iterable[Path], *, check: Callable[[Path], object] | None = None) -> list[Path]:
-    """The files of ``paths`` that read; each one that does not (``check`` raises: a 0-byte or truncated
-    Parquet file) is renamed to ``<name>.corrupt`` and logged, so the work it held is done again.
-
-    check: reads a file or raises; default: its Parquet footer (``pyarrow.parquet.read_metadata``).
-    """
-    if check is None:
-        import pyarrow.parquet as pq
-
-        check = pq.read_metadata
-    sound = []
+def read_or_set_aside(paths: Iterable[Path], read: Callable[[Path], T]) -> dict[Path, T]:
+    """``read(path)`` of each file of ``paths``; a file that does not read (``read`` raises: a 0-byte
+    or truncated Parquet file left by a crash) is renamed to ``<name>.corrupt`` and logged instead, so
+    the work it held is done again. Only for files this process owns (a job's parts under its lock)."""
+    found: dict[Path, T] = {}
     for path in paths:
         try:
-            check(path)
+            found[path] = read(path)
         except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and others for a broken file
             aside = path.with_name(f"{path.name}.corrupt")
             os.replace(path, aside)
             log.warning("set aside %s as %s (%s: %s); its work is done again", path.name, aside.name,
                         type(exc).__name__, exc)  # fmt: skip
-            continue
-        sound.append(path)
-    return sound
+    return found
 
 
 def remove_stale_temps(folder: Path, pattern: str = ".*.tmp") -> int:

@@ -162,10 +162,13 @@ class JobStore:
         current = self.get(job.id)
         if current.state == "queued" and (job.dir / "launch.json").exists():
             raise JobError(f"job {job.id} is already starting")
-        if current.state == "running":
-            raise JobError(f"job {job.id} is already running")
         if current.state == "succeeded":
             raise JobError(f"job {job.id} already succeeded")
+        deadline = time.monotonic() + LAUNCH_GRACE_S
+        while current.state in FINAL_STATES and lock_is_held(job.dir) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the attempt that wrote the result is still closing: its lock goes with it
+        if current.state == "running" or lock_is_held(job.dir):
+            raise JobError(f"job {job.id} is already running")
         for stale in ("CANCEL", "result.json", "STARTING"):
             (job.dir / stale).unlink(missing_ok=True)
         write_json_atomic(job.dir / "launch.json", {"pid": None, "at": time.time()})
