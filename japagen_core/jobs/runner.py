@@ -122,8 +122,9 @@ def _supervise(job: Job, lock) -> int:
     last = last_snapshot(job)
     step = last.get("message") or (f"{last.get('ok', 0)}/{last['target']} done" if last.get("target") else "")
     step = step or "starting"
-    if code < 0 and signal.Signals(-code) in _STOP_SIGNALS:
-        log.warning("job %s stopped by %s while on: %s; resume to go on", job.id, signal.Signals(-code).name, step)
+    stopped = code == 130 or (code < 0 and signal.Signals(-code) in _STOP_SIGNALS)  # 130: the CLI's Ctrl-C exit
+    if stopped:
+        log.warning("job %s stopped (exit status %d) while on: %s; resume to go on", job.id, code, step)
         lock.close()
         return 1
     if code < 0:
