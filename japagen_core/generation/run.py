@@ -4,8 +4,9 @@ A run is planned as units of work with deterministic ids. Each finished unit is 
 part (temp name, fsync, ``os.replace``, fsync of the folder), so a run killed at any moment resumes by
 skipping the units whose part exists: every requested example is produced exactly once. A part that
 does not read (left empty by a crash of the machine) is set aside as ``*.corrupt`` and its unit redone.
-Every answer becomes a row: a usable example, or a failure with its raw text and reason. When all units are done the parts are ingested in
-one short transaction as a synthetic dataset (examples) plus its failures.
+Every answer becomes a row: a usable example, or a failure with its raw text and reason. When all units
+are done the parts are ingested in one short transaction as a synthetic dataset (examples) plus its
+failures.
 """
 
 from __future__ import annotations
