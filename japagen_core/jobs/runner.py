@@ -105,12 +105,12 @@ def _shared_lock(job: Job, fd_text: str) -> int:
 
 
 def _supervise(job: Job, lock) -> int:
-    for stop in _STOP_SIGNALS:  # the worker gets them too (one process group) and ends the job itself
-        signal.signal(stop, signal.SIG_IGN)
     env = {**os.environ, WORKER_LOCK_FD: str(lock.fileno())}
     worker = subprocess.Popen(
         [sys.executable, "-m", "japagen_core", "job", "run", str(job.dir)], pass_fds=(lock.fileno(),), env=env
     )
+    for stop in _STOP_SIGNALS:  # the worker gets them too (one process group) and ends the job itself; set
+        signal.signal(stop, signal.SIG_IGN)  # after the start, as an ignored signal stays ignored across exec
     me = {"pid": os.getpid(), "start_time": process_start_time(os.getpid())}
     write_json_atomic(job.dir / "pid.json", {**me, "worker_pid": worker.pid,
                                              "worker_start_time": process_start_time(worker.pid)})  # fmt: skip
@@ -122,13 +122,13 @@ def _supervise(job: Job, lock) -> int:
     last = last_snapshot(job)
     step = last.get("message") or (f"{last.get('ok', 0)}/{last['target']} done" if last.get("target") else "")
     step = step or "starting"
-    stopped = code == 130 or (code < 0 and signal.Signals(-code) in _STOP_SIGNALS)  # 130: the CLI's Ctrl-C exit
+    stopped = code == 130 or -code in _STOP_SIGNALS  # 130: the CLI's exit status after Ctrl-C
     if stopped:
         log.warning("job %s stopped (exit status %d) while on: %s; resume to go on", job.id, code, step)
         lock.close()
         return 1
     if code < 0:
-        name = signal.Signals(-code).name
+        name = _signal_name(-code)
         message = f"the job's process died of {name} (signal {-code}) while on: {step}; see its log, resume to retry"
         result = {"state": "failed", "message": message, "signal": name, "last_step": step}
     else:
@@ -139,6 +139,13 @@ def _supervise(job: Job, lock) -> int:
     write_json_atomic(job.dir / "result.json", result)
     lock.close()
     return 1
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # a real-time signal has no name of its own
+        return f"SIG{number}"
 
 
 def _read_result(job: Job) -> dict[str, Any]:
