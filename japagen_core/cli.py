@@ -36,6 +36,7 @@ from japagen_core.metrics.sampling import sample_per_label, sample_signature
 from japagen_core.metrics.self_bleu import SMOOTH_METHODS, self_bleu
 from japagen_core.metrics.tokenizers import KINDS as TOKENIZER_KINDS
 from japagen_core.metrics.tokenizers import Tokenizer
+from japagen_core.outputs import check_output_path, write_output
 from japagen_core.project import Project
 from japagen_core.review import annotation_tools, snapshots
 from japagen_core.storage import repository as repo
@@ -168,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude-flagged", action="store_true", help="leave flagged examples out of the snapshot")
     p.add_argument("--dry-run", action="store_true", help="show the file, its token count and cost; start nothing")
     p.add_argument("--out", type=Path, help="also write the training file (JSON Lines) here")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.add_argument("--json", action="store_true", help="with --dry-run: print the summary as JSON")
     p.add_argument("--wait", action="store_true", help="follow the job until it ends")
     p.set_defaults(func=cmd_teacher_tune)
@@ -211,7 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
         "tasks JSON + labeling config; argilla: a folder for rg.Dataset.from_disk",
     )
     p.add_argument("--exclude-flagged", action="store_true", help="leave out every flagged example")
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="a file outside the data directory (JAPAGEN_HOME)")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.add_argument("--reviewer", default="cli", help="recorded as who made the snapshot")
     p.set_defaults(func=cmd_export)
 
@@ -276,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("report", help="write the one-file HTML report (tables, charts, example cards)")
     p.add_argument("--out", type=Path, required=True, help="the HTML file to write, e.g. report.html")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.add_argument("--task", action="append", help="only this task (repeat for several; default: every task)")
     p.add_argument("--per-label", type=int, default=3, help="example cards per label")
     p.add_argument("--seed", type=int, default=0, help="seed of the example cards' random draw")
@@ -390,10 +394,11 @@ def cmd_delete_dataset(project: Project, args: argparse.Namespace) -> None:
 
 
 def cmd_export(project: Project, args: argparse.Namespace) -> None:
+    snapshots.check_export_target(project, args.format, args.out, force=args.force)  # before a snapshot is made
     snapshot = snapshots.create_snapshot(
         project, args.dataset_id, exclude_flagged=args.exclude_flagged, created_by=args.reviewer
     )
-    out = snapshots.export_snapshot(project, snapshot.id, args.format, args.out)
+    out = snapshots.export_snapshot(project, snapshot.id, args.format, args.out, force=args.force)
     left_out = f", {snapshot.flagged_rows} flagged left out" if args.exclude_flagged else ""
     print(f"snapshot {snapshot.id}: {snapshot.rows} rows ({snapshot.relabeled_rows} relabeled{left_out}) -> {out}")
 
@@ -708,10 +713,12 @@ def _teacher_request(args: argparse.Namespace) -> teachers.TeacherRequest:
 
 def cmd_teacher_tune(project: Project, args: argparse.Namespace) -> int:
     request = _teacher_request(args)
+    if args.out:
+        check_output_path(project.settings, args.out, force=args.force)
     if args.dry_run or args.out:
         prepared = teachers.prepare(project, request)
         if args.out:
-            args.out.write_bytes(prepared.file.data)
+            write_output(project.settings, args.out, prepared.file.data, force=args.force)
             print(f"wrote {len(prepared.file.records)} conversations to {args.out}", file=sys.stderr)
         if args.dry_run:
             summary = prepared.summary()
@@ -785,10 +792,11 @@ def cmd_results(project: Project, args: argparse.Namespace) -> None:
 def cmd_report(project: Project, args: argparse.Namespace) -> None:
     from japagen_core import report  # altair and vl-convert load only for this command
 
+    check_output_path(project.settings, args.out, force=args.force)  # refused before the work of gathering
     data = report.gather(project, tasks=args.task, per_label=args.per_label, seed=args.seed)
     if not data.tasks:
         raise JapagenError("nothing to report: the store has no datasets (load the demo or import data first)")
-    size = report.write_report(data, args.out)
+    size = report.write_report(data, args.out, project.settings, force=args.force)
     examples = sum(d.rows for t in data.tasks for d in t.datasets)
     models = "no trained models" if data.table1 is None else f"Table 1 with {len(data.table1.rows)} rows"
     print(f"wrote {args.out} ({size / 1024:,.0f} KiB): {len(data.tasks)} task(s), {examples:,} examples, {models}")

@@ -39,13 +39,39 @@ def decode_text(data: bytes, source: str, *, where_prefix: str = "") -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise GoldImportError(
+        raise _not_utf8(data, exc, source, where_prefix) from None
+
+
+def _not_utf8(data: bytes, exc: UnicodeDecodeError, source: str, where_prefix: str) -> GoldImportError:
+    """Say what the bad bytes most likely are: one UTF-8 character cut short (the file was truncated,
+    or cut mid-character) when the rest decodes, else another encoding (Shift_JIS is the usual one)."""
+    line = data.count(b"\n", 0, exc.start) + 1
+    where = f"{where_prefix}line {line}"
+    if exc.reason == "unexpected end of data":
+        return GoldImportError(
             source,
-            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8 "
-            "(Japanese files are often Shift_JIS/CP932)",
-            where=f"{where_prefix}line {line}",
-        ) from None
+            f"the file ends in the middle of a UTF-8 character (byte offset {exc.start}): it was probably cut off",
+            where=where,
+        )
+    cut_short = 0xC2 <= data[exc.start] <= 0xF4 and exc.reason == "invalid continuation byte"
+    if cut_short:
+        try:
+            data[exc.end :].decode("utf-8")
+        except UnicodeDecodeError:
+            cut_short = False
+    if cut_short:
+        return GoldImportError(
+            source,
+            f"a UTF-8 character is cut short at byte offset {exc.start} (the rest of the file is valid UTF-8): "
+            "the text was probably cut mid-character",
+            where=where,
+        )
+    return GoldImportError(
+        source,
+        f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at byte offset {exc.start}); save the file as UTF-8 "
+        "(Japanese files are often Shift_JIS/CP932)",
+        where=where,
+    )
 
 
 def read_jsonl(data: bytes, source: str) -> list[RawRecord]:
@@ -66,7 +92,7 @@ def read_jsonl(data: bytes, source: str) -> list[RawRecord]:
             problem = (
                 "truncated last line (incomplete JSON: the file may have been cut off)"
                 if truncated
-                else f"not valid JSON ({exc.msg} at column {exc.colno})"
+                else f"not valid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})"  # some msgs end in " at"
             )
             raise GoldImportError(source, problem, where=f"line {number}") from None
         if not isinstance(value, dict):

@@ -1,10 +1,12 @@
 """Generation and annotation runs (paper Eq. 1-5; Kaddour & Liu's Y|X), executed as resumable jobs.
 
 A run is planned as units of work with deterministic ids. Each finished unit is written as one Parquet
-part (temp name, then ``os.replace``), so a run killed at any moment resumes by skipping the units whose
-part exists: every requested example is produced exactly once. Every answer becomes a row: a usable
-example, or a failure with its raw text and reason. When all units are done the parts are ingested in
-one short transaction as a synthetic dataset (examples) plus its failures.
+part (temp name, fsync, ``os.replace``, fsync of the folder), so a run killed at any moment resumes by
+skipping the units whose part exists: every requested example is produced exactly once. A part that
+does not read (left empty by a crash of the machine) is set aside as ``*.corrupt`` and its unit redone.
+Every answer becomes a row: a usable example, or a failure with its raw text and reason. When all units
+are done the parts are ingested in one short transaction as a synthetic dataset (examples) plus its
+failures.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from japagen_core import outputs
 from japagen_core.errors import JapagenError
 from japagen_core.generation.clean import clean_text, parse_label, split_numbered
 from japagen_core.generation.journal import CallJournal, call_key, read_journal
@@ -356,7 +359,10 @@ class Runner:
     # -- running -----------------------------------------------------------------------------------
 
     def done_parts(self) -> dict[str, pd.DataFrame]:
-        return {p.stem.removeprefix("part-"): pd.read_parquet(p) for p in sorted(self.parts_dir.glob("part-*.parquet"))}
+        """The finished units' rows; a part that cannot be read (left empty or cut short by a crash) is
+        set aside as ``*.corrupt`` so its unit is done again."""
+        parts = outputs.read_or_set_aside(sorted(self.parts_dir.glob("part-*.parquet")), pd.read_parquet)
+        return {path.stem.removeprefix("part-"): frame for path, frame in parts.items()}
 
     async def run(self) -> str:
         """Run every unit not yet done, then top up shortfalls; 'succeeded', 'incomplete' or 'cancelled'."""
@@ -371,6 +377,7 @@ class Runner:
     async def _run(self) -> str:
         source_rows = list(self._source.index) if self._source is not None else None
         units = plan(self.task, self.cfg, source_rows=source_rows)
+        outputs.remove_stale_temps(self.parts_dir)  # this job's lock is ours: no other writer is at work
         done = self.done_parts()
         self.progress.target = (
             self.cfg.per_label * len(self.task.labels) if self.cfg.mode == "generate" else len(source_rows)
@@ -463,9 +470,7 @@ class Runner:
     def _write_part(self, unit: Unit, rows: list[dict[str, Any]]) -> None:
         frame = pd.DataFrame(rows, columns=list(PART_COLUMNS)).astype(PART_COLUMNS)
         final = self.parts_dir / f"part-{unit.id}.parquet"
-        tmp = self.parts_dir / f".part-{unit.id}.{os.getpid()}.tmp"
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, final)
+        outputs.write_file_atomic(final, lambda tmp: frame.to_parquet(tmp, index=False))
         self.progress.add(frame)
         self._report("running")
 

@@ -4,21 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import faulthandler
+import fcntl
 import json
 import logging
 import os
 import signal
+import subprocess
 import sys
 import traceback
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from japagen_core import readonly
 from japagen_core.analysis import AnalysisConfig, run_analysis_job
 from japagen_core.errors import JapagenError
 from japagen_core.generation.llm import FatalLLMError, LLMConfig, OpenAIChatClient, resolve_api_key
 from japagen_core.generation.run import RunConfig, Runner, ingest
-from japagen_core.jobs.store import Job, JobError, JobStore, take_lock, write_json_atomic
+from japagen_core.jobs.store import (
+    FINAL_STATES,
+    Job,
+    JobError,
+    JobStore,
+    process_start_time,
+    take_lock,
+    write_json_atomic,
+)
 from japagen_core.project import Project
 from japagen_core.settings import SECRETS_PATH, Settings
 from japagen_core.training.plan import TrainRequest, plan_training
@@ -46,8 +57,20 @@ def _settings_for(job_dir: Path) -> Settings:
     return Settings(home=job_dir.resolve().parent.parent, prompts_dir=env.prompts_dir)
 
 
+# Set in the environment of the worker process a job's supervisor starts: the number of the lock file
+# descriptor it passes on (the worker shares the supervisor's lock, so the job stays locked while either lives).
+WORKER_LOCK_FD = "JAPAGEN_JOB_LOCK_FD"
+# Signals that stop a job on request (cancel, Ctrl-C, a closed terminal): the job is interrupted, not failed.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def run_job(job_dir: Path) -> int:
-    """Run (or resume) a job in this process; write result.json; return the exit code."""
+    """Run (or resume) a job; write result.json; return the exit code.
+
+    This process takes the job's lock and supervises: the work runs in a child process that shares
+    the lock, so however the work dies (a crash in native code, the OOM killer's SIGKILL) this process
+    is left to record it as failed, with the signal and the last step it was on.
+    """
     sys.stdout.reconfigure(line_buffering=True)  # the log file is read while the job runs
     faulthandler.enable()  # a crash in native code still leaves a traceback in the log
     logging.basicConfig(
@@ -57,13 +80,83 @@ def run_job(job_dir: Path) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     store = JobStore(job_dir.resolve().parent)
     job = store.get(job_dir.name)
+    readonly.check_writable(store.read_only, f"running job {job.id}")  # it would write its folder and the store
     if int(os.environ.get("RANK", "0")) > 0:  # `accelerate launch`: a helper process of rank 0's job
         return _run_helper(job)
+    worker_fd = os.environ.pop(WORKER_LOCK_FD, None)
+    if worker_fd is not None:
+        return _work(job, _shared_lock(job, worker_fd))
     try:
         lock = take_lock(job.dir)  # held until this process ends, however it ends
     except JobError as exc:
         log.error("%s", exc)
         return 1
+    return _supervise(job, lock)
+
+
+def _shared_lock(job: Job, fd_text: str) -> int:
+    """The job lock the supervisor passed on (flock on the same open file is granted again at once)."""
+    try:
+        fd = int(fd_text)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except (ValueError, OSError):
+        raise JobError(f"job {job.id}: {WORKER_LOCK_FD}={fd_text!r} is not the job's lock") from None
+    return fd
+
+
+def _supervise(job: Job, lock) -> int:
+    env = {**os.environ, WORKER_LOCK_FD: str(lock.fileno())}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "japagen_core", "job", "run", str(job.dir)], pass_fds=(lock.fileno(),), env=env
+    )
+    for stop in _STOP_SIGNALS:  # the worker gets them too (one process group) and ends the job itself; set
+        signal.signal(stop, signal.SIG_IGN)  # after the start, as an ignored signal stays ignored across exec
+    me = {"pid": os.getpid(), "start_time": process_start_time(os.getpid())}
+    write_json_atomic(job.dir / "pid.json", {**me, "worker_pid": worker.pid,
+                                             "worker_start_time": process_start_time(worker.pid)})  # fmt: skip
+    code = worker.wait()
+    result = _read_result(job)
+    if result.get("state") in FINAL_STATES:
+        lock.close()
+        return 0 if result["state"] == "succeeded" else 1
+    last = last_snapshot(job)
+    step = last.get("message") or (f"{last.get('ok', 0)}/{last['target']} done" if last.get("target") else "")
+    step = step or "starting"
+    stopped = code == 130 or -code in _STOP_SIGNALS  # 130: the CLI's exit status after Ctrl-C
+    if stopped:
+        log.warning("job %s stopped (exit status %d) while on: %s; resume to go on", job.id, code, step)
+        lock.close()
+        return 1
+    if code < 0:
+        name = _signal_name(-code)
+        message = f"the job's process died of {name} (signal {-code}) while on: {step}; see its log, resume to retry"
+        result = {"state": "failed", "message": message, "signal": name, "last_step": step}
+    else:
+        message = f"the job's process exited with code {code} without a result while on: {step}; see its log"
+        result = {"state": "failed", "message": message, "exit_code": code, "last_step": step}
+    log.error("job %s %s", job.id, message)
+    write_json_atomic(job.dir / "progress.json", {**last, "state": "failed", "message": message})
+    write_json_atomic(job.dir / "result.json", result)
+    lock.close()
+    return 1
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # a real-time signal has no name of its own
+        return f"SIG{number}"
+
+
+def _read_result(job: Job) -> dict[str, Any]:
+    try:
+        return json.loads((job.dir / "result.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _work(job: Job, lock_fd: int) -> int:
+    """The job's work, in the supervisor's child process: run it, write progress and result.json."""
     signal.signal(signal.SIGTERM, _raise_cancel)
     progress_path = job.dir / "progress.json"
     last: dict[str, Any] = {}
@@ -90,7 +183,7 @@ def run_job(job_dir: Path) -> int:
     write_json_atomic(progress_path, {**last, "state": result["state"], "message": result.get("message", "")})
     write_json_atomic(job.dir / "result.json", result)
     log.info("job %s ended: %s %s", job.id, result["state"], result.get("message", ""))
-    lock.close()
+    os.close(lock_fd)
     return 0 if result["state"] == "succeeded" else 1
 
 

@@ -1,15 +1,19 @@
 """Background jobs as folders: a job is a command over files, so it survives the app and runs anywhere.
 
     <home>/jobs/<id>/job.json        kind and config (never an API key)
-                     pid.json        pid and process start time of the current attempt
+                     launch.json     pid and process start time of the process the app or CLI started
+                     pid.json        pid and start time of the attempt holding the lock (and of its worker)
                      progress.json   atomically replaced while it runs
                      result.json     written once it ends: succeeded / failed / cancelled
                      log.txt         the job's log (stdout and stderr)
                      CANCEL          asks the job to stop
                      parts/          its output, one Parquet file per finished unit of work
 
-The app submits ``python -m japagen_core job run <dir>`` with ``start_new_session=True``. A job whose
-process is gone without a result is "interrupted"; running it again resumes from its parts.
+The app submits ``python -m japagen_core job run <dir>`` with ``start_new_session=True``. The state is
+derived, never trusted from a file alone: a final result.json says how it ended; the lock held means
+"running"; a started process that is still alive (same pid and same process start time, not a zombie)
+but has not taken the lock yet means "queued"; a job whose process is gone without a result is
+"interrupted", and running it again resumes from its parts.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from japagen_core.errors import JapagenError
 from japagen_core.settings import INSTALLED, PROJECT_ROOT, WORK_ROOT
 
 FINAL_STATES = ("succeeded", "failed", "cancelled")
+# A launch whose pid is not yet recorded counts as queued this long (Popen returns within milliseconds).
+LAUNCH_GRACE_S = 30.0
 
 
 class JobError(JapagenError):
@@ -126,17 +132,23 @@ class JobStore:
 
     def _state(self, job: Job) -> str:
         pid_info = _read_json(job.dir / "pid.json")
-        if pid_info is not None:  # reap a finished child of ours, so no zombie lingers
-            with contextlib.suppress(ChildProcessError, OSError):
-                os.waitpid(int(pid_info["pid"]), os.WNOHANG)
+        launch = _read_json(job.dir / "launch.json")
+        for info in (pid_info, launch):  # reap a finished child of ours, so no zombie lingers
+            if info is not None and info.get("pid"):
+                with contextlib.suppress(ChildProcessError, OSError):
+                    os.waitpid(int(info["pid"]), os.WNOHANG)
         if job.result.get("state") in FINAL_STATES:
             return job.result["state"]
         if lock_is_held(job.dir):
             return "running"
-        starting = job.dir / "STARTING"
-        if starting.exists() and time.time() - starting.stat().st_mtime < 30:
+        if launch is not None:  # started: queued while its process lives and has not taken the lock yet
+            if launch.get("pid") is None:  # being launched right now (the pid follows within moments)
+                return "queued" if time.time() - float(launch.get("at", 0)) < LAUNCH_GRACE_S else "interrupted"
+            return "queued" if process_alive(launch) else "interrupted"
+        starting = job.dir / "STARTING"  # a job started by an earlier version
+        if starting.exists() and time.time() - starting.stat().st_mtime < LAUNCH_GRACE_S:
             return "queued"
-        return "interrupted" if pid_info is not None else "queued"
+        return "interrupted" if pid_info is not None or starting.exists() else "queued"
 
     # -- processes ---------------------------------------------------------------------------------
 
@@ -148,15 +160,18 @@ class JobStore:
         """
         readonly.check_writable(self.read_only, f"starting job {job.id}")
         current = self.get(job.id)
-        if current.state in ("running", "queued") and (job.dir / "STARTING").exists():
-            raise JobError(f"job {job.id} is already {current.state}")
-        if current.state == "running":
-            raise JobError(f"job {job.id} is already running")
+        if current.state == "queued" and (job.dir / "launch.json").exists():
+            raise JobError(f"job {job.id} is already starting")
         if current.state == "succeeded":
             raise JobError(f"job {job.id} already succeeded")
-        for stale in ("CANCEL", "result.json"):
+        deadline = time.monotonic() + LAUNCH_GRACE_S
+        while current.state in FINAL_STATES and lock_is_held(job.dir) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the attempt that wrote the result is still closing: its lock goes with it
+        if current.state == "running" or lock_is_held(job.dir):
+            raise JobError(f"job {job.id} is already running")
+        for stale in ("CANCEL", "result.json", "STARTING"):
             (job.dir / stale).unlink(missing_ok=True)
-        (job.dir / "STARTING").touch()
+        write_json_atomic(job.dir / "launch.json", {"pid": None, "at": time.time()})
         run_env = dict(os.environ if env is None else env)
         if not INSTALLED:  # a checkout: japagen_core is importable from its root
             run_env["PYTHONPATH"] = str(PROJECT_ROOT) + os.pathsep + run_env.get("PYTHONPATH", "")
@@ -170,6 +185,8 @@ class JobStore:
                 env=run_env,
                 cwd=WORK_ROOT,  # where relative defaults (secrets) resolve, as in the process that starts it
             )
+        launched = {"pid": proc.pid, "start_time": process_start_time(proc.pid), "at": time.time()}
+        write_json_atomic(job.dir / "launch.json", launched)
         return proc.pid
 
     def cancel(self, job: Job, *, grace: float = 5.0) -> str:
@@ -221,6 +238,42 @@ def take_lock(job_dir: Path):
     except BlockingIOError:
         f.close()
         raise JobError(f"job {job_dir.name} is already running in another process") from None
-    write_json_atomic(job_dir / "pid.json", {"pid": os.getpid()})
+    write_json_atomic(job_dir / "pid.json", {"pid": os.getpid(), "start_time": process_start_time(os.getpid())})
     (job_dir / "STARTING").unlink(missing_ok=True)
     return f
+
+
+def process_start_time(pid: int) -> str | None:
+    """When process ``pid`` started, as the kernel counts it (clock ticks since boot, from
+    /proc/<pid>/stat), so a pid reused by another process is not taken for it; None when the process
+    is gone or a zombie. Without /proc (not Linux): "" for any live pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        if Path("/proc/self/stat").exists():
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        return ""
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # the name in parentheses may hold spaces
+    if fields[0] in ("Z", "X"):  # a zombie has ended; only its exit status is left
+        return None
+    return fields[19]  # field 22 of stat: starttime
+
+
+def process_alive(info: dict[str, Any]) -> bool:
+    """Whether the process a launch.json/pid.json names still runs (same pid, same start time)."""
+    pid = info.get("pid")
+    if not pid:
+        return False
+    started = process_start_time(int(pid))
+    if started is None:
+        return False
+    recorded = info.get("start_time")
+    return recorded is None or recorded == "" or started == "" or recorded == started

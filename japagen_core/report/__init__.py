@@ -8,15 +8,12 @@ from japagen_core.report.render import render_html
 __all__ = ["ReportData", "chart_png", "chart_svg", "gather", "render_html", "write_report"]
 
 
-def write_report(data: ReportData, out) -> int:
-    """Write the report to ``out`` (a path) atomically; return its size in bytes."""
-    import os
-    from pathlib import Path
+def write_report(data: ReportData, out, settings, *, force: bool = False) -> int:
+    """Write the report to ``out`` (a path outside ``settings.home``; an existing file only with
+    ``force``) atomically; return its size in bytes. Refusals are ``OutputPathError``."""
+    from japagen_core.outputs import check_output_path, write_output
 
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_output_path(settings, out, force=force)  # before rendering: a refusal should come at once
     encoded = render_html(data).encode("utf-8")
-    tmp = out.with_name(f".{out.name}.partial")
-    tmp.write_bytes(encoded)
-    os.replace(tmp, out)
+    write_output(settings, out, encoded, force=force)
     return len(encoded)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,14 +22,17 @@ from typing import Any
 
 import pandas as pd
 
+from japagen_core import outputs
 from japagen_core.errors import JapagenError
 from japagen_core.project import Project
 from japagen_core.storage import repository as repo
 from japagen_core.tasks import Task
 
+log = logging.getLogger(__name__)
 FORMATS = ("jsonl", "parquet", "csv")  # one file each (the Review page's downloads)
 # Formats that write several files: hf and argilla a folder (``out``), label-studio F.json + F.labeling.xml.
 MULTI_FILE_FORMATS = ("hf", "label-studio", "argilla")
+FOLDER_FORMATS = ("hf", "argilla")
 EXPORT_FORMATS = FORMATS + MULTI_FILE_FORMATS
 SNAPSHOT_COLUMNS = [
     "dataset_id",
@@ -112,16 +117,18 @@ def create_snapshot(
     frame["relabeled"] = frame["relabeled"].astype(bool)
     snapshots_dir = project.settings.home / "snapshots"
     snapshots_dir.mkdir(parents=True, exist_ok=True)
+    _remove_orphan_temps(snapshots_dir)
     tmp = _write_temp(snapshots_dir, frame)
     sha = _sha256(tmp)
     try:
-        with project.db.transaction() as con:
+        with _RECORDING, project.db.transaction() as con:
             number = con.execute("SELECT coalesce(max(id), 0) + 1 FROM snapshots").fetchall()[0][0]
             final = snapshots_dir / f"snapshot-{number:05d}.parquet"
-            if final.exists():  # a file left by a crash between rename and insert: never overwrite it
-                raise SnapshotError(f"{final} already exists but is not recorded; move it away and retry")
-            os.replace(tmp, final)
-            final.chmod(0o444)
+            if final.exists():  # left by a crash between the rename and the record
+                _recover_unrecorded(final, sha)
+            if not final.exists():
+                os.replace(tmp, final)
+                outputs.fsync_dir(snapshots_dir)
             con.execute(
                 f"INSERT INTO snapshots ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -135,10 +142,50 @@ def create_snapshot(
     return get_snapshot(project, number)
 
 
+# Threads of one process (sessions of the app) share its DuckDB lock: the number, rename and record of
+# a snapshot happen one thread at a time, so no thread takes another's just-renamed file for a leftover.
+_RECORDING = threading.Lock()
+_TEMP_PREFIX = ".incoming-"
+
+
+def _recover_unrecorded(final: Path, sha: str) -> None:
+    """A snapshot file no record points to (the process died between its rename and its record).
+
+    If it holds exactly the snapshot being made now, it is kept and recorded; otherwise it is moved
+    aside (``<name>.unrecorded-<time>``, never deleted) and the new file takes its number."""
+    if _sha256(final) == sha:
+        log.info("%s was left by an interrupted snapshot with the same content: recording it", final.name)
+        return
+    aside = final.with_name(f"{final.name}.unrecorded-{datetime.now():%Y%m%d-%H%M%S-%f}")
+    os.replace(final, aside)
+    log.warning("%s was left unrecorded by an interrupted snapshot; moved it to %s", final.name, aside.name)
+
+
+def _remove_orphan_temps(folder: Path) -> None:
+    """Temporary files of snapshot writers that died before renaming them (their pid is gone)."""
+    for tmp in folder.glob(f"{_TEMP_PREFIX}*.parquet"):
+        pid = tmp.name.removeprefix(_TEMP_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _write_temp(folder: Path, frame: pd.DataFrame) -> Path:
-    fd, name = tempfile.mkstemp(dir=folder, prefix=".incoming-", suffix=".parquet")
+    """The snapshot's Parquet file under a temporary name, fsynced and read-only."""
+    fd, name = tempfile.mkstemp(dir=folder, prefix=f"{_TEMP_PREFIX}{os.getpid()}-", suffix=".parquet")
     os.close(fd)
     frame.reindex(columns=SNAPSHOT_COLUMNS).to_parquet(name, index=False)
+    outputs.fsync_file(Path(name))
+    Path(name).chmod(0o444)
     return Path(name)
 
 
@@ -209,23 +256,35 @@ def _present(value: Any) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
-def export_snapshot(project: Project, snapshot_id: int, fmt: str, out: Path) -> Path:
-    """Write a snapshot to ``out`` (a file path) as JSON Lines in gold format, Parquet or CSV; or, for
-    ``hf`` / ``argilla``, a folder ``out`` and, for ``label-studio``, ``out`` with its labeling config."""
+def check_export_target(project: Project, fmt: str, out: Path, *, force: bool = False) -> None:
+    """Refuse an export target before anything is made: inside the data directory, or existing without
+    ``force`` (a folder format's folder may exist when empty); label-studio also writes F.labeling.xml."""
     if fmt not in EXPORT_FORMATS:
         raise SnapshotError(f"unknown export format {fmt!r}; choose one of {list(EXPORT_FORMATS)}")
     out = Path(out)
+    if fmt in FOLDER_FORMATS:
+        outputs.check_output_folder(project.settings, out, force=force)
+        return
+    outputs.check_output_path(project.settings, out, force=force)
+    if fmt == "label-studio":
+        outputs.check_output_path(project.settings, out.with_name(f"{out.stem}.labeling.xml"), force=force)
+
+
+def export_snapshot(project: Project, snapshot_id: int, fmt: str, out: Path, *, force: bool = False) -> Path:
+    """Write a snapshot to ``out`` (a file path) as JSON Lines in gold format, Parquet or CSV; or, for
+    ``hf`` / ``argilla``, a folder ``out`` and, for ``label-studio``, ``out`` with its labeling config.
+
+    ``out`` must lie outside the data directory, and an existing file is replaced only with ``force``
+    (``outputs.check_output_path``); every file is built before any is written, each written atomically."""
+    check_export_target(project, fmt, out, force=force)
+    out = Path(out)
     files = export_files(project, snapshot_id, fmt, out) if fmt in MULTI_FILE_FORMATS else None
-    for path, data in (files or {out: export_bytes(project, snapshot_id, fmt)}).items():
-        _write_file(path, data)
+    files = files or {out: export_bytes(project, snapshot_id, fmt)}
+    for path in files:
+        outputs.check_output_path(project.settings, path, force=force)
+    for path, data in files.items():
+        outputs.write_output(project.settings, path, data, force=force)
     return out
-
-
-def _write_file(out: Path, data: bytes) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
-    tmp.write_bytes(data)
-    os.replace(tmp, out)
 
 
 def export_files(project: Project, snapshot_id: int, fmt: str, out: Path) -> dict[Path, bytes]:

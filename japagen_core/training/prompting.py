@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from japagen_core import outputs
 from japagen_core.generation.clean import parse_label
 from japagen_core.generation.llm import (
     ChatClient,
@@ -211,15 +211,19 @@ async def _ask_all(client: ChatClient, spec, task: Task, chunk: pd.DataFrame, ex
 
 
 def _write_part(path: Path, frame: pd.DataFrame) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     types = {"predicted": object, "score": "float64", "raw": object, "reason": object}
-    frame.astype(types).to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    typed = frame.astype(types)
+    outputs.write_file_atomic(path, lambda tmp: typed.to_parquet(tmp, index=False))
+
+
+def _sound_parts(parts_dir: Path, pattern: str) -> list[pd.DataFrame]:
+    """The parts that read; a corrupt one (0 bytes, cut short) is set aside so its chunk is asked again."""
+    return list(outputs.read_or_set_aside(sorted(parts_dir.glob(pattern)), pd.read_parquet).values())
 
 
 def _read_parts(parts_dir: Path, seed: int) -> pd.DataFrame:
-    files = sorted(parts_dir.glob(f"s{seed:03d}-part-*.parquet"))
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else pd.DataFrame()
+    frames = _sound_parts(parts_dir, f"s{seed:03d}-part-*.parquet")
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def _store_seed(project, plan: PromptingPlan, task: Task, job_id, seed, evaluation, parts_dir, examples) -> None:
@@ -276,7 +280,8 @@ class _Progress:
 
     def __init__(self, report, plan: PromptingPlan, per_seed: int, parts_dir: Path):
         self.report, self.plan, self.target = report, plan, per_seed * len(plan.seeds)
-        done = [pd.read_parquet(f) for f in sorted(parts_dir.glob("s*-part-*.parquet"))]
+        outputs.remove_stale_temps(parts_dir)  # the job's lock is ours: no other writer is at work
+        done = _sound_parts(parts_dir, "s*-part-*.parquet")
         self.answered = sum(len(d) for d in done)
         self.failures: dict[str, int] = {}
         self.tokens = [0, 0]

@@ -172,5 +172,5 @@ def test_the_cli_writes_the_report(store, tmp_path, capsys, monkeypatch):
     printed = capsys.readouterr().out
     assert printed.startswith(f"wrote {out} (") and "1 task(s), 103 examples, Table 1 with 10 rows" in printed
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
-    assert cli_main(["report", "--out", str(out), "--task", "nope"]) == 1
+    assert cli_main(["report", "--out", str(out), "--force", "--task", "nope"]) == 1  # --force: out exists
     assert "unknown task 'nope'" in capsys.readouterr().err

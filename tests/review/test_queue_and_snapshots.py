@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -196,3 +197,50 @@ def test_gold_drill_down_uses_a_fine_tuned_models_predictions(project, jnli_revi
     assert sorted(page.rows["row_idx"]) == neutral and (page.rows["suspicion"] > 0.9).all()
     # back to the analysis classifier: the index follows the chosen source
     assert q.queue_page(project, q.QueueFilter([gold])).analyses == q.latest_predictions(project, [gold])
+
+
+_DIE_AFTER_RENAME = """
+import os, signal, sys
+from japagen_core import outputs
+from japagen_core.project import Project
+from japagen_core.review import snapshots
+
+def die(folder):  # the moment after the snapshot file got its final name, before its record is committed
+    os.kill(os.getpid(), signal.SIGKILL)
+
+outputs.fsync_dir = die
+snapshots.create_snapshot(Project.open(), sys.argv[1])
+"""
+
+
+def _killed_between_rename_and_record(home, dataset_id: str) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "JAPAGEN_HOME": str(home), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-c", _DIE_AFTER_RENAME, dataset_id], env=env, timeout=300)
+    assert done.returncode == -9
+
+
+def test_a_snapshot_killed_between_rename_and_record_is_recovered_by_the_next(project, home, jnli_review, tmp_path):
+    gold, run = jnli_review
+    leftover = home / "snapshots" / "snapshot-00001.parquet"
+    _killed_between_rename_and_record(home, gold)
+    assert leftover.exists() and snap.list_snapshots(project) == []
+
+    # Another dataset's snapshot takes the number: the leftover (not this content) is moved aside, kept.
+    first = snap.create_snapshot(project, run)
+    assert first.id == 1 and first.dataset_id == run and first.path == leftover
+    aside = [p.name for p in (home / "snapshots").iterdir() if ".unrecorded-" in p.name]
+    assert len(aside) == 1 and pd.read_parquet(home / "snapshots" / aside[0])["dataset_id"].eq(gold).all()
+    out = snap.export_snapshot(project, first.id, "jsonl", tmp_path / "run.jsonl")
+    assert len(out.read_text(encoding="utf-8").splitlines()) == first.rows == 48
+
+    # The same snapshot again after a crash: the leftover holds exactly it, so it is recorded as it is.
+    _killed_between_rename_and_record(home, gold)
+    left = home / "snapshots" / "snapshot-00002.parquet"
+    sha = snap._sha256(left)
+    second = snap.create_snapshot(project, gold)
+    assert second.id == 2 and second.path == left and second.sha256 == sha
+    assert snap.read_snapshot(project, 2)["dataset_id"].eq(gold).all()
+    assert not [p for p in (home / "snapshots").iterdir() if p.name.startswith(".incoming-")]
