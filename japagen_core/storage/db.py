@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,14 +32,27 @@ def _is_lock_error(exc: BaseException) -> bool:
 class Database:
     """The japagen store at ``path``. Cheap to create; holds no connection between calls.
 
-    lock_timeout: how long to keep retrying while another process holds the file (seconds).
+    lock_timeout: how long to keep retrying while another process holds the file (seconds); ``None``
+        waits for as long as it takes (a job that has finished its work must not fail while saving it).
     read_only: open the file read-only; every write raises ``ReadOnlyError`` (the demo mode).
+    on_wait: called with the seconds waited so far, about once a second while the file stays locked
+        (a job's progress says "waiting for the store (N s)", the app shows it instead of a blank page).
     """
 
-    def __init__(self, path: Path, *, lock_timeout: float = 30.0, read_only: bool = False):
+    WAIT_REPORT_EVERY = 1.0  # seconds between on_wait calls
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        lock_timeout: float | None = 30.0,
+        read_only: bool = False,
+        on_wait: Callable[[float], None] | None = None,
+    ):
         self.path = Path(path)
         self.lock_timeout = lock_timeout
         self.read_only = read_only
+        self.on_wait = on_wait
         self._migrated = False
 
     def require_writable(self, what: str) -> None:
@@ -55,20 +68,31 @@ class Database:
             )
         if not self.read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.lock_timeout
+        start = time.monotonic()
+        next_report = start + self.WAIT_REPORT_EVERY
         delay = 0.005
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=self.read_only)
+                con = duckdb.connect(str(self.path), read_only=self.read_only)
             except duckdb.Error as exc:
                 if not _is_lock_error(exc):
                     raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
-                if time.monotonic() >= deadline:
+                now = time.monotonic()
+                if self.lock_timeout is not None and now - start >= self.lock_timeout:
                     raise StoreError(
-                        f"the database {self.path} stayed locked by another process for {self.lock_timeout:.0f} s"
+                        f"the database {self.path} stayed locked by another process for {now - start:.1f} s "
+                        f"(this command waits at most {self.lock_timeout:g} s); try again when the other work is done"
                     ) from exc
+                if self.on_wait is not None and now >= next_report:
+                    self.on_wait(now - start)
+                    next_report = now + self.WAIT_REPORT_EVERY
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.25)
+                continue
+            waited = time.monotonic() - start
+            if waited >= 1.0:
+                log.info("waited %.1f s for the lock on %s", waited, self.path)
+            return con
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
