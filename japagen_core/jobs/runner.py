@@ -210,8 +210,9 @@ def _wait_for_the_store(project: Project, job: Job, report) -> None:
     for, a model trained) is saved however long the wait, and the job's progress says that it waits."""
     project.db.lock_timeout = None
 
-    def waiting(seconds: float) -> None:
-        report({**last_snapshot(job), "message": f"waiting for the store ({seconds:.0f} s)"})
+    def waiting(seconds: float | None) -> None:
+        if seconds is not None:  # None: the wait is over, and the next report says what comes next
+            report({**last_snapshot(job), "message": f"waiting for the store ({seconds:.0f} s)"})
 
     project.db.on_wait = waiting
 

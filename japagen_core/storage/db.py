@@ -36,7 +36,8 @@ class Database:
         waits for as long as it takes (a job that has finished its work must not fail while saving it).
     read_only: open the file read-only; every write raises ``ReadOnlyError`` (the demo mode).
     on_wait: called with the seconds waited so far, about once a second while the file stays locked
-        (a job's progress says "waiting for the store (N s)", the app shows it instead of a blank page).
+        (a job's progress says "waiting for the store (N s)", the app shows it instead of a blank page),
+        and with ``None`` once the wait is over.
     """
 
     WAIT_REPORT_EVERY = 1.0  # seconds between on_wait calls
@@ -47,7 +48,7 @@ class Database:
         *,
         lock_timeout: float | None = 30.0,
         read_only: bool = False,
-        on_wait: Callable[[float], None] | None = None,
+        on_wait: Callable[[float | None], None] | None = None,
     ):
         self.path = Path(path)
         self.lock_timeout = lock_timeout
@@ -70,6 +71,7 @@ class Database:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         start = time.monotonic()
         next_report = start + self.WAIT_REPORT_EVERY
+        reported = False
         delay = 0.005
         while True:
             try:
@@ -85,6 +87,7 @@ class Database:
                     ) from exc
                 if self.on_wait is not None and now >= next_report:
                     self.on_wait(now - start)
+                    reported = True
                     next_report = now + self.WAIT_REPORT_EVERY
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.25)
@@ -92,6 +95,8 @@ class Database:
             waited = time.monotonic() - start
             if waited >= 1.0:
                 log.info("waited %.1f s for the lock on %s", waited, self.path)
+            if reported:
+                self.on_wait(None)
             return con
 
     @contextmanager
@@ -136,9 +141,14 @@ class Database:
                 self._migrated = True
                 return
             applied = migrate(con)
+            abandoned = con.execute("SELECT count(*) FROM import_staging").fetchall()[0][0]
         if applied:
             log.info("applied migrations %s to %s", applied, self.path)
         self._migrated = True
+        if abandoned:  # rows of imports still running, or of killed ones: those are deleted now
+            from japagen_core.storage.staging import clean_abandoned
+
+            clean_abandoned(self)
 
     def _check_up_to_date(self, missing: list[str]) -> None:
         if missing:

@@ -238,6 +238,11 @@ def dataset_version(con, dataset_id: str) -> tuple | None:
     return tuple(rows[0]) if rows else None
 
 
+def cache_key(db, info) -> tuple:
+    """The cache key of a dataset (a ``repository.DatasetInfo``) as it is now."""
+    return (str(db.path), info.id, (info.rows, info.created_at))
+
+
 def load(db, dataset_id: str, target: str) -> tuple[TextIndex, tuple]:
     """Read a dataset's texts block by block, each in a short transaction of its own (the store is
     never locked for long), and build its index; return it and the version it is valid for."""
@@ -283,22 +288,29 @@ class TextIndexCache:
                 self._items.popitem(last=False)
             return index
 
+    def peek(self, key: Hashable) -> TextIndex | None:
+        """The cached index of ``key``, or None (never builds)."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            return None
+
     def __len__(self) -> int:
         return len(self._items)
 
 
-def index_for(cache: TextIndexCache, db, dataset_id: str, target: str) -> TextIndex:
-    """The dataset's index from ``cache``, built (and cached) when missing or stale."""
-    with db.transaction() as con:
-        version = dataset_version(con, dataset_id)
-    key = (str(db.path), dataset_id, version)
+def index_for(cache: TextIndexCache, db, info, target: str) -> TextIndex:
+    """The index of the dataset ``info`` (a ``repository.DatasetInfo``) from ``cache``, built (and
+    cached) when missing or stale."""
+    key = cache_key(db, info)
 
     def build() -> TextIndex:
-        index, built_for = load(db, dataset_id, target)
-        if built_for != version:
+        index, built_for = load(db, info.id, target)
+        if built_for != key[2]:
             from japagen_core.errors import StoreError
 
-            raise StoreError(f"dataset {dataset_id!r} changed while its search index was built; try again")
+            raise StoreError(f"dataset {info.id!r} changed while its search index was built; try again")
         return index
 
     return cache.get(key, build)
