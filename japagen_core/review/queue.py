@@ -10,18 +10,19 @@ to exactly its examples.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from japagen_core.errors import JapagenError
+from japagen_core.errors import DatasetNotFoundError, JapagenError
 from japagen_core.project import Project
 
 STATES = ("any", "unreviewed", "reviewed", "flagged", "not flagged", "relabeled")
-GRAM_MAX = 3  # queries this short can use Browse's gram index (repository.GRAM_MAX)
 _GRADE = "CAST(CAST(round({}) AS INTEGER) AS VARCHAR)"  # a score's nearest grade, as a label name ("0".."5")
 
 
@@ -214,7 +215,7 @@ def _shadow_index(con: duckdb.DuckDBPyConnection, dataset_ids: Sequence[str], ma
         con.executemany("INSERT INTO temp.review_index_state VALUES (?, ?, ?, ?)", built)
 
 
-def _where(con: duckdb.DuckDBPyConnection, f: QueueFilter) -> tuple[str, list]:
+def _where(f: QueueFilter) -> tuple[str, list]:
     def marks(values) -> str:
         return ", ".join("?" for _ in values)
 
@@ -240,31 +241,50 @@ def _where(con: duckdb.DuckDBPyConnection, f: QueueFilter) -> tuple[str, list]:
     }[f.state]
     if state_sql:
         clauses.append(state_sql)
-    if f.text:
-        clause, values = _text_clause(con, f)
-        clauses.append(clause)
-        params += values
+    if f.text:  # the rows found by _text_matches, registered under this name
+        clauses.append(
+            f"EXISTS (SELECT 1 FROM {_MATCHES} m WHERE m.dataset_id = r.dataset_id AND m.row_idx = r.row_idx)"
+        )
     return " AND ".join(clauses), params
 
 
-def _text_clause(con: duckdb.DuckDBPyConnection, f: QueueFilter) -> tuple[str, list]:
-    """Substring of either text, ignoring case (as Browse). A query of up to three characters comes
-    from Browse's gram index when every dataset has a complete one; otherwise the index's copy of the
-    texts is scanned (most Japanese has no case: then plain ``contains`` gives the same answer)."""
-    text, datasets = f.text or "", list(dict.fromkeys(f.datasets))
-    marks = ", ".join("?" for _ in datasets)
-    complete = con.execute(
-        f"SELECT count(*) FROM dataset_index WHERE state = 'complete' AND dataset_id IN ({marks})", datasets
-    ).fetchall()[0][0]
-    if len(text) <= GRAM_MAX and complete == len(datasets):
-        per_dataset = " OR ".join(
-            "(r.dataset_id = ? AND r.row_idx IN (SELECT row_idx FROM example_grams WHERE dataset_id = ? AND gram = ?))"
-            for _ in datasets
-        )
-        return f"({per_dataset})", [v for d in datasets for v in (d, d, text.lower())]
-    if text.lower() == text.upper():
-        return "(contains(r.text, ?) OR contains(coalesce(r.text_b, ''), ?))", [text, text]
-    return "(contains(lower(r.text), lower(?)) OR contains(lower(coalesce(r.text_b, '')), lower(?)))", [text, text]
+_MATCHES = "queue_text_matches"
+
+
+def _text_matches(project: Project, f: QueueFilter) -> pa.Table | None:
+    """(dataset_id, row_idx) of the examples whose text or text_b contains ``f.text``, ignoring case as
+    Browse does, from each dataset's in-memory index (storage.textindex; built outside any transaction
+    on first use, then cached per dataset version). The queue index holds copies of the same texts."""
+    if not f.text:
+        return None
+    datasets, found = list(dict.fromkeys(f.datasets)), []
+    for dataset_id in datasets:
+        try:
+            index = project.text_index(dataset_id)
+        except DatasetNotFoundError:
+            continue
+        rows = index.search(f.text)
+        found.append(pa.table({"dataset_id": pa.array([dataset_id] * len(rows), pa.string()), "row_idx": rows}))
+    if not found:
+        return pa.table({"dataset_id": pa.array([], pa.string()), "row_idx": pa.array([], pa.int64())})
+    return pa.concat_tables(found)
+
+
+@contextmanager
+def _filtered(project: Project, f: QueueFilter, source: str | None, labels) -> Iterator[tuple]:
+    """A transaction with the queue index up to date and the text matches registered: yields
+    (connection, analyses, where clause, params)."""
+    matches = _text_matches(project, f)
+    with project.db.transaction() as con:
+        analyses = _ensure_index(con, f.datasets, source, labels)
+        if matches is not None:
+            con.register(_MATCHES, matches)
+        where, params = _where(f)
+        try:
+            yield con, analyses, where, params
+        finally:
+            if matches is not None:
+                con.unregister(_MATCHES)
 
 
 _PAGE_COLUMNS = [
@@ -289,9 +309,7 @@ def queue_page(project: Project, f: QueueFilter, *, offset: int = 0, limit: int 
     order = (
         "r.suspicion DESC NULLS LAST, r.dataset_id, r.row_idx" if f.order == "suspicion" else "r.dataset_id, r.row_idx"
     )
-    with project.db.transaction() as con:
-        analyses = _ensure_index(con, f.datasets, f.source, labels)
-        where, params = _where(con, f)
+    with _filtered(project, f, f.source, labels) as (con, analyses, where, params):
         total = con.execute(f"SELECT count(*) FROM review_index r WHERE {where}", params).fetchall()[0][0]
         offset = max(0, min(int(offset), max(0, total - 1)))
         # Rank on the narrow columns, then read the page's texts by row id (late materialisation).
@@ -316,9 +334,7 @@ def queue_keys(project: Project, f: QueueFilter) -> list[tuple[str, int]]:
     """Every (dataset, row) the filter matches: what a bulk action acts on."""
     f.check()
     labels = _labels(project, f.datasets) if f.source else None
-    with project.db.transaction() as con:
-        _ensure_index(con, f.datasets, f.source, labels)
-        where, params = _where(con, f)
+    with _filtered(project, f, f.source, labels) as (con, _, where, params):
         rows = con.execute(
             f"SELECT r.dataset_id, r.row_idx FROM review_index r WHERE {where} ORDER BY r.dataset_id, r.row_idx",
             params,
