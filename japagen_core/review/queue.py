@@ -278,13 +278,9 @@ def _filtered(project: Project, f: QueueFilter, source: str | None, labels) -> I
     with project.db.transaction() as con:
         analyses = _ensure_index(con, f.datasets, source, labels)
         if matches is not None:
-            con.register(_MATCHES, matches)
+            con.register(_MATCHES, matches)  # gone when the connection closes
         where, params = _where(f)
-        try:
-            yield con, analyses, where, params
-        finally:
-            if matches is not None:
-                con.unregister(_MATCHES)
+        yield con, analyses, where, params
 
 
 _PAGE_COLUMNS = [

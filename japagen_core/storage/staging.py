@@ -33,12 +33,13 @@ import pyarrow as pa
 
 from japagen_core.errors import StoreError
 from japagen_core.storage import repository as repo
+from japagen_core.storage.db import MAX_RETRY_DELAY, ROW_GROUP_SIZE
 
 log = logging.getLogger(__name__)
 
-CHUNK_SECONDS = 0.25  # aim per insert transaction (connect + insert + commit)
-FIRST_CHUNK_ROWS = 5_000
+CHUNK_SECONDS = 0.4  # aim per insert transaction, from open to closed (DuckDB checkpoints on close)
 MAX_CHUNK_ROWS = 250_000
+YIELD_SECONDS = 2 * MAX_RETRY_DELAY  # pause between chunks: longer than a waiting reader's retry interval
 MAX_CHUNK_BYTES = 8 << 20  # of text per chunk, whatever the time says: long texts cost more to compress
 DELETE_CHUNK_ROWS = 200_000
 
@@ -129,23 +130,27 @@ def _insert_chunks(db, dataset_id: str, frame: pd.DataFrame) -> None:
     frame["dataset_id"] = dataset_id
     table = pa.Table.from_pandas(frame, preserve_index=False)
     bytes_per_row = max(1, sum(table.column(c).nbytes for c in ("text", "text_b")) // max(1, table.num_rows))
-    start, rows = 0, FIRST_CHUNK_ROWS
+    group = ROW_GROUP_SIZE
+    with db.transaction() as con:  # end the first chunk where the table's last row group ends
+        fill = group - con.execute("SELECT count(*) FROM examples").fetchall()[0][0] % group
+    start, rows, per_row = 0, fill, None
     while start < table.num_rows:
-        rows = max(1, min(rows, MAX_CHUNK_ROWS, MAX_CHUNK_BYTES // bytes_per_row))
+        if start:  # whole row groups, as many as fit the time and size budget (at least one)
+            rows = min(rows, MAX_CHUNK_ROWS, MAX_CHUNK_BYTES // bytes_per_row)
+            rows = max(group, rows // group * group)
         batch = table.slice(start, rows)
-        began = time.monotonic()
         with db.transaction() as con:
-            con.register("incoming_examples", batch)
-            try:
-                con.execute(
-                    f"INSERT INTO examples ({', '.join(repo.EXAMPLE_COLUMNS)}) "
-                    f"SELECT {', '.join(repo.EXAMPLE_COLUMNS)} FROM incoming_examples"
-                )
-            finally:
-                con.unregister("incoming_examples")
-        took = time.monotonic() - began
+            began = time.monotonic()  # the lock is held from here (waiting to open it is not)
+            con.register("incoming_examples", batch)  # gone when the connection closes
+            con.execute(
+                f"INSERT INTO examples ({', '.join(repo.EXAMPLE_COLUMNS)}) "
+                f"SELECT {', '.join(repo.EXAMPLE_COLUMNS)} FROM incoming_examples"
+            )
+        took = (time.monotonic() - began) / batch.num_rows
+        time.sleep(YIELD_SECONDS)  # let the processes that wait for the store have it between two chunks
+        per_row = took if per_row is None else (per_row + took) / 2  # smoothed: checkpoints come and go
         start += batch.num_rows
-        rows = int(batch.num_rows * min(4.0, CHUNK_SECONDS / max(took, 1e-3)))
+        rows = min(4 * batch.num_rows, int(CHUNK_SECONDS / max(per_row, 1e-9)))
 
 
 def _delete_rows(db, dataset_id: str) -> None:
