@@ -8,9 +8,8 @@ from typing import Any
 from japagen_core import readonly
 from japagen_core.jobs.store import JobStore
 from japagen_core.settings import Settings
-from japagen_core.storage import Database
+from japagen_core.storage import Database, textindex
 from japagen_core.storage import repository as repo
-from japagen_core.storage import textindex
 from japagen_core.tasks import Registry, load_registry
 
 

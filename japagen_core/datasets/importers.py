@@ -21,9 +21,8 @@ import pandas as pd
 
 from japagen_core.datasets import readers
 from japagen_core.errors import GoldImportError, UnknownLabelError
-from japagen_core.storage import Database
+from japagen_core.storage import Database, staging
 from japagen_core.storage import repository as repo
-from japagen_core.storage import staging
 from japagen_core.tasks import GoldFields, Task
 
 FORMATS = ("jsonl", "csv", "tsv", "parquet", "livedoor")

@@ -7,9 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from japagen_core.storage import Database
+from japagen_core.storage import Database, textindex
 from japagen_core.storage import repository as repo
-from japagen_core.storage import textindex
 from japagen_core.tasks import load_registry
 
 REGISTRY = load_registry(None)

@@ -127,7 +127,7 @@ def test_a_failed_import_leaves_nothing(tmp_path: Path):
         {"row_idx": [0, 1, 1], "text": ["a", "b", "c"], "label": "acceptable", "split": "train", "source": "t"}
     )  # fmt: skip  (a duplicate row id: the insert fails)
     info = repo.DatasetInfo("d", "jcola", "train", "gold", "d", "t", "jsonl", "x", False, 3)
-    with pytest.raises(Exception, match="(?i)constraint|duplicate"):
+    with pytest.raises(Exception, match=r"(?i)constraint|duplicate"):
         staging.write_datasets(db, [(info, frame)])
     with db.transaction() as con:
         assert con.execute(
