@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 # between its transactions, so that waiting readers get their turn instead of starving.
 MAX_RETRY_DELAY = 0.1
 ROW_GROUP_SIZE = 8_192  # rows per row group of what this process writes (see Database._open)
+
+
+_shared: dict[tuple[str, bool], list] = {}  # (path, read-only) -> [attached instance, connections open]
+_shared_lock = threading.Lock()
 
 
 def _is_lock_error(exc: BaseException) -> bool:
@@ -106,20 +111,42 @@ class Database:
             return con
 
     def _open(self) -> duckdb.DuckDBPyConnection:
-        """Attach the file with small row groups: a transaction that appends to a table rewrites the
-        table's last, partly filled row group when it checkpoints (on close), so with DuckDB's default
-        of 122,880 rows a chunk of an import took 1-3 s to commit; with ``ROW_GROUP_SIZE`` rows (and chunks
-        of whole row groups, storage.staging) a commit stays near 0.1 s (measured, long texts too)."""
-        con = duckdb.connect(":memory:")
-        options = f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}" + (", READ_ONLY" if self.read_only else "")
-        try:
-            path = str(self.path).replace("'", "''")  # ATTACH takes no parameters; the path is ours, not user text
-            con.execute(f"ATTACH '{path}' AS store ({options})")
-            con.execute("USE store")
-        except BaseException:
-            con.close()
-            raise
+        """A connection to the file, attached with small row groups: a transaction that appends to a
+        table rewrites the table's last, partly filled row group when it checkpoints (on close), so with
+        DuckDB's default of 122,880 rows a chunk of an import took 1-3 s to commit; with ``ROW_GROUP_SIZE``
+        rows (and chunks of whole row groups, storage.staging) a commit stays near 0.1 s (measured, long
+        texts too). DuckDB refuses to attach one file twice in a process, so threads that work at the same
+        time share one attached instance (as ``duckdb.connect(path)`` shares its cached one): it is closed,
+        releasing the file, when the last of them closes."""
+        key = (str(self.path), self.read_only)
+        with _shared_lock:
+            shared = _shared.get(key)
+            if shared is None:
+                base = duckdb.connect(":memory:")
+                options = f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}" + (", READ_ONLY" if self.read_only else "")
+                path = str(self.path).replace("'", "''")  # ATTACH takes no parameters; the path is ours
+                try:
+                    base.execute(f"ATTACH '{path}' AS store ({options})")
+                except BaseException:
+                    base.close()
+                    raise
+                shared = _shared[key] = [base, 0]
+            con = shared[0].cursor()
+            shared[1] += 1
+        con.execute("USE store")
         return con
+
+    def _close(self, con: duckdb.DuckDBPyConnection) -> None:
+        con.close()
+        key = (str(self.path), self.read_only)
+        with _shared_lock:
+            shared = _shared.get(key)
+            if shared is None:
+                return
+            shared[1] -= 1
+            if shared[1] == 0:
+                del _shared[key]
+                shared[0].close()  # detaches: checkpoints and releases the file for other processes
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -149,7 +176,7 @@ class Database:
                 raise
             con.execute("COMMIT")
         finally:
-            con.close()
+            self._close(con)
 
     def ensure_schema(self) -> None:
         """Apply pending migrations once per ``Database`` object."""
