@@ -717,6 +717,7 @@ def ingest(project: Project, cfg: RunConfig, parts_dir: Path, *, job_id: str) ->
         rows=len(examples),
         meta={"run": asdict(cfg), "summary": summary},
     )
+
     def record_failures(con) -> None:  # in the transaction that makes the run visible
         con.execute("DELETE FROM generation_failures WHERE run_id = ?", [cfg.run_id])
         frame = pd.DataFrame(

@@ -5,8 +5,8 @@ cache on each call (measured ~100-140 ms at 1M rows), and an on-disk gram table 
 and 83% of the store. Here one read of a dataset's texts (in short transactions, ``load``) builds:
 
 - character trigram postings: for every character of every text the gram starting there, padded past the
-  end of the text with ``_END`` (so "ab" at the very end is the gram "ab_END"), as a sorted array of
-  exact 63-bit keys (three 21-bit code points) with, per key, the sorted positions of the rows holding it.
+  end of the text with an END symbol (so "ab" at the very end is the gram "ab" END), as a sorted array of
+  exact keys (three symbols of the block's alphabet) with, per key, the sorted rows holding it.
   A 3+ character query intersects its grams' postings; a 1- or 2-character query takes the union of a
   contiguous key range (every gram starting with it), through a boolean mask;
 - the texts themselves as Arrow string arrays, against which candidates are verified with Arrow's byte
@@ -35,63 +35,53 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 BLOCK = 1 << 16  # rows per posting block: local positions fit in uint16
-_END = 0x110000  # past the last code point: pads grams at the end of a text
-_BITS = 21
-_MASK = (1 << _BITS) - 1
 # Columns ``load`` reads (and ``TextIndex.build`` takes), one Arrow table per block of rows.
 COLUMNS = ("row_idx", "label_key", "text", "text_b", "text_lower", "text_b_lower")
 
 
 def _codepoints(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Code points of all strings, concatenated, and the index of the string each belongs to.
-
-    Decodes the UTF-8 buffer directly (no Python string per row); nulls count as empty strings."""
-    strings = pc.fill_null(strings.cast(pa.large_string()), "")
-    if isinstance(strings, pa.ChunkedArray):
-        strings = strings.combine_chunks()
-    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64)[strings.offset : strings.offset + len(strings) + 1]
-    data = np.frombuffer(strings.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]] if len(strings) else None
-    if data is None or not len(data):
-        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
-    starts = np.flatnonzero((data & 0xC0) != 0x80)  # first byte of each character
-    width = np.diff(np.append(starts, len(data)))
-    pad = np.concatenate([data, np.zeros(3, np.uint8)]).astype(np.uint64)
-    b0, b1, b2, b3 = (pad[starts + k] for k in range(4))
-    cp = np.where(
-        width == 1,
-        b0,
-        np.where(
-            width == 2,
-            ((b0 & 0x1F) << 6) | (b1 & 0x3F),
-            np.where(
-                width == 3,
-                ((b0 & 0x0F) << 12) | ((b1 & 0x3F) << 6) | (b2 & 0x3F),
-                ((b0 & 0x07) << 18) | ((b1 & 0x3F) << 12) | ((b2 & 0x3F) << 6) | (b3 & 0x3F),
-            ),
-        ),
-    )
-    owner = np.searchsorted(offsets - offsets[0], starts, side="right") - 1
-    return cp, owner
+    """Code points of all strings, concatenated, and the index of the string each belongs to (nulls
+    count as empty strings)."""
+    strings = pc.fill_null(strings, "")
+    lengths = pc.utf8_length(strings).to_numpy(zero_copy_only=False)
+    joined = "".join(strings.to_pylist())
+    cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    return cp, np.repeat(np.arange(len(lengths)), lengths)
 
 
-def _grams(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(gram key, string index) for every character of every string: the trigram starting there."""
-    cp, owner = _codepoints(strings)
+def _grams(cp: np.ndarray, owner: np.ndarray, end: int) -> np.ndarray:
+    """For every character, its trigram as three symbols (``end`` past the end of its string), each
+    packed into ``bits`` of one integer: (c0 << 2b) | (c1 << b) | c2."""
     n = len(cp)
-    keys = cp << np.uint64(2 * _BITS)
-    for shift, k in ((_BITS, 1), (0, 2)):
-        nxt = np.full(n, _END, np.uint64)
-        same = owner[k:] == owner[:-k] if n > k else np.zeros(0, bool)
-        nxt[: n - k][same] = cp[k:][same]
-        keys |= nxt << np.uint64(shift)
-    return keys, owner
+    grams = [cp]
+    for k in (1, 2):
+        nxt = np.full(n, end, cp.dtype)
+        if n > k:
+            same = owner[k:] == owner[:-k]
+            nxt[: n - k][same] = cp[k:][same]
+        grams.append(nxt)
+    return grams
 
 
 @dataclass
 class _Block:
-    keys: np.ndarray  # uint64, sorted, unique
+    alphabet: np.ndarray  # the block's distinct code points, sorted; symbol i is alphabet[i], END is len
+    keys: np.ndarray  # uint64 gram keys over symbols, sorted, unique
     starts: np.ndarray  # int64, len(keys) + 1: postings of keys[i] are rows[starts[i]:starts[i + 1]]
     rows: np.ndarray  # uint16 local positions, sorted within each key
+
+    @property
+    def width(self) -> int:
+        return len(self.alphabet) + 1
+
+    def symbols(self, cps: list[int]) -> list[int] | None:
+        """The block's symbols of these code points; None when one does not occur in the block."""
+        found = np.searchsorted(self.alphabet, cps)
+        if np.any(found >= len(self.alphabet)) or np.any(
+            self.alphabet[np.minimum(found, len(self.alphabet) - 1)] != cps
+        ):
+            return None
+        return [int(x) for x in found]
 
     def postings(self, key: int) -> np.ndarray:
         i = int(np.searchsorted(self.keys, np.uint64(key)))
@@ -100,29 +90,39 @@ class _Block:
         return self.rows[:0]
 
     def key_range(self, lo: int, hi: int) -> np.ndarray:
-        """Postings of every key in [lo, hi], concatenated (unsorted, repeats)."""
+        """Postings of every key in [lo, hi), concatenated (unsorted, repeats)."""
         i = int(np.searchsorted(self.keys, np.uint64(lo), side="left"))
-        j = int(np.searchsorted(self.keys, np.uint64(hi), side="right"))
+        j = int(np.searchsorted(self.keys, np.uint64(hi), side="left"))
         return self.rows[self.starts[i] : self.starts[j]]
 
 
 def _build_block(table: pa.Table) -> _Block:
-    parts_k, parts_r = [], []
-    for column in ("text", "text_b", "text_lower", "text_b_lower"):
-        keys, owner = _grams(table.column(column))
-        parts_k.append(keys)
-        parts_r.append(owner)
-    keys, rows = np.concatenate(parts_k), np.concatenate(parts_r).astype(np.uint16)
-    order = np.lexsort((rows, keys))
-    keys, rows = keys[order], rows[order]
-    if len(keys):
-        keep = np.ones(len(keys), bool)
-        keep[1:] = (keys[1:] != keys[:-1]) | (rows[1:] != rows[:-1])
-        keys, rows = keys[keep], rows[keep]
+    """Trigram postings of a block of at most BLOCK rows. Characters become dense symbols (the block's
+    alphabet), so (gram, row) packs into one uint64 and one plain sort orders by gram, then row."""
+    columns = [_codepoints(table.column(c).combine_chunks()) for c in ("text", "text_b", "text_lower", "text_b_lower")]
+    seen = np.zeros(0x110000, bool)  # (numpy's unique hashes, and was measured ~50x slower than this)
+    for cp, _ in columns:
+        seen[cp] = True
+    alphabet = np.flatnonzero(seen)
+    symbol_of = np.zeros(0x110000, np.uint64)
+    symbol_of[alphabet] = np.arange(len(alphabet), dtype=np.uint64)
+    width = np.uint64(len(alphabet) + 1)
+    if len(alphabet) + 1 >= 1 << 15:  # (width^3 << 16) must fit 64 bits; a block this varied is not text
+        raise ValueError(f"a block of texts with {len(alphabet)} distinct characters is too varied to index")
+    packed = []
+    for cp, owner in columns:
+        symbols = symbol_of[cp]
+        c0, c1, c2 = _grams(symbols, owner, len(alphabet))
+        packed.append((((c0 * width + c1) * width + c2) << np.uint64(16)) | owner.astype(np.uint64))
+    combined = np.concatenate(packed)
+    combined.sort()  # by gram, then row
+    if len(combined):
+        combined = combined[np.append(True, combined[1:] != combined[:-1])]  # each (gram, row) once
+    keys, rows = combined >> np.uint64(16), (combined & np.uint64(0xFFFF)).astype(np.uint16)
     new_key = np.ones(len(keys), bool)
     new_key[1:] = keys[1:] != keys[:-1]
     first = np.flatnonzero(new_key)
-    return _Block(keys[first].copy(), np.append(first, len(keys)).astype(np.int64), rows.copy())
+    return _Block(alphabet.astype(np.uint32), keys[first], np.append(first, len(keys)).astype(np.int64), rows)
 
 
 class TextIndex:
@@ -153,7 +153,7 @@ class TextIndex:
 
     @property
     def nbytes(self) -> int:
-        grams = sum(b.keys.nbytes + b.starts.nbytes + b.rows.nbytes for b in self._blocks)
+        grams = sum(b.alphabet.nbytes + b.keys.nbytes + b.starts.nbytes + b.rows.nbytes for b in self._blocks)
         texts = sum(a.nbytes for a in self._texts.values())
         return grams + texts + self.row_idx.nbytes + self._label_codes.nbytes + self._differs.nbytes
 
@@ -184,14 +184,17 @@ class TextIndex:
 
     def _candidates(self, block: _Block, cps: list[int]) -> np.ndarray:
         """Sorted local positions that may hold the needle (exactly those, up to case, for <= 3)."""
-        if len(cps) <= 2:
-            lo = cps[0] << (2 * _BITS) | (cps[1] << _BITS if len(cps) == 2 else 0)
-            hi = lo | (_MASK if len(cps) == 2 else (1 << (2 * _BITS)) - 1)
-            found = block.key_range(lo, hi)
+        symbols = block.symbols(cps)
+        if symbols is None:
+            return block.rows[:0]
+        w = block.width
+        if len(symbols) <= 2:  # every gram starting with the needle: one range of keys
+            lo = symbols[0] * w * w + (symbols[1] * w if len(symbols) == 2 else 0)
+            found = block.key_range(lo, lo + (w if len(symbols) == 2 else w * w))
             mask = np.zeros(BLOCK, bool)
             mask[found] = True
             return np.flatnonzero(mask)
-        keys = {cps[i] << (2 * _BITS) | cps[i + 1] << _BITS | cps[i + 2] for i in range(len(cps) - 2)}
+        keys = {(symbols[i] * w + symbols[i + 1]) * w + symbols[i + 2] for i in range(len(symbols) - 2)}
         lists = sorted((block.postings(k) for k in keys), key=len)
         result = lists[0]
         for other in lists[1:]:
