@@ -209,9 +209,9 @@ def browse(
     label_filter = _in("label" if task.target == "class" else LABEL_KEY_SQL, keys)
     needle = (query or "").lower()
     if needle and index is not None:
-        ids = index.search(query, label_keys=keys).tolist()
+        ids = index.search(query, label_keys=keys)
         offset = _clamp(offset, len(ids), limit)
-        return BrowsePage(_rows(con, dataset_id, ids[offset : offset + limit]), len(ids), offset, limit)
+        return BrowsePage(_rows(con, dataset_id, ids[offset : offset + limit].tolist()), len(ids), offset, limit)
     if needle:
         match = "(contains(lower(text), ?) OR contains(lower(coalesce(text_b, '')), ?))"
         if needle == needle.upper():  # no cased letters (Japanese): a plain substring test is exact and faster

@@ -139,7 +139,8 @@ class TextIndex:
                 row_idx.append(part.column("row_idx").to_numpy().astype(np.int64))
                 label_keys.append(part.column("label_key").combine_chunks())
         self._blocks = blocks
-        self._texts = {c: pa.chunked_array(v, pa.large_string()) for c, v in texts.items()}
+        # One array per column: taking candidates from one array is cheaper than from many chunks.
+        self._texts = {c: pa.chunked_array(v, pa.large_string()).combine_chunks() for c, v in texts.items()}
         self.row_idx = np.concatenate(row_idx) if row_idx else np.zeros(0, np.int64)
         labels = pa.chunked_array(label_keys, pa.string()).combine_chunks().dictionary_encode()
         self._label_names = labels.dictionary.to_pylist()
@@ -196,11 +197,13 @@ class TextIndex:
             return np.flatnonzero(mask)
         keys = {(symbols[i] * w + symbols[i + 1]) * w + symbols[i + 2] for i in range(len(symbols) - 2)}
         lists = sorted((block.postings(k) for k in keys), key=len)
-        result = lists[0]
+        result, mask = lists[0], np.zeros(BLOCK, bool)
         for other in lists[1:]:
             if len(result) <= 32:  # few enough to verify directly
                 break
-            result = np.intersect1d(result, other, assume_unique=True)
+            mask[other] = True  # (a scatter is ~10x cheaper than np.intersect1d's sort)
+            result = result[mask[result]]
+            mask[other] = False
         return result
 
     def _label_filter(self, positions: np.ndarray, label_keys: Sequence[str]) -> np.ndarray:
