@@ -234,34 +234,59 @@ def _label_issues(task: Task, result, targets: list) -> tuple[list, list, list]:
     return probabilities.max(axis=1).tolist(), quality.tolist(), issues.tolist()
 
 
+PREDICTION_CHUNK_ROWS = 100_000  # example predictions written per transaction
+
+
 def _store(db: Database, stored, job_id: str | None) -> list[str]:
-    ids = []
+    """Store results: the per-example predictions first, in short transactions (no reader looks at them
+    before their analysis_results row exists), then every result row in one short transaction. What a
+    killed or failed store left is deleted by the next store of the same dataset."""
+    ids = [f"{kind}-{uuid.uuid4().hex[:10]}" for kind, *_ in stored]
+    datasets = sorted({dataset_id for _, dataset_id, *_ in stored})
     with db.transaction() as con:
-        for kind, dataset_id, reference_id, signature, payload, predictions in stored:
-            analysis_id = f"{kind}-{uuid.uuid4().hex[:10]}"
-            ids.append(analysis_id)
+        for dataset_id in datasets:
             con.execute(
-                "INSERT INTO analysis_results (id, job_id, kind, dataset_id, reference_id, signature, result) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    analysis_id,
-                    job_id,
-                    kind,
-                    dataset_id,
-                    reference_id,
-                    signature,
-                    json.dumps(payload, ensure_ascii=False),
-                ],
+                "DELETE FROM example_predictions WHERE dataset_id = ? AND analysis_id NOT IN "
+                "(SELECT id FROM analysis_results WHERE dataset_id = ?)",
+                [dataset_id, dataset_id],
             )
-            if predictions is not None:
-                frame = predictions.assign(analysis_id=analysis_id, dataset_id=dataset_id)
-                con.register("incoming_predictions", frame)
+    try:
+        for analysis_id, (_, dataset_id, *_, predictions) in zip(ids, stored, strict=True):
+            if predictions is None:
+                continue
+            frame = predictions.assign(analysis_id=analysis_id, dataset_id=dataset_id)
+            for start in range(0, len(frame), PREDICTION_CHUNK_ROWS):
+                with db.transaction() as con:
+                    con.register("incoming_predictions", frame.iloc[start : start + PREDICTION_CHUNK_ROWS])
+                    con.execute(
+                        "INSERT INTO example_predictions BY NAME "
+                        "SELECT analysis_id, dataset_id, row_idx, predicted, score, probabilities, "
+                        "confidence, label_quality, is_issue FROM incoming_predictions"
+                    )
+        with db.transaction() as con:
+            for analysis_id, (kind, dataset_id, reference_id, signature, payload, _) in zip(ids, stored, strict=True):
                 con.execute(
-                    "INSERT INTO example_predictions BY NAME "
-                    "SELECT analysis_id, dataset_id, row_idx, predicted, score, probabilities, "
-                    "confidence, label_quality, is_issue FROM incoming_predictions"
+                    "INSERT INTO analysis_results (id, job_id, kind, dataset_id, reference_id, signature, result) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        analysis_id,
+                        job_id,
+                        kind,
+                        dataset_id,
+                        reference_id,
+                        signature,
+                        json.dumps(payload, ensure_ascii=False),
+                    ],
                 )
-                con.unregister("incoming_predictions")
+    except BaseException:
+        try:
+            with db.transaction() as con:
+                con.execute(
+                    f"DELETE FROM example_predictions WHERE analysis_id IN ({', '.join('?' for _ in ids)})", ids
+                )
+        except Exception:  # the store's own error matters more; the next store of these datasets cleans up
+            log.exception("could not delete the predictions of a failed store")
+        raise
     return ids
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from japagen_core import readonly
 from japagen_core.jobs.store import JobStore
 from japagen_core.settings import Settings
-from japagen_core.storage import Database
+from japagen_core.storage import Database, textindex
 from japagen_core.storage import repository as repo
 from japagen_core.tasks import Registry, load_registry
 
@@ -18,6 +18,8 @@ class Project:
     settings: Settings
     registry: Registry
     db: Database
+    # Datasets' in-memory search indexes; the app shares one cache across sessions (app/resources.py).
+    text_indexes: textindex.TextIndexCache = field(default_factory=textindex.TextIndexCache)
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Project:
@@ -82,7 +84,25 @@ class Project:
         offset: int = 0,
         limit: int = 50,
     ) -> repo.BrowsePage:
-        """One page of a dataset's examples (see ``repository.browse``)."""
+        """One page of a dataset's examples (see ``repository.browse``); a text query is answered from
+        the dataset's in-memory index, built on first use (in short transactions) and kept in
+        ``text_indexes`` until the dataset changes."""
         with self.db.transaction() as con:
-            task = self.registry[repo.get_dataset(con, dataset_id).task]
-            return repo.browse(con, task, dataset_id, labels=labels, query=query, offset=offset, limit=limit)
+            info = repo.get_dataset(con, dataset_id)
+            task = self.registry[info.task]
+            index = self.text_indexes.peek(textindex.cache_key(self.db, info)) if query else None
+            if not query or index is not None:  # the usual case: one short transaction
+                return repo.browse(
+                    con, task, dataset_id, labels=labels, query=query, offset=offset, limit=limit, index=index
+                )
+        index = self.text_index(dataset_id)
+        with self.db.transaction() as con:
+            return repo.browse(
+                con, task, dataset_id, labels=labels, query=query, offset=offset, limit=limit, index=index
+            )
+
+    def text_index(self, dataset_id: str) -> textindex.TextIndex:
+        """The dataset's in-memory search index (cached per dataset version)."""
+        with self.db.transaction() as con:
+            info = repo.get_dataset(con, dataset_id)
+        return textindex.index_for(self.text_indexes, self.db, info, self.registry[info.task].target)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from japagen_core.datasets import readers
 from japagen_core.errors import GoldImportError, UnknownLabelError
-from japagen_core.storage import Database
+from japagen_core.storage import Database, staging
 from japagen_core.storage import repository as repo
 from japagen_core.tasks import GoldFields, Task
 
@@ -192,18 +192,15 @@ def prepare_gold(
 
 
 def write_prepared(db: Database, items: list[tuple[Task, PreparedDataset]]) -> list[ImportResult]:
-    """Insert prepared datasets in one transaction (already-imported ones are skipped), then build
-    the new ones' Browse index in short transactions of its own."""
+    """Insert prepared datasets (already-imported ones are skipped) in short transactions, and make the
+    new ones visible together at the end: all or nothing (storage.staging)."""
     db.require_writable("importing data")  # refused even when it would change nothing (already imported)
+    created = staging.write_datasets(db, [(item.info, item.examples) for _, item in items])
     results = []
     with db.transaction() as con:
-        for task, item in items:
-            created = repo.insert_dataset(con, item.info, item.examples)
+        for (task, item), new in zip(items, created, strict=True):
             counts = repo.label_counts(con, task, item.info.id)
-            results.append(ImportResult(item.info.id, item.info.split, item.info.rows, counts, created))
-    for result in results:
-        if result.created:
-            repo.build_gram_index(db, result.dataset_id)
+            results.append(ImportResult(item.info.id, item.info.split, item.info.rows, counts, new))
     return results
 
 

@@ -40,6 +40,7 @@ from japagen_core.generation.prompts import PRESETS, SETTINGS, PromptSpec, forma
 from japagen_core.project import Project
 from japagen_core.review.word_lists import ListVersion
 from japagen_core.storage import repository as repo
+from japagen_core.storage import staging
 from japagen_core.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -841,8 +842,8 @@ def ingest(project: Project, cfg: RunConfig, parts_dir: Path, *, job_id: str) ->
         rows=len(examples),
         meta={"run": asdict(cfg), "summary": summary},
     )
-    with project.db.transaction() as con:
-        repo.insert_dataset(con, info, examples)
+
+    def record_failures(con) -> None:  # in the transaction that makes the run visible
         con.execute("DELETE FROM generation_failures WHERE run_id = ?", [cfg.run_id])
         frame = pd.DataFrame(
             {
@@ -860,7 +861,8 @@ def ingest(project: Project, cfg: RunConfig, parts_dir: Path, *, job_id: str) ->
         con.register("incoming_failures", frame)
         con.execute("INSERT INTO generation_failures SELECT * FROM incoming_failures")
         con.unregister("incoming_failures")
-    repo.build_gram_index(project.db, cfg.run_id)
+
+    staging.write_datasets(project.db, [(info, examples)], finish=record_failures)
     return summary
 
 

@@ -243,6 +243,7 @@ def _run_helper(job: Job) -> int:
 
 def _run(job: Job, report) -> dict[str, Any]:
     project = Project.open(_settings_for(job.dir))
+    _wait_for_the_store(project, job, report)
     if job.kind == "train":
         from japagen_core.training.finetune import run_training_job  # torch loads only in a train job
 
@@ -301,6 +302,18 @@ def _run(job: Job, report) -> dict[str, Any]:
         "summary": summary,
         "message": f"{summary['rows']} examples",
     }
+
+
+def _wait_for_the_store(project: Project, job: Job, report) -> None:
+    """A job never fails because another process holds the store: work already done (answers paid
+    for, a model trained) is saved however long the wait, and the job's progress says that it waits."""
+    project.db.lock_timeout = None
+
+    def waiting(seconds: float | None) -> None:
+        if seconds is not None:  # None: the wait is over, and the next report says what comes next
+            report({**last_snapshot(job), "message": f"waiting for the store ({seconds:.0f} s)"})
+
+    project.db.on_wait = waiting
 
 
 def _local_client(cfg: RunConfig, llm: LLMConfig):

@@ -9,19 +9,24 @@ to exactly its examples.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from japagen_core.errors import JapagenError
+from japagen_core.errors import DatasetNotFoundError, JapagenError
 from japagen_core.project import Project
 
 STATES = ("any", "unreviewed", "reviewed", "flagged", "not flagged", "relabeled")
-GRAM_MAX = 3  # queries this short can use Browse's gram index (repository.GRAM_MAX)
 _GRADE = "CAST(CAST(round({}) AS INTEGER) AS VARCHAR)"  # a score's nearest grade, as a label name ("0".."5")
 
 
@@ -106,12 +111,7 @@ def _model_predictions(
     return out
 
 
-def refresh_index(
-    con: duckdb.DuckDBPyConnection, dataset_id: str, source: str | None, labels: list[str] | None = None
-) -> None:
-    """(Re)build one dataset's rows of the queue index from its examples, review state and the
-    predictions of ``source`` (an analysis id, or ``model:<id>``), most suspicious first."""
-    con.execute("DELETE FROM review_index WHERE dataset_id = ?", [dataset_id])
+def _predictions(con: duckdb.DuckDBPyConnection, dataset_id: str, source: str | None, labels) -> pd.DataFrame:
     if source and source.startswith("model:"):
         predictions = _model_predictions(con, dataset_id, source.removeprefix("model:"), labels or [])
     else:
@@ -124,31 +124,133 @@ def refresh_index(
     for column in ("score", "confidence", "label_quality"):
         predictions[column] = predictions[column].astype("float64")
     predictions["is_issue"] = predictions["is_issue"].astype("boolean")
-    con.register("source_predictions", predictions)
-    con.execute(
-        f"""
-        INSERT INTO review_index
-        SELECT e.dataset_id, e.row_idx, e.text, e.text_b,
-               coalesce(e.label, {_GRADE.format("e.score")}) AS assigned, e.score AS assigned_score,
-               coalesce(s.label, {_GRADE.format("s.score")}, e.label, {_GRADE.format("e.score")}) AS current,
-               s.score AS relabel_score,
-               json_extract_string(e.provenance, '$.kadg_word') AS kadg_word,
-               json_extract_string(e.provenance, '$.setting') AS setting,
-               coalesce(p.predicted, {_GRADE.format("p.score")}) AS predicted, p.score AS predicted_score,
-               p.confidence, 1 - p.label_quality AS suspicion, p.is_issue, s.flag, s.note,
-               coalesce(s.events, 0) AS events, (s.label IS NOT NULL OR s.score IS NOT NULL) AS relabeled
-        FROM examples e
-        LEFT JOIN review_state s USING (dataset_id, row_idx)
-        LEFT JOIN source_predictions p USING (row_idx)
-        WHERE e.dataset_id = ? ORDER BY suspicion DESC NULLS LAST, e.row_idx
-        """,
-        [dataset_id],
-    )
-    con.unregister("source_predictions")
+    return predictions
+
+
+# The queue index rows of a dataset's examples ({rows}: all of them, or a chunk joined in by rank).
+_INDEX_ROWS_SQL = f"""
+    INSERT INTO review_index
+    SELECT e.dataset_id, e.row_idx, e.text, e.text_b,
+           coalesce(e.label, {_GRADE.format("e.score")}) AS assigned, e.score AS assigned_score,
+           coalesce(s.label, {_GRADE.format("s.score")}, e.label, {_GRADE.format("e.score")}) AS current,
+           s.score AS relabel_score,
+           json_extract_string(e.provenance, '$.kadg_word') AS kadg_word,
+           json_extract_string(e.provenance, '$.setting') AS setting,
+           coalesce(p.predicted, {_GRADE.format("p.score")}) AS predicted, p.score AS predicted_score,
+           p.confidence, 1 - p.label_quality AS suspicion, p.is_issue, s.flag, s.note,
+           coalesce(s.events, 0) AS events, (s.label IS NOT NULL OR s.score IS NOT NULL) AS relabeled
+    FROM {{rows}}
+    LEFT JOIN review_state s USING (dataset_id, row_idx)
+    LEFT JOIN source_predictions p USING (row_idx)
+    WHERE e.dataset_id = ? ORDER BY {{order}}
+"""
+INDEX_CHUNK_ROWS = 32_768  # rows of the queue index written per transaction (texts included)
+
+
+def refresh_index(
+    con: duckdb.DuckDBPyConnection, dataset_id: str, source: str | None, labels: list[str] | None = None
+) -> None:
+    """(Re)build one dataset's rows of the queue index from its examples, review state and the
+    predictions of ``source`` (an analysis id, or ``model:<id>``), most suspicious first, in this one
+    transaction (read-only mode's temporary index; the store's own is rebuilt in chunks)."""
+    con.execute("DELETE FROM review_index WHERE dataset_id = ?", [dataset_id])
+    con.register("source_predictions", _predictions(con, dataset_id, source, labels))
+    con.execute(_INDEX_ROWS_SQL.format(rows="examples e", order="suspicion DESC NULLS LAST, e.row_idx"), [dataset_id])
     rows = con.execute("SELECT count(*) FROM review_index WHERE dataset_id = ?", [dataset_id]).fetchall()[0][0]
     con.execute(
         "INSERT OR REPLACE INTO review_index_state VALUES (?, ?, ?, current_timestamp)", [dataset_id, source, rows]
     )
+
+
+def _refresh_in_chunks(db, dataset_id: str, source: str | None, labels) -> None:
+    """``refresh_index`` in short transactions: the order first (narrow columns), then the rows, a chunk of
+    ranks per transaction, then the state row that makes the index current. Review events landing in
+    between update the rows already written; later chunks read the review state as it is then."""
+    with db.transaction() as con:
+        con.execute("DELETE FROM review_index_state WHERE dataset_id = ?", [dataset_id])  # stale from here on
+        predictions = _predictions(con, dataset_id, source, labels)
+        con.register("source_predictions", predictions)
+        order = con.execute(
+            "SELECT e.row_idx FROM examples e LEFT JOIN source_predictions p USING (row_idx) WHERE e.dataset_id = ? "
+            "ORDER BY 1 - p.label_quality DESC NULLS LAST, e.row_idx",
+            [dataset_id],
+        ).fetchnumpy()["row_idx"]
+        bounds = con.execute(
+            "SELECT coalesce(min(row_idx), 0), coalesce(max(row_idx), -1) FROM review_index WHERE dataset_id = ?",
+            [dataset_id],
+        ).fetchall()[0]
+    for start in range(bounds[0], bounds[1] + 1, INDEX_CHUNK_ROWS * 4):  # deleting is cheaper than writing
+        with db.transaction() as con:
+            con.execute(
+                "DELETE FROM review_index WHERE dataset_id = ? AND row_idx >= ? AND row_idx < ?",
+                [dataset_id, start, start + INDEX_CHUNK_ROWS * 4],
+            )
+    for start in range(0, len(order), INDEX_CHUNK_ROWS):
+        ranks = pa.table(
+            {
+                "row_idx": order[start : start + INDEX_CHUNK_ROWS],
+                "rank": np.arange(start, min(len(order), start + INDEX_CHUNK_ROWS)),
+            }
+        )
+        with db.transaction() as con:
+            con.register("source_predictions", predictions)
+            con.register("chunk_ranks", ranks)
+            con.execute(
+                _INDEX_ROWS_SQL.format(
+                    rows="(SELECT e.*, c.rank FROM chunk_ranks c JOIN examples e USING (row_idx)) e", order="e.rank"
+                ),
+                [dataset_id],
+            )
+    with db.transaction() as con:
+        con.execute(
+            "INSERT OR REPLACE INTO review_index_state VALUES (?, ?, ?, current_timestamp)",
+            [dataset_id, source, len(order)],
+        )
+
+
+def _stale(con: duckdb.DuckDBPyConnection, dataset_ids: Sequence[str], analyses: dict[str, str]) -> list[str]:
+    """The datasets whose queue index is missing, or built from other predictions or another size."""
+    marks = ", ".join("?" for _ in dataset_ids)
+    built = {
+        d: (a, n)
+        for d, a, n in con.execute(
+            f"SELECT dataset_id, analysis_id, rows FROM review_index_state WHERE dataset_id IN ({marks})",
+            list(dataset_ids),
+        ).fetchall()
+    }
+    sizes = dict(con.execute(f"SELECT id, rows FROM datasets WHERE id IN ({marks})", list(dataset_ids)).fetchall())
+    return [d for d in dict.fromkeys(dataset_ids) if built.get(d) != (analyses.get(d), sizes.get(d))]
+
+
+def _prepare_index(project: Project, dataset_ids: Sequence[str], source: str | None, labels) -> None:
+    """Bring the stored queue index of these datasets up to date, in short transactions, before the
+    queue reads it. One process rebuilds a dataset at a time (an flock per dataset); the others wait for
+    it, then find the index current."""
+    if project.read_only or not dataset_ids:
+        return  # read-only mode rebuilds into temporary tables instead (_ensure_index)
+    with project.db.transaction() as con:
+        analyses = {d: source for d in dataset_ids} if source else _latest(con, dataset_ids)
+        stale = _stale(con, dataset_ids, analyses)
+    for dataset_id in stale:
+        with _index_lock(project.db.path, dataset_id):
+            with project.db.transaction() as con:
+                analyses = {dataset_id: source} if source else _latest(con, [dataset_id])
+                if not _stale(con, [dataset_id], analyses):
+                    continue  # another process just built it
+            _refresh_in_chunks(project.db, dataset_id, analyses.get(dataset_id), labels)
+
+
+@contextmanager
+def _index_lock(db_path, dataset_id: str) -> Iterator[None]:
+    name = hashlib.sha256(dataset_id.encode()).hexdigest()[:24]
+    path = Path(db_path).parent / ".review-index" / f"{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # waits while another process rebuilds this dataset's index
+        yield
+    finally:
+        os.close(fd)
 
 
 def update_index(con: duckdb.DuckDBPyConnection, state_table: str) -> None:
@@ -170,19 +272,9 @@ def _ensure_index(
     """Build the index of datasets not indexed yet, or indexed with other predictions. Returns the
     source (analysis id or ``model:<id>``) whose predictions each dataset's rows carry."""
     analyses = {d: source for d in dataset_ids} if source else _latest(con, dataset_ids)
-    marks = ", ".join("?" for _ in dataset_ids)
-    if _is_read_only(con):
-        _shadow_index(con, dataset_ids, marks)
-    built = {
-        d: (a, n)
-        for d, a, n in con.execute(
-            f"SELECT dataset_id, analysis_id, rows FROM review_index_state WHERE dataset_id IN ({marks})",
-            list(dataset_ids),
-        ).fetchall()
-    }
-    sizes = dict(con.execute(f"SELECT id, rows FROM datasets WHERE id IN ({marks})", list(dataset_ids)).fetchall())
-    for dataset_id in dataset_ids:
-        if built.get(dataset_id) != (analyses.get(dataset_id), sizes.get(dataset_id)):
+    if _is_read_only(con):  # the stored index is rebuilt by _prepare_index, before this transaction
+        _shadow_index(con, dataset_ids, ", ".join("?" for _ in dataset_ids))
+        for dataset_id in _stale(con, dataset_ids, analyses):
             refresh_index(con, dataset_id, analyses.get(dataset_id), labels)
     return analyses
 
@@ -214,7 +306,7 @@ def _shadow_index(con: duckdb.DuckDBPyConnection, dataset_ids: Sequence[str], ma
         con.executemany("INSERT INTO temp.review_index_state VALUES (?, ?, ?, ?)", built)
 
 
-def _where(con: duckdb.DuckDBPyConnection, f: QueueFilter) -> tuple[str, list]:
+def _where(f: QueueFilter) -> tuple[str, list]:
     def marks(values) -> str:
         return ", ".join("?" for _ in values)
 
@@ -240,31 +332,47 @@ def _where(con: duckdb.DuckDBPyConnection, f: QueueFilter) -> tuple[str, list]:
     }[f.state]
     if state_sql:
         clauses.append(state_sql)
-    if f.text:
-        clause, values = _text_clause(con, f)
-        clauses.append(clause)
-        params += values
+    if f.text:  # the rows found by _text_matches, registered under this name
+        clauses.append(
+            f"EXISTS (SELECT 1 FROM {_MATCHES} m WHERE m.dataset_id = r.dataset_id AND m.row_idx = r.row_idx)"
+        )
     return " AND ".join(clauses), params
 
 
-def _text_clause(con: duckdb.DuckDBPyConnection, f: QueueFilter) -> tuple[str, list]:
-    """Substring of either text, ignoring case (as Browse). A query of up to three characters comes
-    from Browse's gram index when every dataset has a complete one; otherwise the index's copy of the
-    texts is scanned (most Japanese has no case: then plain ``contains`` gives the same answer)."""
-    text, datasets = f.text or "", list(dict.fromkeys(f.datasets))
-    marks = ", ".join("?" for _ in datasets)
-    complete = con.execute(
-        f"SELECT count(*) FROM dataset_index WHERE state = 'complete' AND dataset_id IN ({marks})", datasets
-    ).fetchall()[0][0]
-    if len(text) <= GRAM_MAX and complete == len(datasets):
-        per_dataset = " OR ".join(
-            "(r.dataset_id = ? AND r.row_idx IN (SELECT row_idx FROM example_grams WHERE dataset_id = ? AND gram = ?))"
-            for _ in datasets
-        )
-        return f"({per_dataset})", [v for d in datasets for v in (d, d, text.lower())]
-    if text.lower() == text.upper():
-        return "(contains(r.text, ?) OR contains(coalesce(r.text_b, ''), ?))", [text, text]
-    return "(contains(lower(r.text), lower(?)) OR contains(lower(coalesce(r.text_b, '')), lower(?)))", [text, text]
+_MATCHES = "queue_text_matches"
+
+
+def _text_matches(project: Project, f: QueueFilter) -> pa.Table | None:
+    """(dataset_id, row_idx) of the examples whose text or text_b contains ``f.text``, ignoring case as
+    Browse does, from each dataset's in-memory index (storage.textindex; built outside any transaction
+    on first use, then cached per dataset version). The queue index holds copies of the same texts."""
+    if not f.text:
+        return None
+    datasets, found = list(dict.fromkeys(f.datasets)), []
+    for dataset_id in datasets:
+        try:
+            index = project.text_index(dataset_id)
+        except DatasetNotFoundError:
+            continue
+        rows = index.search(f.text)
+        found.append(pa.table({"dataset_id": pa.array([dataset_id] * len(rows), pa.string()), "row_idx": rows}))
+    if not found:
+        return pa.table({"dataset_id": pa.array([], pa.string()), "row_idx": pa.array([], pa.int64())})
+    return pa.concat_tables(found)
+
+
+@contextmanager
+def _filtered(project: Project, f: QueueFilter, source: str | None, labels) -> Iterator[tuple]:
+    """A transaction with the queue index up to date and the text matches registered: yields
+    (connection, analyses, where clause, params)."""
+    matches = _text_matches(project, f)
+    _prepare_index(project, f.datasets, source, labels)
+    with project.db.transaction() as con:
+        analyses = _ensure_index(con, f.datasets, source, labels)
+        if matches is not None:
+            con.register(_MATCHES, matches)  # gone when the connection closes
+        where, params = _where(f)
+        yield con, analyses, where, params
 
 
 _PAGE_COLUMNS = [
@@ -289,9 +397,7 @@ def queue_page(project: Project, f: QueueFilter, *, offset: int = 0, limit: int 
     order = (
         "r.suspicion DESC NULLS LAST, r.dataset_id, r.row_idx" if f.order == "suspicion" else "r.dataset_id, r.row_idx"
     )
-    with project.db.transaction() as con:
-        analyses = _ensure_index(con, f.datasets, f.source, labels)
-        where, params = _where(con, f)
+    with _filtered(project, f, f.source, labels) as (con, analyses, where, params):
         total = con.execute(f"SELECT count(*) FROM review_index r WHERE {where}", params).fetchall()[0][0]
         offset = max(0, min(int(offset), max(0, total - 1)))
         # Rank on the narrow columns, then read the page's texts by row id (late materialisation).
@@ -316,9 +422,7 @@ def queue_keys(project: Project, f: QueueFilter) -> list[tuple[str, int]]:
     """Every (dataset, row) the filter matches: what a bulk action acts on."""
     f.check()
     labels = _labels(project, f.datasets) if f.source else None
-    with project.db.transaction() as con:
-        _ensure_index(con, f.datasets, f.source, labels)
-        where, params = _where(con, f)
+    with _filtered(project, f, f.source, labels) as (con, _, where, params):
         rows = con.execute(
             f"SELECT r.dataset_id, r.row_idx FROM review_index r WHERE {where} ORDER BY r.dataset_id, r.row_idx",
             params,
@@ -333,6 +437,7 @@ def confusion(project: Project, dataset_ids: Sequence[str], source: str | None =
         return pd.DataFrame(columns=["assigned", "predicted", "examples"])
     marks = ", ".join("?" for _ in dataset_ids)
     labels = _labels(project, dataset_ids) if source else None
+    _prepare_index(project, dataset_ids, source, labels)
     with project.db.transaction() as con:
         _ensure_index(con, dataset_ids, source, labels)
         return con.execute(
@@ -362,6 +467,7 @@ def kadg_words(project: Project, dataset_ids: Sequence[str]) -> list[str]:
     if not dataset_ids:
         return []
     marks = ", ".join("?" for _ in dataset_ids)
+    _prepare_index(project, dataset_ids, None, None)
     with project.db.transaction() as con:
         _ensure_index(con, dataset_ids)
         rows = con.execute(

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,6 +26,16 @@ from japagen_core.errors import StoreError
 log = logging.getLogger(__name__)
 
 
+# Between two tries to open a locked file; a long writer (storage.staging) pauses longer than this
+# between its transactions, so that waiting readers get their turn instead of starving.
+MAX_RETRY_DELAY = 0.1
+ROW_GROUP_SIZE = 8_192  # rows per row group of what this process writes (see Database._open)
+
+
+_shared: dict[tuple[str, bool], list] = {}  # (path, read-only) -> [attached instance, connections open]
+_shared_lock = threading.Lock()
+
+
 def _is_lock_error(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
 
@@ -32,14 +43,28 @@ def _is_lock_error(exc: BaseException) -> bool:
 class Database:
     """The japagen store at ``path``. Cheap to create; holds no connection between calls.
 
-    lock_timeout: how long to keep retrying while another process holds the file (seconds).
+    lock_timeout: how long to keep retrying while another process holds the file (seconds); ``None``
+        waits for as long as it takes (a job that has finished its work must not fail while saving it).
     read_only: open the file read-only; every write raises ``ReadOnlyError`` (the demo mode).
+    on_wait: called with the seconds waited so far, about once a second while the file stays locked
+        (a job's progress says "waiting for the store (N s)", the app shows it instead of a blank page),
+        and with ``None`` once the wait is over.
     """
 
-    def __init__(self, path: Path, *, lock_timeout: float = 30.0, read_only: bool = False):
+    WAIT_REPORT_EVERY = 1.0  # seconds between on_wait calls
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        lock_timeout: float | None = 30.0,
+        read_only: bool = False,
+        on_wait: Callable[[float | None], None] | None = None,
+    ):
         self.path = Path(path)
         self.lock_timeout = lock_timeout
         self.read_only = read_only
+        self.on_wait = on_wait
         self._migrated = False
 
     def require_writable(self, what: str) -> None:
@@ -55,20 +80,73 @@ class Database:
             )
         if not self.read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.lock_timeout
+        start = time.monotonic()
+        next_report = start + self.WAIT_REPORT_EVERY
+        reported = False
         delay = 0.005
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=self.read_only)
+                con = self._open()
             except duckdb.Error as exc:
                 if not _is_lock_error(exc):
                     raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
-                if time.monotonic() >= deadline:
+                now = time.monotonic()
+                if self.lock_timeout is not None and now - start >= self.lock_timeout:
                     raise StoreError(
-                        f"the database {self.path} stayed locked by another process for {self.lock_timeout:.0f} s"
+                        f"the database {self.path} stayed locked by another process for {now - start:.1f} s "
+                        f"(this command waits at most {self.lock_timeout:g} s); try again when the other work is done"
                     ) from exc
+                if self.on_wait is not None and now >= next_report:
+                    self.on_wait(now - start)
+                    reported = True
+                    next_report = now + self.WAIT_REPORT_EVERY
                 time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 0.25)
+                delay = min(delay * 2, MAX_RETRY_DELAY)
+                continue
+            waited = time.monotonic() - start
+            if waited >= 1.0:
+                log.info("waited %.1f s for the lock on %s", waited, self.path)
+            if reported:
+                self.on_wait(None)
+            return con
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        """A connection to the file, attached with small row groups: a transaction that appends to a
+        table rewrites the table's last, partly filled row group when it checkpoints (on close), so with
+        DuckDB's default of 122,880 rows a chunk of an import took 1-3 s to commit; with ``ROW_GROUP_SIZE``
+        rows (and chunks of whole row groups, storage.staging) a commit stays near 0.1 s (measured, long
+        texts too). DuckDB refuses to attach one file twice in a process, so threads that work at the same
+        time share one attached instance (as ``duckdb.connect(path)`` shares its cached one): it is closed,
+        releasing the file, when the last of them closes."""
+        key = (str(self.path), self.read_only)
+        with _shared_lock:
+            shared = _shared.get(key)
+            if shared is None:
+                base = duckdb.connect(":memory:")
+                options = f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}" + (", READ_ONLY" if self.read_only else "")
+                path = str(self.path).replace("'", "''")  # ATTACH takes no parameters; the path is ours
+                try:
+                    base.execute(f"ATTACH '{path}' AS store ({options})")
+                except BaseException:
+                    base.close()
+                    raise
+                shared = _shared[key] = [base, 0]
+            con = shared[0].cursor()
+            shared[1] += 1
+        con.execute("USE store")
+        return con
+
+    def _close(self, con: duckdb.DuckDBPyConnection) -> None:
+        con.close()
+        key = (str(self.path), self.read_only)
+        with _shared_lock:
+            shared = _shared.get(key)
+            if shared is None:
+                return
+            shared[1] -= 1
+            if shared[1] == 0:
+                del _shared[key]
+                shared[0].close()  # detaches: checkpoints and releases the file for other processes
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -98,7 +176,7 @@ class Database:
                 raise
             con.execute("COMMIT")
         finally:
-            con.close()
+            self._close(con)
 
     def ensure_schema(self) -> None:
         """Apply pending migrations once per ``Database`` object."""
@@ -112,9 +190,14 @@ class Database:
                 self._migrated = True
                 return
             applied = migrate(con)
+            abandoned = con.execute("SELECT count(*) FROM import_staging").fetchall()[0][0]
         if applied:
             log.info("applied migrations %s to %s", applied, self.path)
         self._migrated = True
+        if abandoned:  # rows of imports still running, or of killed ones: those are deleted now
+            from japagen_core.storage.staging import clean_abandoned
+
+            clean_abandoned(self)
 
     def _check_up_to_date(self, missing: list[str]) -> None:
         if missing:

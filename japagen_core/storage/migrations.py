@@ -66,23 +66,6 @@ def m002_example_grams(con: duckdb.DuckDBPyConnection) -> None:
 # How a label filter sees an example: its label, or the nearest grade of its score.
 LABEL_KEY_SQL = "coalesce(label, 'grade:' || CAST(round(score) AS INTEGER))"
 
-# Index the examples of one dataset in a range of rows; params: [dataset id, first row, end row).
-INDEX_GRAMS_SQL = f"""
-INSERT INTO example_grams
-SELECT dataset_id, gram, label_key, row_idx FROM (  -- list_distinct makes (gram, row) unique
-    SELECT dataset_id, row_idx, label_key, unnest(list_distinct(
-        list_transform(range(1, length(t) + 1), lambda i: substr(t, i, 1))
-        || list_transform(range(1, length(t)), lambda i: substr(t, i, 2))
-        || list_transform(range(1, length(t) - 1), lambda i: substr(t, i, 3)))) AS gram
-    FROM (
-        SELECT dataset_id, row_idx, {LABEL_KEY_SQL} AS label_key,
-               lower(text || chr(10) || coalesce(text_b, '')) AS t
-        FROM examples WHERE dataset_id = ? AND row_idx >= ? AND row_idx < ?
-    )
-)
-ORDER BY dataset_id, gram, label_key, row_idx
-"""
-
 
 def m003_generation(con: duckdb.DuckDBPyConnection) -> None:
     """LLM runs: unlabeled datasets (for annotation), duplicate marks, and failed answers kept whole."""
@@ -394,6 +377,18 @@ def m010_prompt_presets(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m011_memory_search_and_staged_imports(con: duckdb.DuckDBPyConnection) -> None:
+    """Browse and the review queue search texts from process memory now (storage.textindex): the gram
+    index (example_grams, dataset_index: 90% of import time, 83% of a store) goes. Imports write their
+    rows in short transactions into a staged dataset (storage.staging): examples without a datasets row,
+    recorded here with the writing process, so the rows of a killed import can be found and deleted."""
+    con.execute("DROP TABLE IF EXISTS example_grams")
+    con.execute("DROP TABLE IF EXISTS dataset_index")
+    con.execute(
+        "CREATE TABLE import_staging (dataset_id VARCHAR PRIMARY KEY, pid INTEGER, started_at TIMESTAMP NOT NULL)"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_datasets_and_examples,
     m002_example_grams,
@@ -405,6 +400,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m008_showcase,
     m009_teachers,
     m010_prompt_presets,
+    m011_memory_search_and_staged_imports,
 )
 
 

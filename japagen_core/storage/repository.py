@@ -13,7 +13,8 @@ import duckdb
 import pandas as pd
 
 from japagen_core.errors import DatasetNotFoundError
-from japagen_core.storage.migrations import INDEX_GRAMS_SQL, LABEL_KEY_SQL
+from japagen_core.storage.migrations import LABEL_KEY_SQL
+from japagen_core.storage.textindex import TextIndex
 from japagen_core.tasks import Task
 
 EXAMPLE_COLUMNS = [
@@ -108,8 +109,6 @@ def insert_dataset(con: duckdb.DuckDBPyConnection, info: DatasetInfo, examples: 
 
 def delete_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> None:
     get_dataset(con, dataset_id)
-    con.execute("DELETE FROM example_grams WHERE dataset_id = ?", [dataset_id])
-    con.execute("DELETE FROM dataset_index WHERE dataset_id = ?", [dataset_id])
     # Its review, analyses and predictions go with it; snapshots (files already written) stay, as models
     # refer to them. Analyses of other datasets that used it as their gold reference stay: they are theirs.
     con.execute("DELETE FROM review_state WHERE dataset_id = ?", [dataset_id])
@@ -176,42 +175,6 @@ def all_label_counts(
     return {dataset_id: _fold_counts(task_of.get(dataset_id), rest) for dataset_id, rest in grouped.items()}
 
 
-GRAM_INDEX_MAX_MEAN_CHARS = 300  # longer texts (articles) are scanned: the index would outgrow the data
-GRAM_INDEX_CHUNK = 100_000  # rows per indexing transaction, so other processes get the file in between
-
-
-def build_gram_index(db, dataset_id: str) -> str:
-    """(Re)build a dataset's gram index in chunks, each its own short transaction; return its state.
-
-    "complete" when built, "skipped" for long texts. Browse uses the index only once it is complete.
-    """
-    with db.transaction() as con:
-        rows, mean = con.execute(
-            "SELECT count(*), coalesce(avg(length(text) + coalesce(length(text_b), 0)), 0) FROM examples "
-            "WHERE dataset_id = ?",
-            [dataset_id],
-        ).fetchall()[0]
-        con.execute("DELETE FROM example_grams WHERE dataset_id = ?", [dataset_id])
-        state = "skipped" if mean > GRAM_INDEX_MAX_MEAN_CHARS else "building"
-        con.execute("INSERT OR REPLACE INTO dataset_index VALUES (?, ?, 0)", [dataset_id, state])
-    if state == "skipped":
-        return state
-    for start in range(0, rows, GRAM_INDEX_CHUNK):
-        with db.transaction() as con:
-            con.execute(INDEX_GRAMS_SQL, [dataset_id, start, start + GRAM_INDEX_CHUNK])
-            con.execute("UPDATE dataset_index SET indexed_rows = ? WHERE dataset_id = ?", [start, dataset_id])
-    with db.transaction() as con:
-        con.execute(
-            "UPDATE dataset_index SET state = 'complete', indexed_rows = ? WHERE dataset_id = ?", [rows, dataset_id]
-        )
-    return "complete"
-
-
-def _has_gram_index(con: duckdb.DuckDBPyConnection, dataset_id: str) -> bool:
-    rows = con.execute("SELECT state FROM dataset_index WHERE dataset_id = ?", [dataset_id]).fetchall()
-    return bool(rows) and rows[0][0] == "complete"
-
-
 @dataclass(frozen=True)
 class BrowsePage:
     rows: pd.DataFrame
@@ -221,7 +184,6 @@ class BrowsePage:
 
 
 _PAGE_COLUMNS = "row_idx, text, text_b, label, score, source_id, provenance, duplicate_of"
-GRAM_MAX = 3  # the gram index holds 1- to 3-character grams (migrations.INDEX_GRAMS_SQL)
 
 
 def browse(
@@ -233,25 +195,23 @@ def browse(
     query: str | None = None,
     offset: int = 0,
     limit: int = 50,
+    index: TextIndex | None = None,
 ) -> BrowsePage:
     """One page of a dataset's examples in source order, filtered by label names and a substring.
 
-    The substring matches either text of a pair, ignoring case. A query of up to three characters is
-    answered exactly from the gram index, without reading any text; a longer one (or any query on a
-    dataset without a complete index) scans the texts once. (Checking gram-index candidates instead
-    was measured no faster: fetching scattered rows decompresses as much as the scan.) An offset past
-    the last match moves to the last page (the returned ``offset`` says where the page starts).
+    The substring matches either text of a pair, ignoring case. With ``index`` (the dataset's
+    in-memory ``textindex.TextIndex``) the matching rows come from it and only the page is read from
+    the store; without one, DuckDB scans the texts (the same answer, slower: the reference the index is
+    tested against). An offset past the last match moves to the last page (the returned ``offset``
+    says where the page starts).
     """
     keys = _label_keys(task, labels)
     label_filter = _in("label" if task.target == "class" else LABEL_KEY_SQL, keys)
     needle = (query or "").lower()
-    if 0 < len(needle) <= GRAM_MAX and _has_gram_index(con, dataset_id):
-        ids_sql = "SELECT row_idx FROM example_grams WHERE dataset_id = ? AND gram = ?" + _in("label_key", keys)
-        params = [dataset_id, needle, *keys]
-        total = con.execute(f"SELECT count(*) FROM ({ids_sql})", params).fetchall()[0][0]
-        offset = _clamp(offset, total, limit)
-        page = con.execute(f"{ids_sql} ORDER BY row_idx LIMIT ? OFFSET ?", [*params, limit, offset]).fetchall()
-        return BrowsePage(_rows(con, dataset_id, [r[0] for r in page]), total, offset, limit)
+    if needle and index is not None:
+        ids = index.search(query, label_keys=keys)
+        offset = _clamp(offset, len(ids), limit)
+        return BrowsePage(_rows(con, dataset_id, ids[offset : offset + limit].tolist()), len(ids), offset, limit)
     if needle:
         match = "(contains(lower(text), ?) OR contains(lower(coalesce(text_b, '')), ?))"
         if needle == needle.upper():  # no cased letters (Japanese): a plain substring test is exact and faster

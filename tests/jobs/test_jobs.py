@@ -114,6 +114,9 @@ def test_two_starts_of_one_job_run_it_once(project, slow_fake):
     # Slow answers keep the first process running while the second one starts (seconds on a loaded machine).
     slow_fake.config.latency = 1.0
     store = JobStore(project.settings.jobs_dir)
+    # Slow enough answers that the job still runs when the second process (seconds of start-up on a busy
+    # machine) tries to take it; saving used to take that long, now it is quick.
+    slow_fake.config.latency = 1.0
     job = submit_run(project, _config(slow_fake, "marc-twice", per_label=50))
     _wait(store, job.id, lambda j: j.state == "running")
     second = subprocess.run(

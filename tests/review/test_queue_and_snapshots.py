@@ -15,6 +15,7 @@ from japagen_core.review import queue as q
 from japagen_core.review import snapshots as snap
 from japagen_core.review.events import Action
 from japagen_core.review.issues import class_label_issues, score_label_issues
+from tests.review_data import make_run
 
 
 def test_cleanlab_issues_rank_a_confidently_wrong_label_lowest():
@@ -149,14 +150,34 @@ def test_gold_snapshots_of_every_format_reimport_unchanged(project, tmp_path, ta
     assert rows[0] == rows[1]
 
 
-def test_short_text_queries_from_the_gram_index_match_the_scan(project, jnli_review):
-    from japagen_core.storage import repository as repo
+def test_text_filter_from_memory_matches_the_scan(project):
+    """The queue's text filter (from the in-memory index) finds exactly what a scan of the queue's own
+    copy of the texts finds, for random queries of 1-6 characters, Japanese and mixed-case Latin."""
+    import random
 
-    _, run = jnli_review
-    scanned = {w: q.queue_keys(project, q.QueueFilter([run], text=w)) for w in ("犬", "いる", "男性が")}
-    assert repo.build_gram_index(project.db, run) == "complete"
-    for word, keys in scanned.items():
-        assert q.queue_keys(project, q.QueueFilter([run], text=word)) == keys and keys
+    rng = random.Random(3)
+    words = ["犬", "猫", "公園", "男性が", "いる", "iPhone", "Café", "ab", "AB", "走って", "7345"]
+
+    def sentence() -> str:
+        return "".join(rng.choice(words) for _ in range(rng.randint(1, 5)))
+
+    run = make_run(project, [(sentence(), sentence(), rng.choice(["entailment", "neutral"])) for _ in range(300)])
+    letters = "".join(sorted(set("".join(words))))
+    queries = [w for w in words] + ["".join(rng.choice(letters) for _ in range(rng.randint(1, 6))) for _ in range(40)]
+    for text in queries:
+        keys = q.queue_keys(project, q.QueueFilter([run], text=text))
+        needle = text.lower()
+        match = "contains(lower(text), ?) OR contains(lower(coalesce(text_b, '')), ?)"
+        if needle == needle.upper():
+            match = "contains(text, ?) OR contains(coalesce(text_b, ''), ?)"
+        with project.db.transaction() as con:
+            want = con.execute(
+                f"SELECT dataset_id, row_idx FROM review_index WHERE dataset_id = ? AND ({match}) ORDER BY row_idx",
+                [run, needle, needle],
+            ).fetchall()
+        assert keys == [(d, int(r)) for d, r in want], text
+        page = q.queue_page(project, q.QueueFilter([run], text=text, order="row"), limit=5)
+        assert page.total == len(want) and list(page.rows["row_idx"]) == [r for _, r in want[:5]]
 
 
 def _evaluated_model(project, gold: str, *, wrong_rows: set[int]) -> str:

@@ -1,12 +1,13 @@
 """Browse against a brute-force filter of the same rows, through every search path."""
 
+import itertools
 import random
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from japagen_core.storage import Database
+from japagen_core.storage import Database, textindex
 from japagen_core.storage import repository as repo
 from japagen_core.tasks import load_registry
 
@@ -63,16 +64,19 @@ def test_browse_agrees_with_brute_force(tmp_path, task_name):
     frame = _rows(400, pair=True, score=task.target == "score")
     db = _store(tmp_path, task_name, frame)
     label_choices = [None, [task.label_names[0]], task.label_names[1:3]]
+    index, _ = textindex.load(db, "d", task.target)
     with db.transaction() as con:
-        for query in QUERIES:
-            for labels in label_choices:
-                want = _expected(task, frame, labels, query)
-                for offset in (0, 7, 10_000):
-                    page = repo.browse(con, task, "d", labels=labels, query=query, offset=offset, limit=7)
-                    assert page.total == len(want), (query, labels)
-                    start = offset if offset < len(want) else max(0, (len(want) - 1) // 7 * 7)
-                    assert page.offset == start
-                    assert list(page.rows["row_idx"]) == want[start : start + 7], (query, labels, offset)
+        for query, labels, offset, use_index in itertools.product(
+            QUERIES, label_choices, (0, 7, 10_000), (False, True)
+        ):
+            want = _expected(task, frame, labels, query)  # the scan and the in-memory index give the same pages
+            page = repo.browse(
+                con, task, "d", labels=labels, query=query, offset=offset, limit=7, index=index if use_index else None
+            )
+            assert page.total == len(want), (query, labels)
+            start = offset if offset < len(want) else max(0, (len(want) - 1) // 7 * 7)
+            assert page.offset == start
+            assert list(page.rows["row_idx"]) == want[start : start + 7], (query, labels, offset)
 
 
 def test_single_text_task_and_deleted_datasets(tmp_path):
@@ -84,4 +88,4 @@ def test_single_text_task_and_deleted_datasets(tmp_path):
         assert page.total == len(_expected(task, frame, None, "公園")) > 0
         assert page.rows["text_b"].isna().all()
         repo.delete_dataset(con, "d")
-        assert con.execute("SELECT count(*) FROM example_grams").fetchall() == [(0,)]
+        assert con.execute("SELECT count(*) FROM examples").fetchall() == [(0,)]

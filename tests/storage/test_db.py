@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from japagen_core.errors import StoreError
+from japagen_core.project import Project
+from japagen_core.settings import Settings
 from japagen_core.storage import Database
 from japagen_core.storage import repository as repo
 from japagen_core.storage.migrations import MIGRATIONS, migrate
@@ -21,7 +23,8 @@ def test_migrations_build_an_empty_database(tmp_path: Path):
         names = [r[0] for r in con.execute("SELECT name FROM _migrations ORDER BY name").fetchall()]
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert names == [m.__name__ for m in MIGRATIONS]
-    assert {"datasets", "examples", "example_grams", "_migrations"} <= tables
+    assert {"datasets", "examples", "import_staging", "_migrations"} <= tables
+    assert not {"example_grams", "dataset_index"} & tables  # Browse searches from memory (m011)
     with db.transaction() as con:  # a second run applies nothing
         assert migrate(con) == []
 
@@ -101,3 +104,31 @@ def test_a_failed_transaction_rolls_back(tmp_path: Path):
         raise RuntimeError("boom")
     with db.transaction() as con:
         assert con.execute("SELECT count(*) FROM datasets").fetchall() == [(0,)]
+
+
+def test_a_store_with_the_old_gram_index_loses_it_and_still_searches(tmp_path: Path):
+    import duckdb
+    import pandas as pd
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    migrate(con, MIGRATIONS[:-1])  # up to m009: datasets indexed on disk
+    con.execute(
+        "INSERT INTO datasets (id, task, split, kind, name, source, source_format, content_sha256, rows) "
+        "VALUES ('d', 'jnli', 'valid', 'gold', 'd', 'f', 'jsonl', 'x', 2)"
+    )
+    rows = pd.DataFrame({"row_idx": [0, 1], "text": ["犬が走る", "Catが寝る"], "text_b": ["犬", "猫"]})
+    con.register("rows", rows)
+    con.execute(
+        "INSERT INTO examples (dataset_id, row_idx, text, text_b, label, split, source) "
+        "SELECT 'd', row_idx, text, text_b, 'neutral', 'valid', 'gold' FROM rows"
+    )
+    con.execute("INSERT INTO example_grams VALUES ('d', '犬', 'neutral', 0)")
+    con.execute("INSERT INTO dataset_index VALUES ('d', 'complete', 2)")
+    con.close()
+    project = Project.open(Settings(home=tmp_path, prompts_dir=tmp_path / "none"))
+    project.db = Database(path)
+    assert project.browse("d", query="cat").rows["row_idx"].tolist() == [1]  # from memory
+    with project.db.transaction() as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert "example_grams" not in tables and "dataset_index" not in tables and "import_staging" in tables
