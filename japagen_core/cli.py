@@ -285,6 +285,7 @@ def cmd_import_gold(project: Project, args: argparse.Namespace) -> None:
         seed=args.seed,
         name=args.name,
         unlabeled=args.unlabeled,
+        max_text_chars=project.settings.max_text_chars,
     )
     results = import_gold(project.db, task, args.split, path=args.path, options=options)
     if args.json:
