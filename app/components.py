@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlparse
 
 import altair as alt
 import pandas as pd
@@ -10,6 +12,7 @@ import streamlit as st
 
 from app.i18n import N_, label_title, t, task_title
 from japagen_core.errors import JapagenError
+from japagen_core.generation.llm import sends_key_in_clear
 from japagen_core.generation.prompts import PromptSpec, load_spec
 from japagen_core.jobs.runner import submit_run
 from japagen_core.project import Project
@@ -18,6 +21,17 @@ from japagen_core.tasks import Task
 DEMO_NOTE = N_("Demo data: a few dozen hand-written examples for trying japagen, not real gold data.")
 READ_ONLY_NOTE = N_("Read-only demo: browsing, charts and reports only")
 KIND_NAMES = {"gold": N_("gold"), "synthetic": N_("synthetic"), "unlabeled": N_("unlabeled")}
+
+
+# What Markdown (with Streamlit's extensions: :emoji:, :color[...], $math$) could read as markup.
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=^\"'])")
+
+
+def plain(text: object) -> str:
+    """``text`` (from data: a text, a KADG word, a name) escaped so that a Markdown element (st.markdown,
+    st.caption, a widget label) shows it literally: ``![w](http://host/x.png)`` stays those characters and
+    fetches nothing. Use it wherever data is formatted into Markdown; st.text / st.code need no escaping."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
 
 
 def kind_name(kind: str) -> str:
@@ -66,6 +80,17 @@ def datasets_or_stop(project: Project) -> list[dict[str, Any]]:
     except JapagenError as exc:
         show_error(t("The data store cannot be read right now."), exc)
         st.stop()
+
+
+def insecure_http_confirmed(base_url: str | None, key: str) -> bool:
+    """For a plain-http base URL on another machine, a checkbox the user must tick before the API key may
+    be sent there (it would travel unencrypted); True when ticked. Other URLs need no confirmation: False."""
+    if not sends_key_in_clear(base_url):
+        return False
+    host = urlparse(base_url).hostname or ""
+    st.warning(t("This base URL is plain http on another machine: the API key would travel unencrypted."),
+               icon=":material/lock_open:")  # fmt: skip
+    return st.checkbox(t("Send the API key unencrypted to {host} anyway", host=plain(host)), key=key)
 
 
 def show_error(headline: str, exc: Exception) -> None:

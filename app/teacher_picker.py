@@ -35,10 +35,10 @@ class Writer:
     def local(self) -> bool:
         return self.run_fields.get("backend") == "local"
 
-    def check_key(self, base_url: str | None) -> None:
+    def check_key(self, base_url: str | None, *, allow_insecure_http: bool = False) -> None:
         """A run through an API needs a key (JapagenError says how to set one); a local run needs none."""
         if not self.local:
-            resolve_api_key(base_url or None, secrets_path=SECRETS_PATH)
+            resolve_api_key(base_url or None, allow_insecure_http=allow_insecure_http, secrets_path=SECRETS_PATH)
 
 
 def _fill_in(project: Project, key: str, by_id: dict[str, Teacher]) -> None:

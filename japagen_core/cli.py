@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("openai", "local"), default="openai")
     p.add_argument("--model", help=f"base model: an OpenAI model (default {DEFAULT_BASE_MODEL}) or a local folder")
     p.add_argument("--base-url", help="openai: a server with the files and fine_tuning endpoints (default: OpenAI)")
+    p.add_argument("--allow-insecure-http", action="store_true",
+                   help="send the API key to a plain-http base URL on another host (unencrypted)")  # fmt: skip
     p.add_argument("--purpose", choices=("generate", "annotate"), default="generate",
                    help="generate: gold texts as answers; annotate: gold labels as answers")  # fmt: skip
     p.add_argument("--epochs", type=float, default=3, help="openai: n_epochs (a whole number); local: LoRA epochs")
@@ -202,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=DEFAULT_SEEDS)
     p.add_argument("--model", default=PROMPTING_LLM.model)
     p.add_argument("--base-url", help="an OpenAI-compatible server (default: OpenAI)")
+    p.add_argument("--allow-insecure-http", action="store_true",
+                   help="send the API key to a plain-http base URL on another host (unencrypted)")  # fmt: skip
     p.add_argument("--temperature", type=float, default=PROMPTING_LLM.temperature)
     p.add_argument("--max-tokens", type=int, default=PROMPTING_LLM.max_tokens)
     p.add_argument("--concurrency", type=int, default=PROMPTING_LLM.concurrency)
@@ -236,6 +240,8 @@ def _llm_arguments(p: argparse.ArgumentParser, *, temperature: float, annotate: 
     defaults = LLMConfig()
     p.add_argument("--model", default=defaults.model)
     p.add_argument("--base-url", help="an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (default: OpenAI)")
+    p.add_argument("--allow-insecure-http", action="store_true",
+                   help="send the API key to a plain-http base URL on another host (unencrypted)")  # fmt: skip
     p.add_argument("--temperature", type=float, default=temperature)
     p.add_argument("--top-p", type=float, default=defaults.top_p)
     p.add_argument("--frequency-penalty", type=float, default=defaults.frequency_penalty)
@@ -415,6 +421,7 @@ def _llm_config(args: argparse.Namespace) -> dict:
             concurrency=args.concurrency,
             requests_per_minute=args.rpm,
             timeout=args.timeout,
+            allow_insecure_http=args.allow_insecure_http,
         )
     )
 
@@ -563,7 +570,7 @@ def cmd_train(project: Project, args: argparse.Namespace) -> int:
 def cmd_prompting(project: Project, args: argparse.Namespace) -> int:
     llm = dataclasses.replace(PROMPTING_LLM, model=args.model, base_url=args.base_url, temperature=args.temperature,
                               max_tokens=args.max_tokens, concurrency=args.concurrency,
-                              requests_per_minute=args.rpm)  # fmt: skip
+                              requests_per_minute=args.rpm, allow_insecure_http=args.allow_insecure_http)  # fmt: skip
     request = PromptingRequest(task=args.task, shots=args.shots, eval_dataset=args.eval,
                                fewshot_dataset=args.fewshot_dataset, seeds=args.seeds, llm=asdict(llm))  # fmt: skip
     job = submit_prompting(project, request)
@@ -584,6 +591,7 @@ def _teacher_request(args: argparse.Namespace) -> teachers.TeacherRequest:
     return teachers.TeacherRequest(
         task=args.task, backend=args.backend, base_model=args.model or DEFAULT_BASE_MODEL, data=args.data,
         purpose=args.purpose, gold_dataset=args.gold, base_url=args.base_url, seed=args.seed,
+        allow_insecure_http=args.allow_insecure_http,
         exclude_flagged=args.exclude_flagged, openai=openai_settings if args.backend == "openai" else {},
         lora=lora if args.backend == "local" else {},
     )  # fmt: skip

@@ -9,6 +9,7 @@ import streamlit as st
 from app.components import (
     choose_dataset,
     datasets_or_stop,
+    insecure_http_confirmed,
     label_text,
     launch,
     prompt_spec_or_stop,
@@ -20,7 +21,15 @@ from app.resources import get_project
 from app.teacher_picker import teacher_picker
 from japagen_core.errors import JapagenError
 from japagen_core.generation.clean import clean_text
-from japagen_core.generation.llm import PRICES, LLMConfig, OpenAIChatClient, cost_usd, is_local, resolve_api_key
+from japagen_core.generation.llm import (
+    PRICES,
+    LLMConfig,
+    OpenAIChatClient,
+    cost_usd,
+    is_local,
+    resolve_api_key,
+    sends_key_in_clear,
+)
 from japagen_core.generation.prompts import format_example
 from japagen_core.generation.run import RunConfig, new_run_id
 from japagen_core.review.word_lists import current_words
@@ -63,16 +72,17 @@ base_url = right.text_input(
     key="gen_base_url",
     placeholder=t("http://127.0.0.1:8000/v1 for vLLM / Ollama / llama.cpp"),
 ).strip()
+allow_http = not writer.local and insecure_http_confirmed(base_url, "gen_allow_http")
 key_error = None
 try:
-    writer.check_key(base_url or None)  # a local model needs no key
+    writer.check_key(base_url or None, allow_insecure_http=allow_http)  # a local model needs no key
     if is_local(base_url):
         st.caption(t("API key: a dummy key (local server). It is read when the job starts and never stored."))
     else:
         st.caption(t("API key: configured (environment or secrets). It is read when the job starts and never stored."))
 except JapagenError as exc:
     key_error = exc
-    if not project.read_only:
+    if not project.read_only and not sends_key_in_clear(base_url):
         st.warning(
             t(
                 "No API key is configured, so nothing can be sent yet. Set `OPENAI_API_KEY` in the environment "
@@ -100,7 +110,7 @@ try:
     llm = LLMConfig(
         model=model or "?", base_url=base_url or None, temperature=temperature, top_p=top_p,
         frequency_penalty=frequency_penalty, max_tokens=int(max_tokens), n=int(n), concurrency=int(concurrency),
-        requests_per_minute=int(rpm),
+        requests_per_minute=int(rpm), allow_insecure_http=allow_http,
     )  # fmt: skip
 except JapagenError as exc:
     show_error(t("These settings are not valid."), exc)
@@ -194,7 +204,8 @@ if left.button(t("Dry run: send one call"), disabled=key_error is not None or wr
     first_messages = stages[0][1]
 
     async def one_call():  # a short timeout and one retry: the page waits for it
-        client = OpenAIChatClient(llm, resolve_api_key(llm.base_url, secrets_path=SECRETS_PATH))
+        key = resolve_api_key(llm.base_url, allow_insecure_http=llm.allow_insecure_http, secrets_path=SECRETS_PATH)
+        client = OpenAIChatClient(llm, key)
         try:
             return await client.complete(first_messages, n=1)
         finally:
