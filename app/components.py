@@ -23,15 +23,26 @@ READ_ONLY_NOTE = N_("Read-only demo: browsing, charts and reports only")
 KIND_NAMES = {"gold": N_("gold"), "synthetic": N_("synthetic"), "unlabeled": N_("unlabeled")}
 
 
-# What Markdown (with Streamlit's extensions: :emoji:, :color[...], $math$) could read as markup.
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=^\"'])")
+# What Markdown (with Streamlit's extensions: :emoji:, :color[...], $math$) reads as markup anywhere in a line:
+# links and images need "[", HTML and autolinks "<", emphasis "*" "_" "~", code "`", math "$", directives ":".
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>~$:|&])")
+# ... and at the start of a line: headings, quotes, lists, rules.
+_MARKDOWN_LINE_START = re.compile(r"^(\s*|\s*\d+)((?<!\d)[#>+=-]|(?<=\d)[.)])", re.MULTILINE)
 
 
 def plain(text: object) -> str:
     """``text`` (from data: a text, a KADG word, a name) escaped so that a Markdown element (st.markdown,
-    st.caption, a widget label) shows it literally: ``![w](http://host/x.png)`` stays those characters and
-    fetches nothing. Use it wherever data is formatted into Markdown; st.text / st.code need no escaping."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
+    st.caption, st.subheader, a widget label) shows it literally: ``![w](http://host/x.png)`` stays those
+    characters and fetches nothing. Wherever data is formatted into Markdown, pass it through here; st.text
+    and st.code show text as it is and need nothing. Characters that are markup only next to others
+    ("(", "!", ".") are left alone, so names read the same in the page's source as on screen."""
+    escaped = _MARKDOWN_INLINE.sub(r"\\\1", str(text))
+    return _MARKDOWN_LINE_START.sub(r"\1\\\2", escaped)
+
+
+def in_code(text: object) -> str:
+    """``text`` for a Markdown code span (`...`): inside one only a backtick is special, and it would end it."""
+    return str(text).replace("`", "ˋ")
 
 
 def kind_name(kind: str) -> str:

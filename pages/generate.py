@@ -12,6 +12,7 @@ from app.components import (
     insecure_http_confirmed,
     label_text,
     launch,
+    plain,
     prompt_spec_or_stop,
     show_error,
     writable,
@@ -146,7 +147,7 @@ example = None
 if setting == "few-shot":
     page = project.browse(fewshot_dataset, labels=[label], limit=200)
     if page.total == 0:
-        st.warning(t("The gold dataset has no example of {label}.", label=label_text(task, label)))
+        st.warning(t("The gold dataset has no example of {label}.", label=plain(label_text(task, label))))
         st.stop()
     row = page.rows.iloc[rng.randrange(len(page.rows))]
     example = format_example(task, row["text"], row["text_b"] if task.is_pair else None)
@@ -163,7 +164,7 @@ for title, messages in stages:
     for message in messages:
         st.caption(message["role"])
         st.code(message["content"], language=None, wrap_lines=True)  # plain text, never Markdown
-st.caption(t("Prompt spec {file}, version {version}.", file=spec.path.name, version=spec.version))
+st.caption(t("Prompt spec {file}, version {version}.", file=plain(spec.path.name), version=plain(spec.version)))
 
 # -- cost -----------------------------------------------------------------------------------------------
 labels = len(task.labels)

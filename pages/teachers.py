@@ -7,6 +7,7 @@ from app.components import (
     datasets_or_stop,
     gold_tasks_or_stop,
     insecure_http_confirmed,
+    plain,
     show_error,
     writable,
 )
@@ -203,10 +204,10 @@ def registered() -> None:
     store = JobStore(project.settings.jobs_dir)
     for teacher in found:
         with st.container(border=True):
-            st.markdown(f"{STATUS_ICONS.get(teacher.status, '')} **{teacher.id}** · {t(teacher.status)}")
+            st.markdown(f"{STATUS_ICONS.get(teacher.status, '')} **{plain(teacher.id)}** · {t(teacher.status)}")
             st.caption(t("{backend} · {base} · {purpose} · {data} · {examples} conversations · {created}",
-                         backend=teacher.backend, base=teacher.base_model, purpose=teacher.purpose,
-                         data=teacher.data_spec, examples=teacher.examples,
+                         backend=teacher.backend, base=plain(teacher.base_model), purpose=teacher.purpose,
+                         data=plain(teacher.data_spec), examples=teacher.examples,
                          created=f"{teacher.created_at:%Y-%m-%d %H:%M}"))  # fmt: skip
             if teacher.model:
                 st.code(teacher.model, language=None)
