@@ -136,3 +136,24 @@ def test_path_field_reads_only_gold_data_files(tmp_path):
         assert "root:x" not in str(error.value)
     with pytest.raises(GoldImportError, match="not a gold data file"):
         checked_gold_path(str(Path("/etc/passwd")))
+
+
+def test_import_page_shows_nothing_of_a_file_that_is_not_gold_data(home, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from japagen_core.settings import PROJECT_ROOT
+
+    secret = tmp_path / "secret"
+    secret.write_text("root:x:0:0:secret-line\nsecond\n", encoding="utf-8")
+    for path in (secret, tmp_path / ".." / tmp_path.name / "secret", "/etc/passwd"):
+        at = AppTest.from_file(str(PROJECT_ROOT / "app" / "main.py"), default_timeout=60).run()
+        at.switch_page("../pages/import_data.py").run()
+        at.selectbox(key="import_task").select_index(2).run()  # JNLI
+        at.radio(key="import_source").set_value("A path on this machine").run()
+        at.text_input(key="import_path").set_value(str(path)).run()
+        at.selectbox(key="import_format").set_value("csv").run()  # CSV: the first line would be the header
+        at.button(key="import_go").click().run()
+        assert not at.exception
+        shown = [str(e.value) for kind in ("error", "code", "markdown", "caption", "text") for e in getattr(at, kind)]
+        assert any("not a gold data file" in s for s in shown), shown
+        assert not any("secret-line" in s or "root:x:0:0" in s for s in shown)
