@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlparse
 
 import altair as alt
 import pandas as pd
@@ -10,6 +12,7 @@ import streamlit as st
 
 from app.i18n import N_, label_title, t, task_title
 from japagen_core.errors import JapagenError
+from japagen_core.generation.llm import sends_key_in_clear
 from japagen_core.generation.presets import load_preset_spec
 from japagen_core.generation.prompts import PromptSpec
 from japagen_core.jobs.runner import submit_run
@@ -19,6 +22,28 @@ from japagen_core.tasks import Task
 DEMO_NOTE = N_("Demo data: a few dozen hand-written examples for trying japagen, not real gold data.")
 READ_ONLY_NOTE = N_("Read-only demo: browsing, charts and reports only")
 KIND_NAMES = {"gold": N_("gold"), "synthetic": N_("synthetic"), "unlabeled": N_("unlabeled")}
+
+
+# What Markdown (with Streamlit's extensions: :emoji:, :color[...], $math$) reads as markup anywhere in a line:
+# links and images need "[", HTML and autolinks "<", emphasis "*" "_" "~", code "`", math "$", directives ":".
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>~$:|&])")
+# ... and at the start of a line: headings, quotes, lists, rules.
+_MARKDOWN_LINE_START = re.compile(r"^(\s*|\s*\d+)((?<!\d)[#>+=-]|(?<=\d)[.)])", re.MULTILINE)
+
+
+def plain(text: object) -> str:
+    """``text`` (from data: a text, a KADG word, a name) escaped so that a Markdown element (st.markdown,
+    st.caption, st.subheader, a widget label) shows it literally: ``![w](http://host/x.png)`` stays those
+    characters and fetches nothing. Wherever data is formatted into Markdown, pass it through here; st.text
+    and st.code show text as it is and need nothing. Characters that are markup only next to others
+    ("(", "!", ".") are left alone, so names read the same in the page's source as on screen."""
+    escaped = _MARKDOWN_INLINE.sub(r"\\\1", str(text))
+    return _MARKDOWN_LINE_START.sub(r"\1\\\2", escaped)
+
+
+def in_code(text: object) -> str:
+    """``text`` for a Markdown code span (`...`): inside one only a backtick is special, and it would end it."""
+    return str(text).replace("`", "ˋ")
 
 
 def kind_name(kind: str) -> str:
@@ -67,6 +92,17 @@ def datasets_or_stop(project: Project) -> list[dict[str, Any]]:
     except JapagenError as exc:
         show_error(t("The data store cannot be read right now."), exc)
         st.stop()
+
+
+def insecure_http_confirmed(base_url: str | None, key: str) -> bool:
+    """For a plain-http base URL on another machine, a checkbox the user must tick before the API key may
+    be sent there (it would travel unencrypted); True when ticked. Other URLs need no confirmation: False."""
+    if not sends_key_in_clear(base_url):
+        return False
+    host = urlparse(base_url).hostname or ""
+    st.warning(t("This base URL is plain http on another machine: the API key would travel unencrypted."),
+               icon=":material/lock_open:")  # fmt: skip
+    return st.checkbox(t("Send the API key unencrypted to {host} anyway", host=plain(host)), key=key)
 
 
 def show_error(headline: str, exc: Exception) -> None:

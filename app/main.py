@@ -1,5 +1,7 @@
 """The only Streamlit entry point: `streamlit run app/main.py` (scripts/run does it for you)."""
 
+import ipaddress
+import os
 import sys
 from pathlib import Path
 
@@ -14,8 +16,36 @@ from app.i18n import language_selector, t  # noqa: E402
 from app.resources import get_project  # noqa: E402
 from japagen_core.errors import JapagenError  # noqa: E402
 
+
+def _loopback(address: str | None) -> bool:
+    """Whether the server listens on this machine only. An empty address means every interface."""
+    if not address:
+        return False
+    if address.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip().strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
 st.set_page_config(page_title="japagen", page_icon="🗾", layout="wide")
 language_selector()  # first: every text below is in the chosen language
+
+# The 127.0.0.1 bind in .streamlit/config.toml only counts when streamlit starts in the project folder:
+# started elsewhere, the server listens on every interface. Show no data then unless asked to.
+address = st.get_option("server.address")
+if not _loopback(address) and os.environ.get("JAPAGEN_ALLOW_REMOTE") != "1":
+    st.error(
+        t(
+            "japagen shows its data only to this machine, but this server listens on {address}. "
+            "Start it with scripts/run, or with --server.address 127.0.0.1; to serve other machines on purpose, "
+            "set JAPAGEN_ALLOW_REMOTE=1.",
+            address=repr(address or "every network interface"),
+        ),
+        icon=":material/lock:",
+    )
+    st.stop()
 
 project = get_project()
 try:

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app.components import label_text
+from app.components import label_text, plain
 from app.i18n import N_, shown_as, t, text_names
 from japagen_core.review import events as ev
 from japagen_core.review import queue as q
@@ -99,7 +99,7 @@ def filters(task: Task, dataset_ids: list[str], words: list[str], scope: str, so
 
 
 def legend(task: Task) -> None:
-    keys = [f"`{i}` {label_text(task, n)}" for i, n in enumerate(task.label_names[:9], start=1)]
+    keys = [f"`{i}` {plain(label_text(task, n))}" for i, n in enumerate(task.label_names[:9], start=1)]
     flags = [f"`{k}` {flag_name(f)}" for f, k in FLAG_KEYS.items()]
     st.caption(
         t("Keyboard:")
@@ -124,11 +124,11 @@ def example_card(task: Task, row: pd.Series, position: int, total: int) -> None:
     with st.container(border=True):
         st.caption(
             t("Example {number:,} of {total:,}", number=position + 1, total=total)
-            + f" · {row['dataset_id']} #{int(row['row_idx'])}"
+            + f" · {plain(row['dataset_id'])} #{int(row['row_idx'])}"
         )
         columns = st.columns(2) if task.is_pair else [st.container()]
         for column, name, field in zip(columns, text_names(task), ("text", "text_b"), strict=False):
-            column.caption(name)
+            column.caption(plain(name))
             column.text(row[field])
         a, b, c, d = st.columns(4)
         assigned = label_text(task, row["assigned"])
@@ -150,9 +150,9 @@ def example_card(task: Task, row: pd.Series, position: int, total: int) -> None:
         if row["is_issue"] is True:
             details.append(t("cleanlab: label issue"))
         if row["kadg_word"]:
-            details.append(t("KADG word: {word}", word=row["kadg_word"]))
+            details.append(t("KADG word: {word}", word=plain(row["kadg_word"])))
         if row["setting"]:
-            details.append(t("setting: {setting}", setting=row["setting"]))
+            details.append(t("setting: {setting}", setting=plain(row["setting"])))
         details.append(t("flag: {flag}", flag=flag_name(row["flag"]) or t("none")))
         st.caption(" · ".join(details))
         if row["note"]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from app.components import in_code, plain
 from app.i18n import t
 from japagen_core.errors import JapagenError
 from japagen_core.generation.llm import LLMConfig, resolve_api_key
@@ -35,10 +36,10 @@ class Writer:
     def local(self) -> bool:
         return self.run_fields.get("backend") == "local"
 
-    def check_key(self, base_url: str | None) -> None:
+    def check_key(self, base_url: str | None, *, allow_insecure_http: bool = False) -> None:
         """A run through an API needs a key (JapagenError says how to set one); a local run needs none."""
         if not self.local:
-            resolve_api_key(base_url or None, secrets_path=SECRETS_PATH)
+            resolve_api_key(base_url or None, allow_insecure_http=allow_insecure_http, secrets_path=SECRETS_PATH)
 
 
 def _fill_in(project: Project, key: str, by_id: dict[str, Teacher]) -> None:
@@ -85,13 +86,15 @@ def teacher_picker(project: Project, task: Task) -> Writer:
     if teacher.backend == "local":
         adapter = Path(fields["local"]["adapter"])
         sha = str(teacher.meta.get("adapter_sha", ""))[:12]
+        base, data = plain(teacher.base_model), plain(teacher.data_spec)
         st.caption(t("Local teacher: {base} with the LoRA adapter `{adapter}` (sha256 {sha}), tuned on {examples} "
-                     "conversations ({data}). It runs inside the job; no key is needed.", base=teacher.base_model,
-                     adapter=adapter, sha=sha, examples=teacher.examples, data=teacher.data_spec))  # fmt: skip
+                     "conversations ({data}). It runs inside the job; no key is needed.", base=base,
+                     adapter=in_code(adapter), sha=sha, examples=teacher.examples, data=data))  # fmt: skip
     else:
+        base, data = plain(teacher.base_model), plain(teacher.data_spec)
         st.caption(t("Fine-tuned `{model}` from {base}, tuned on {examples} conversations ({data}). Every example "
-                     "records it.", model=teacher.model, base=teacher.base_model, examples=teacher.examples,
-                     data=teacher.data_spec))  # fmt: skip
+                     "records it.", model=in_code(teacher.model), base=base, examples=teacher.examples,
+                     data=data))  # fmt: skip
     if st.session_state.get(MODEL_KEY) != fields["model"]:
         st.warning(
             t("Model differs from the teacher's ({model}): the run uses the Model field.", model=fields["model"])

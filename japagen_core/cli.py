@@ -152,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("openai", "local"), default="openai")
     p.add_argument("--model", help=f"base model: an OpenAI model (default {DEFAULT_BASE_MODEL}) or a local folder")
     p.add_argument("--base-url", help="openai: a server with the files and fine_tuning endpoints (default: OpenAI)")
+    p.add_argument("--allow-insecure-http", action="store_true",
+                   help="send the API key to a plain-http base URL on another host (unencrypted)")  # fmt: skip
     p.add_argument("--purpose", choices=("generate", "annotate"), default="generate",
                    help="generate: gold texts as answers; annotate: gold labels as answers")  # fmt: skip
     p.add_argument("--epochs", type=float, default=3, help="openai: n_epochs (a whole number); local: LoRA epochs")
@@ -256,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=DEFAULT_SEEDS)
     p.add_argument("--model", default=PROMPTING_LLM.model)
     p.add_argument("--base-url", help="an OpenAI-compatible server (default: OpenAI)")
+    p.add_argument("--allow-insecure-http", action="store_true",
+                   help="send the API key to a plain-http base URL on another host (unencrypted)")  # fmt: skip
     p.add_argument("--temperature", type=float, default=PROMPTING_LLM.temperature)
     p.add_argument("--max-tokens", type=int, default=PROMPTING_LLM.max_tokens)
     p.add_argument("--concurrency", type=int, default=PROMPTING_LLM.concurrency)
@@ -292,6 +296,8 @@ def _llm_arguments(p: argparse.ArgumentParser, *, temperature: float, annotate: 
     p.add_argument("--model", default=defaults.model,
                    help=f"the model (default {defaults.model}; the paper used gpt-3.5-turbo-0613)")  # fmt: skip
     p.add_argument("--base-url", help="an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (default: OpenAI)")
+    p.add_argument("--allow-insecure-http", action="store_true",
+                   help="send the API key to a plain-http base URL on another host (unencrypted)")  # fmt: skip
     p.add_argument("--temperature", type=float, default=temperature)
     p.add_argument("--top-p", type=float, default=defaults.top_p)
     p.add_argument("--frequency-penalty", type=float, default=defaults.frequency_penalty)
@@ -353,6 +359,7 @@ def cmd_import_gold(project: Project, args: argparse.Namespace) -> None:
         name=args.name,
         unlabeled=args.unlabeled,
         label_map=parse_label_map(task, args.map_label),
+        max_text_chars=project.settings.max_text_chars,
     )
     results = import_gold(project.db, task, args.split, path=args.path, options=options)
     if args.json:
@@ -499,6 +506,7 @@ def _llm_config(args: argparse.Namespace) -> dict:
             timeout=args.timeout,
             max_retries=args.max_retries,
             max_consecutive_failures=args.max_consecutive_failures,
+            allow_insecure_http=args.allow_insecure_http,
         )
     )
 
@@ -685,7 +693,7 @@ def cmd_train(project: Project, args: argparse.Namespace) -> int:
 def cmd_prompting(project: Project, args: argparse.Namespace) -> int:
     llm = dataclasses.replace(PROMPTING_LLM, model=args.model, base_url=args.base_url, temperature=args.temperature,
                               max_tokens=args.max_tokens, concurrency=args.concurrency,
-                              requests_per_minute=args.rpm)  # fmt: skip
+                              requests_per_minute=args.rpm, allow_insecure_http=args.allow_insecure_http)  # fmt: skip
     request = PromptingRequest(task=args.task, shots=args.shots, eval_dataset=args.eval,
                                fewshot_dataset=args.fewshot_dataset, seeds=args.seeds, llm=asdict(llm))  # fmt: skip
     job = submit_prompting(project, request)
@@ -706,6 +714,7 @@ def _teacher_request(args: argparse.Namespace) -> teachers.TeacherRequest:
     return teachers.TeacherRequest(
         task=args.task, backend=args.backend, base_model=args.model or DEFAULT_BASE_MODEL, data=args.data,
         purpose=args.purpose, gold_dataset=args.gold, base_url=args.base_url, seed=args.seed,
+        allow_insecure_http=args.allow_insecure_http,
         exclude_flagged=args.exclude_flagged, openai=openai_settings if args.backend == "openai" else {},
         lora=lora if args.backend == "local" else {},
     )  # fmt: skip

@@ -21,6 +21,11 @@ WORK_ROOT = Path.cwd() if INSTALLED else PROJECT_ROOT
 SECRETS_PATH = WORK_ROOT / ".streamlit" / "secrets.toml"
 # The shipped Streamlit config (address 127.0.0.1, headless, theme): `japagen app` passes it as flags.
 STREAMLIT_CONFIG = PROJECT_ROOT / ("streamlit" if INSTALLED else ".streamlit") / "config.toml"
+# The longest text (one field of one example) import accepts: JAPAGEN_MAX_TEXT_CHARS. The longest texts
+# in the real gold data are far below it (JSTS/JNLI/JCoLA sentences: at most a few hundred characters;
+# Livedoor News articles, the longest gold texts, run to a few thousand). 50,000 leaves room for any
+# news article or long review while refusing a whole file pasted into one line.
+DEFAULT_MAX_TEXT_CHARS = 50_000
 
 
 @dataclass(frozen=True)
@@ -32,11 +37,13 @@ class Settings:
     prompts_dir: prompt specs and user task definitions (``JAPAGEN_PROMPTS``, default the shipped
         ``prompts/``).
     read_only: the read-only demo mode (``JAPAGEN_READ_ONLY=1``): nothing may change data or start a job.
+    max_text_chars: the longest text import accepts (``JAPAGEN_MAX_TEXT_CHARS``, default 50,000).
     """
 
     home: Path
     prompts_dir: Path
     read_only: bool = False
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
 
     @property
     def db_path(self) -> Path:
@@ -55,4 +62,17 @@ class Settings:
             home=home.expanduser().resolve(),
             prompts_dir=prompts.expanduser().resolve(),
             read_only=readonly.flag_from_env(env),
+            max_text_chars=_max_text_chars(env.get("JAPAGEN_MAX_TEXT_CHARS")),
         )
+
+
+def _max_text_chars(value: str | None) -> int:
+    if value is None or not value.strip():
+        return DEFAULT_MAX_TEXT_CHARS
+    try:
+        number = int(value.strip().replace("_", "").replace(",", ""))
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ValueError(f"JAPAGEN_MAX_TEXT_CHARS={value!r} must be a positive whole number of characters")
+    return number

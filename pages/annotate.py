@@ -5,11 +5,18 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from app.components import choose_dataset, datasets_or_stop, launch, prompt_spec_or_stop, writable
+from app.components import (
+    choose_dataset,
+    datasets_or_stop,
+    insecure_http_confirmed,
+    launch,
+    prompt_spec_or_stop,
+    writable,
+)
 from app.i18n import shown_as, t, task_title
 from app.resources import get_project
 from japagen_core.errors import JapagenError
-from japagen_core.generation.llm import LLMConfig, is_local, resolve_api_key
+from japagen_core.generation.llm import LLMConfig, is_local, resolve_api_key, sends_key_in_clear
 from japagen_core.generation.run import RunConfig, new_run_id
 from japagen_core.settings import SECRETS_PATH
 
@@ -44,13 +51,14 @@ base_url = right.text_input(t("Base URL (empty: OpenAI)"), key="ann_base_url").s
 c1, c2 = st.columns(2)
 temperature = c1.number_input(t("Temperature"), 0.0, 2.0, 0.1, 0.1, key="ann_temperature")
 concurrency = c2.number_input(t("Concurrent requests"), 1, 256, 8, key="ann_concurrency")
+allow_http = insecure_http_confirmed(base_url, "ann_allow_http")
 key_missing = False
 try:
-    resolve_api_key(base_url or None, secrets_path=SECRETS_PATH)
+    resolve_api_key(base_url or None, allow_insecure_http=allow_http, secrets_path=SECRETS_PATH)
     st.caption(t("API key: a dummy key (local server).") if is_local(base_url) else t("API key: configured."))
 except JapagenError:
     key_missing = True
-    if not project.read_only:
+    if not project.read_only and not sends_key_in_clear(base_url):
         st.warning(t("No API key is configured: set OPENAI_API_KEY, or point the base URL at a local server."))
 
 first = project.browse(dataset_id, limit=1).rows.iloc[0]
@@ -66,6 +74,6 @@ if writable(project) and st.button(t("Launch"), type="primary", disabled=key_mis
     launch(project, lambda: RunConfig(
         mode="annotate", task=task.name, run_id=new_run_id(task.name, "annotated"), seed=random.randrange(1_000_000),
         llm=asdict(LLMConfig(model=model, base_url=base_url or None, temperature=temperature, n=1,
-                             concurrency=int(concurrency))),
+                             concurrency=int(concurrency), allow_insecure_http=allow_http)),
         source_dataset=dataset_id,
     ))  # fmt: skip

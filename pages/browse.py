@@ -13,6 +13,7 @@ from app.components import (
     demo_notice,
     label_count_chart,
     label_text,
+    plain,
 )
 from app.i18n import shown_as, t, task_title, text_names
 from app.resources import get_project
@@ -142,10 +143,10 @@ if chosen:
     example = rows.iloc[chosen[0]]
     with st.container(border=True):
         heading = t("Example #{row}", row=example["row_idx"])
-        st.markdown(f"**{heading}** · {label_text(task, example['label']) or example['score']}")
+        st.markdown(f"**{heading}** · {plain(label_text(task, example['label']) or example['score'])}")
         columns = st.columns(2) if task.is_pair else [st.container()]
         for column, name, field in zip(columns, names, ("text", "text_b"), strict=False):
-            column.caption(name)
+            column.caption(plain(name))
             column.text(example[field])  # plain text: data is never rendered as Markdown or HTML
         if example["provenance"]:
             with st.expander(t("Provenance")):

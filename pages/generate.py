@@ -10,8 +10,10 @@ import streamlit as st
 from app.components import (
     choose_dataset,
     datasets_or_stop,
+    insecure_http_confirmed,
     label_text,
     launch,
+    plain,
     prompt_spec_or_stop,
     show_error,
     writable,
@@ -22,7 +24,15 @@ from app.teacher_picker import teacher_picker
 from japagen_core.errors import JapagenError
 from japagen_core.generation.batch import batch_settings_dict
 from japagen_core.generation.clean import clean_text
-from japagen_core.generation.llm import PAPER_DEFAULTS, PRICES, LLMConfig, OpenAIChatClient, is_local, resolve_api_key
+from japagen_core.generation.llm import (
+    PAPER_DEFAULTS,
+    PRICES,
+    LLMConfig,
+    OpenAIChatClient,
+    is_local,
+    resolve_api_key,
+    sends_key_in_clear,
+)
 from japagen_core.generation.presets import import_official, kadg_words, preset_tasks
 from japagen_core.generation.prompts import PRESETS, format_example
 from japagen_core.generation.run import RunConfig, new_run_id
@@ -124,16 +134,17 @@ use_batch = (
     )
     and not writer.local
 )
+allow_http = not writer.local and insecure_http_confirmed(base_url, "gen_allow_http")
 key_error = None
 try:
-    writer.check_key(base_url or None)  # a local model needs no key
+    writer.check_key(base_url or None, allow_insecure_http=allow_http)  # a local model needs no key
     if is_local(base_url):
         st.caption(t("API key: a dummy key (local server). It is read when the job starts and never stored."))
     else:
         st.caption(t("API key: configured (environment or secrets). It is read when the job starts and never stored."))
 except JapagenError as exc:
     key_error = exc
-    if not project.read_only:
+    if not project.read_only and not sends_key_in_clear(base_url):
         st.warning(
             t(
                 "No API key is configured, so nothing can be sent yet. Set `OPENAI_API_KEY` in the environment "
@@ -164,7 +175,7 @@ try:
     llm = LLMConfig(
         model=model or "?", base_url=base_url or None, temperature=temperature, top_p=top_p,
         frequency_penalty=frequency_penalty, max_tokens=int(max_tokens), n=int(n), concurrency=int(concurrency),
-        requests_per_minute=int(rpm),
+        requests_per_minute=int(rpm), allow_insecure_http=allow_http,
     )  # fmt: skip
 except JapagenError as exc:
     show_error(t("These settings are not valid."), exc)
@@ -203,7 +214,7 @@ example = None
 if setting == "few-shot":
     page = project.browse(fewshot_dataset, labels=[label], limit=200)
     if page.total == 0:
-        st.warning(t("The gold dataset has no example of {label}.", label=label_text(task, label)))
+        st.warning(t("The gold dataset has no example of {label}.", label=plain(label_text(task, label))))
         st.stop()
     row = page.rows.iloc[rng.randrange(len(page.rows))]
     example = format_example(task, row["text"], row["text_b"] if task.is_pair else None)
@@ -220,8 +231,8 @@ for title, messages in stages:
     for message in messages:
         st.caption(message["role"])
         st.code(message["content"], language=None, wrap_lines=True)  # plain text, never Markdown
-st.caption(t("Prompt spec {file} ({preset} preset), version {version}.", file=spec.path.name, preset=preset,
-             version=spec.version))  # fmt: skip
+st.caption(t("Prompt spec {file} ({preset} preset), version {version}.", file=plain(spec.path.name), preset=preset,
+             version=plain(spec.version)))  # fmt: skip
 
 # -- cost -----------------------------------------------------------------------------------------------
 prompt_chars = sum(len(m["content"]) for _, ms in stages for m in ms) // len(stages)
@@ -282,7 +293,8 @@ if left.button(t("Dry run: send one call"), disabled=key_error is not None or wr
     first_messages = stages[0][1]
 
     async def one_call():  # a short timeout and one retry: the page waits for it
-        client = OpenAIChatClient(llm, resolve_api_key(llm.base_url, secrets_path=SECRETS_PATH))
+        key = resolve_api_key(llm.base_url, allow_insecure_http=llm.allow_insecure_http, secrets_path=SECRETS_PATH)
+        client = OpenAIChatClient(llm, key)
         try:
             return await client.complete(first_messages, n=1)
         finally:

@@ -9,7 +9,7 @@ import streamlit as st
 from app.components import show_error
 from app.i18n import N_, shown_as, t, task_title, text_names
 from app.resources import get_project
-from japagen_core.datasets.importers import FORMATS, ImportOptions, import_gold
+from japagen_core.datasets.importers import FORMATS, ImportOptions, checked_gold_path, import_gold
 from japagen_core.errors import JapagenError
 
 project = get_project()
@@ -52,7 +52,7 @@ unlabeled = st.checkbox(
     key="import_unlabeled",
     help=t("a label column, if any, is kept aside"),
 )
-options: dict = {"format": fmt, "unlabeled": unlabeled}
+options: dict = {"format": fmt, "unlabeled": unlabeled, "max_text_chars": project.settings.max_text_chars}
 
 with st.expander(t("Field mapping (for generic CSV / JSONL / Parquet files)")):
     st.caption(t("Defaults are the task's native gold format; change them to match your file's column names."))
@@ -108,7 +108,7 @@ if st.button(t("Import"), type="primary", disabled=not ready, key="import_go"):
                 )
             else:
                 results = import_gold(
-                    project.db, task, split, path=Path(path_text.strip()).expanduser(), options=ImportOptions(**options)
+                    project.db, task, split, path=checked_gold_path(path_text), options=ImportOptions(**options)
                 )
     except JapagenError as exc:
         show_error(t("Nothing was imported: the file was refused."), exc)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app.components import show_error
+from app.components import plain, show_error
 from app.i18n import N_, t
 from app.resources import get_project
 from japagen_core.errors import JapagenError
@@ -82,7 +82,8 @@ def _training_metrics(p: dict) -> None:
 def show_job(job) -> None:
     p = job.progress
     how = _how(job)
-    title = f"{job.config.get('task', '?')} · {_named(KIND_NAMES, job.kind)} · {how} · {_named(STATE_NAMES, job.state)}"
+    task_name = plain(job.config.get("task", "?"))
+    title = f"{task_name} · {_named(KIND_NAMES, job.kind)} · {how} · {_named(STATE_NAMES, job.state)}"
     with st.container(border=True):
         st.markdown(f"**{title}**")
         st.caption(f"`{job.id}` · " + t("started {time} UTC", time=job.created_at[:19].replace("T", " ")))
@@ -102,7 +103,8 @@ def show_job(job) -> None:
             cost = p.get("cost_usd")
             c[4].metric(t("Cost"), f"${cost:.4f}" if cost is not None else t("unknown"))
         if p.get("failures"):
-            st.caption(t("Failures by reason:") + " " + ", ".join(f"{k} {v}" for k, v in sorted(p["failures"].items())))
+            failures = ", ".join(f"{plain(k)} {v}" for k, v in sorted(p["failures"].items()))
+            st.caption(t("Failures by reason:") + " " + failures)
         calls = {k: int(p.get(k) or 0) for k in CALL_STATS}
         if any(calls.values()):  # shown while they happen: a stalling server is visible before the job fails
             text = t("LLM calls: {retries} retries · {timeouts} timeouts · {connection_errors} connection errors · "
@@ -115,7 +117,7 @@ def show_job(job) -> None:
         if job.state == "failed" and message:
             show_error(t("The job failed."), JapagenError(message))
         elif message:
-            st.caption(message)
+            st.caption(plain(message))
         buttons = st.columns(4)
         if not project.read_only:
             if job.state in ("running", "queued") and buttons[0].button(t("Cancel"), key=f"cancel_{job.id}"):

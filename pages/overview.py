@@ -4,7 +4,7 @@ want the results rather than the workings. The default page once there is data."
 import streamlit as st
 
 from app.charts import chart_with_downloads
-from app.components import datasets_or_stop
+from app.components import datasets_or_stop, plain
 from app.i18n import t, task_title
 from app.resources import get_project
 from japagen_core.report import gather, render_html
@@ -35,7 +35,7 @@ st.caption(
 for report in data.tasks:
     task, h = report.task, report.headline
     with st.container(border=True):
-        st.subheader(task_title(task))
+        st.subheader(plain(task_title(task)))
         cols = st.columns(5)
         cols[0].metric(t("Synthetic examples"), f"{h.synthetic_rows:,}")
         cols[1].metric(

@@ -4,6 +4,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app.components import plain
 from app.i18n import t, task_title
 from app.resources import get_project
 from japagen_core.errors import JapagenError
@@ -102,7 +103,7 @@ def cell_label(cell: tuple[int, str]) -> str:
 
 if clicked:
     cell = clicked[0]
-    st.caption(t("Selected in the table: {cell}", cell=cell_label(cell)))
+    st.caption(t("Selected in the table: {cell}", cell=plain(cell_label(cell))))
 else:
     cell = st.selectbox(t("Cell"), own, format_func=cell_label, key="res_cell")
 row = table.rows[cell[0]]
@@ -137,7 +138,7 @@ others = sorted(
     - {shown[0]["run_id"]}
 )
 if others:
-    st.caption(t("Older runs of this row and task (not in the table):") + " " + ", ".join(others))
+    st.caption(t("Older runs of this row and task (not in the table):") + " " + plain(", ".join(others)))
 chosen = st.selectbox(t("Model"), [m["id"] for m in shown], key=f"res_model_{cell[0]}_{cell[1]}")
 model = by_id[chosen]
 with st.expander(t("Settings and metrics")):

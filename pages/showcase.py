@@ -3,7 +3,7 @@ they came from, pinned by a reviewer or drawn at random."""
 
 import streamlit as st
 
-from app.components import datasets_or_stop, label_text, show_error, writable
+from app.components import datasets_or_stop, label_text, plain, show_error, writable
 from app.i18n import shown_as, t, task_title
 from app.resources import get_project
 from japagen_core.errors import JapagenError
@@ -44,26 +44,26 @@ if all(c.kind != "synthetic" for c in cards):
 can_pin = writable(project)
 reviewer = st.session_state.get("reviewer", "")
 for label in dict.fromkeys(c.label for c in cards):
-    st.subheader(label_text(task, label))
+    st.subheader(plain(label_text(task, label)))
     group = [c for c in cards if c.label == label]
     columns = st.columns(min(3, len(group)))
     for i, card in enumerate(group):
         with columns[i % len(columns)].container(border=True):
             names = task.text_names
-            st.caption(names[0])
+            st.caption(plain(names[0]))
             st.text(card.text)
             if card.text_b is not None and len(names) > 1:
-                st.caption(names[1])
+                st.caption(plain(names[1]))
                 st.text(card.text_b)
-            facts = [f"{t('setting')}: {card.setting or '–'}"]
+            facts = [f"{t('setting')}: {plain(card.setting or '–')}"]
             if card.kadg_word:
-                facts.append(f"{t('KADG word')}: {card.kadg_word}")
-            facts.append(f"{t('model')}: {card.model or '–'}")
+                facts.append(f"{t('KADG word')}: {plain(card.kadg_word)}")
+            facts.append(f"{t('model')}: {plain(card.model or '–')}")
             if card.relabeled:
-                facts.append(t("relabeled from {label}", label=label_text(task, card.assigned)))
+                facts.append(t("relabeled from {label}", label=plain(label_text(task, card.assigned))))
             st.caption(" · ".join(facts))
             if card.pinned:
-                st.caption(t("Pinned by {name}", name=card.pinned_by or "?"))
+                st.caption(t("Pinned by {name}", name=plain(card.pinned_by or "?")))
             if can_pin and card.kind == "synthetic":
                 key = f"sc_pin_{card.dataset_id}_{card.row_idx}"
                 try:

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from app.components import in_code, plain
 from app.i18n import t, task_title
 from app.resources import get_project
 
@@ -25,10 +26,10 @@ METRIC_NAMES = {
 }  # fmt: skip
 
 for task in project.registry.values():
-    origin = t("paper task") if task.builtin else t("user task ({source})", source=task.source)
-    with st.expander(task_title(task), expanded=False):
-        st.caption(f"`{task.name}` · {origin}")
-        st.write(task.description)
+    origin = t("paper task") if task.builtin else t("user task ({source})", source=plain(task.source))
+    with st.expander(plain(task_title(task)), expanded=False):
+        st.caption(f"`{in_code(task.name)}` · {origin}")
+        st.text(task.description)
         c1, c2, c3 = st.columns(3)
         c1.metric(t("Input"), t("sentence pair") if task.is_pair else t("single text"))
         c2.metric(t("Metric"), METRIC_NAMES[task.metric])
@@ -55,7 +56,7 @@ for task in project.registry.values():
         )
         st.dataframe(labels, hide_index=True, width="stretch")
         fields = {k: v for k, v in vars(task.gold_fields).items() if v}
-        st.caption(t("Gold file fields:") + " " + ", ".join(f"{k} ← `{v}`" for k, v in fields.items()))
+        st.caption(t("Gold file fields:") + " " + ", ".join(f"{k} ← `{in_code(v)}`" for k, v in fields.items()))
 
 with st.expander(t("Define your own task")):
     st.write(t("Copy this file to a new name in the tasks folder, edit it, and restart the app:"))

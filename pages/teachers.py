@@ -2,11 +2,19 @@
 
 import streamlit as st
 
-from app.components import dataset_names, datasets_or_stop, gold_tasks_or_stop, show_error, writable
+from app.components import (
+    dataset_names,
+    datasets_or_stop,
+    gold_tasks_or_stop,
+    insecure_http_confirmed,
+    plain,
+    show_error,
+    writable,
+)
 from app.i18n import N_, shown_as, t, task_title
 from app.resources import get_project
 from japagen_core.errors import JapagenError
-from japagen_core.generation.llm import resolve_api_key
+from japagen_core.generation.llm import resolve_api_key, sends_key_in_clear
 from japagen_core.jobs import JobError, JobStore
 from japagen_core.review.snapshots import list_snapshots
 from japagen_core.settings import SECRETS_PATH
@@ -87,13 +95,14 @@ else:
 # -- backend ---------------------------------------------------------------------------------------------
 st.subheader(t("Model"))
 backend = st.radio(t("Tune with"), list(BACKENDS), format_func=_label(BACKENDS), key="te_backend", horizontal=True)
-openai_settings, lora, base_url = {}, {}, None
+openai_settings, lora, base_url, allow_http = {}, {}, None, False
 if backend == "openai":
     c1, c2, c3 = st.columns([3, 3, 1])
     base_model = c1.selectbox(t("Base model"), list(TRAINING_PRICES), key="te_base", accept_new_options=True,
                               index=list(TRAINING_PRICES).index(DEFAULT_BASE_MODEL))  # fmt: skip
     base_url = c2.text_input(t("Base URL (empty: OpenAI)"), key="te_base_url").strip() or None
     n_epochs = c3.number_input(t("Epochs"), 1, 50, 3, key="te_epochs")
+    allow_http = insecure_http_confirmed(base_url, "te_allow_http")
     openai_settings = {"n_epochs": int(n_epochs), "seed": seed}
 else:
     base_model = st.text_input(t("Local model folder (or Hugging Face name in the cache)"), key="te_local_model")
@@ -117,7 +126,7 @@ else:
 
 request = TeacherRequest(task=task.name, backend=backend, base_model=base_model, data=data, purpose=purpose,
                          gold_dataset=gold_dataset, base_url=base_url, seed=seed, openai=openai_settings,
-                         lora=lora)  # fmt: skip
+                         lora=lora, allow_insecure_http=allow_http)  # fmt: skip
 try:
     prepared = prepare(project, request)
 except JapagenError as exc:
@@ -156,10 +165,11 @@ st.download_button(t("Download the training file (JSON Lines)"), prepared.file.d
 key_error = None
 if backend == "openai":
     try:
-        resolve_api_key(base_url, secrets_path=SECRETS_PATH)
+        resolve_api_key(base_url, allow_insecure_http=allow_http, secrets_path=SECRETS_PATH)
     except JapagenError as exc:
         key_error = exc
-        st.warning(t("No API key is configured: set OPENAI_API_KEY (or .streamlit/secrets.toml) and restart."),
+        if not sends_key_in_clear(base_url):
+            st.warning(t("No API key is configured: set OPENAI_API_KEY (or .streamlit/secrets.toml) and restart."),
                    icon=":material/key:")  # fmt: skip
 if writable(project) and st.button(t("Start fine-tuning"), type="primary", key="te_launch",
                                    disabled=key_error is not None):  # fmt: skip
@@ -194,10 +204,10 @@ def registered() -> None:
     store = JobStore(project.settings.jobs_dir)
     for teacher in found:
         with st.container(border=True):
-            st.markdown(f"{STATUS_ICONS.get(teacher.status, '')} **{teacher.id}** · {t(teacher.status)}")
+            st.markdown(f"{STATUS_ICONS.get(teacher.status, '')} **{plain(teacher.id)}** · {t(teacher.status)}")
             st.caption(t("{backend} · {base} · {purpose} · {data} · {examples} conversations · {created}",
-                         backend=teacher.backend, base=teacher.base_model, purpose=teacher.purpose,
-                         data=teacher.data_spec, examples=teacher.examples,
+                         backend=teacher.backend, base=plain(teacher.base_model), purpose=teacher.purpose,
+                         data=plain(teacher.data_spec), examples=teacher.examples,
                          created=f"{teacher.created_at:%Y-%m-%d %H:%M}"))  # fmt: skip
             if teacher.model:
                 st.code(teacher.model, language=None)

@@ -4,7 +4,7 @@ from dataclasses import asdict, replace
 
 import streamlit as st
 
-from app.components import dataset_names, datasets_or_stop, gold_tasks_or_stop, label_text, show_error, writable
+from app.components import dataset_names, datasets_or_stop, gold_tasks_or_stop, label_text, plain, show_error, writable
 from app.i18n import N_, shown_as, t, task_title
 from app.resources import get_project
 from japagen_core.errors import JapagenError
@@ -88,7 +88,9 @@ def pick_synthetic(key: str) -> tuple[str, int | None, bool]:
     if snapshot is None:
         exclude = st.checkbox(t("Leave flagged examples out"), key=f"{key}_exclude_{dataset_id}")
     counts = next(d["counts"] for d in of_task if d["id"] == dataset_id)
-    st.caption(t("Examples per class:") + " " + ", ".join(f"{label_text(task, k)} {v:,}" for k, v in counts.items()))
+    st.caption(
+        t("Examples per class:") + " " + ", ".join(f"{plain(label_text(task, k))} {v:,}" for k, v in counts.items())
+    )
     return dataset_id, snapshot, exclude
 
 

@@ -14,6 +14,15 @@ from japagen_core.settings import PROJECT_ROOT, Settings
 
 pytest_plugins = ["tests.review_data", "tests.training_data"]  # reviewed JNLI run; tiny BERT and training data
 
+# AppTest serves nothing, but the app checks where its server listens (app/main.py): test it as scripts/run
+# starts it, whatever folder pytest runs from (.streamlit/config.toml is read only from the current one).
+try:
+    from streamlit import config as _streamlit_config
+
+    _streamlit_config.set_option("server.address", "127.0.0.1")
+except ImportError:  # the engine's tests need no streamlit
+    pass
+
 GOLD_DIR = Path(os.environ.get("JAPAGEN_GOLD_DIR") or PROJECT_ROOT.parent / "shared" / "data" / "gold")
 
 

@@ -952,4 +952,7 @@ MESSAGES: dict[str, str] = {
     "a first sentence per pair, written for its label (the paper's)": "組ごとに、そのラベルのために 1 文目を生成する (論文の方式)",
     "one first sentence shared by all labels (contrastive)": "1 文目をすべてのラベルで共有する (対照的)",
     "Prompt spec {file} ({preset} preset), version {version}.": "プロンプト定義 {file} ({preset} プリセット)、バージョン {version}。",
+    "japagen shows its data only to this machine, but this server listens on {address}. Start it with scripts/run, or with --server.address 127.0.0.1; to serve other machines on purpose, set JAPAGEN_ALLOW_REMOTE=1.": "japagen はこのマシンにだけデータを表示しますが、このサーバーは {address} で待ち受けています。scripts/run で、または --server.address 127.0.0.1 を付けて起動してください。意図して他のマシンに公開するときは JAPAGEN_ALLOW_REMOTE=1 を設定してください。",
+    "This base URL is plain http on another machine: the API key would travel unencrypted.": "このベース URL は別のマシンへの平文の http です。API キーが暗号化されずに送られます。",
+    "Send the API key unencrypted to {host} anyway": "それでも API キーを暗号化せずに {host} へ送る",
 }

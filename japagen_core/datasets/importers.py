@@ -21,6 +21,7 @@ import pandas as pd
 
 from japagen_core.datasets import readers
 from japagen_core.errors import GoldImportError, UnknownLabelError
+from japagen_core.settings import DEFAULT_MAX_TEXT_CHARS
 from japagen_core.storage import Database, staging
 from japagen_core.storage import repository as repo
 from japagen_core.tasks import GoldFields, Task
@@ -42,6 +43,7 @@ class ImportOptions:
     fields: field (column) names; None uses the task's native gold format (e.g. JGLUE names).
     livedoor_sizes: "ratio" (the paper's 4,375 : 625 : 1,475 proportions applied to all articles) or
         "paper" (exactly 4,375 / 625 / 1,475 articles, the rest unused); seed: the split's shuffle seed.
+    max_text_chars: a text longer than this is refused (``Settings.max_text_chars``).
     """
 
     format: str | None = None
@@ -53,6 +55,7 @@ class ImportOptions:
     # Raw label values read as another label (e.g. COVID-19's Gifu assessment id 66 as "opinion"):
     # pairs (raw value as text, label name). Values no label has are refused unless mapped here.
     label_map: tuple[tuple[str, str], ...] = ()
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
 
 
 def parse_label_map(task: Task, items: list[str]) -> tuple[tuple[str, str], ...]:
@@ -109,6 +112,31 @@ def detect_format(name: str, *, is_dir: bool = False) -> str:
     raise GoldImportError(name, f"cannot tell the format from the file name; choose one of {list(FORMATS)}")
 
 
+# The file names a gold file may have: what ``detect_format`` recognises, and nothing else.
+GOLD_SUFFIXES = (".jsonl", ".json", ".ndjson", ".csv", ".tsv", ".txt", ".parquet", ".pq", ".tar.gz", ".tgz")
+
+
+def checked_gold_path(path_text: str) -> Path:
+    """A path typed by a user (the app's path field) made safe to read: a regular file whose name, and
+    whose target if it is a link, ends in one of GOLD_SUFFIXES, or a folder (the extracted Livedoor
+    corpus: only its ``text/<category>/<category>-<id>.txt`` articles are read). Anything else is refused
+    before a byte of it is read, so the importer's messages never show another file's contents."""
+    path = Path(path_text.strip()).expanduser()
+    if not path.exists():
+        raise GoldImportError(str(path), "no such file or folder")
+    if path.is_dir():
+        return path
+    target = path.resolve()
+    for name in (path.name, target.name):
+        if not name.lower().endswith(GOLD_SUFFIXES):
+            raise GoldImportError(
+                str(path), f"not a gold data file: the name must end in one of {', '.join(GOLD_SUFFIXES)}"
+            )
+    if not target.is_file():
+        raise GoldImportError(str(path), "not a regular file")
+    return path
+
+
 def prepare_gold(
     task: Task,
     split: str,
@@ -156,7 +184,7 @@ def prepare_gold(
 
     frame = _validate(
         task, records, fields, source, example_source="demo" if is_demo else "gold", unlabeled=options.unlabeled,
-        label_map=dict(options.label_map),
+        label_map=dict(options.label_map), max_text_chars=options.max_text_chars,
     )  # fmt: skip
     parts = _livedoor_split(frame, split, options, source) if fmt == "livedoor" else {split: frame}
 
@@ -252,6 +280,7 @@ def _validate(
     example_source: str,
     unlabeled: bool = False,
     label_map: dict[str, str] | None = None,
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
 ) -> pd.DataFrame:
     if not records:
         raise GoldImportError(source, "the file has no rows")
@@ -260,7 +289,11 @@ def _validate(
     rows, problems = [], []
     for record in records:
         try:
-            rows.append(_example(task, record, fields, mapped, file_name, example_source, unlabeled, label_map or {}))
+            rows.append(
+                _example(
+                    task, record, fields, mapped, file_name, example_source, unlabeled, label_map or {}, max_text_chars
+                )
+            )
         except _RecordProblem as exc:
             problems.append((record.where, str(exc)))
     if problems:
@@ -275,7 +308,7 @@ class _RecordProblem(Exception):
     pass
 
 
-def _text(record: readers.RawRecord, name: str) -> str:
+def _text(record: readers.RawRecord, name: str, max_chars: int) -> str:
     if name not in record.fields:
         raise _RecordProblem(f"missing field {name!r} (fields here: {sorted(record.fields)})")
     value = record.fields[name]
@@ -287,6 +320,13 @@ def _text(record: readers.RawRecord, name: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise _RecordProblem(f"field {name!r} holds an invalid character (a lone surrogate)") from None
+    if "\x00" in value:
+        raise _RecordProblem(f"field {name!r} holds a NUL character (at character {value.index(chr(0)) + 1})")
+    if len(value) > max_chars:
+        raise _RecordProblem(
+            f"field {name!r} is {len(value):,} characters long; the longest text accepted is {max_chars:,} "
+            "(set JAPAGEN_MAX_TEXT_CHARS to change it)"
+        )
     return value
 
 
@@ -299,9 +339,10 @@ def _example(
     example_source: str,
     unlabeled: bool,
     label_map: dict[str, str],
+    max_text_chars: int,
 ) -> list[Any]:
-    text = _text(record, fields.text)
-    text_b = _text(record, fields.text_b) if task.is_pair else None
+    text = _text(record, fields.text, max_text_chars)
+    text_b = _text(record, fields.text_b, max_text_chars) if task.is_pair else None
     label, score = None, None
     try:
         if unlabeled:

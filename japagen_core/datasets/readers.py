@@ -28,18 +28,34 @@ class RawRecord:
 
 
 def decode_text(data: bytes, source: str, *, where_prefix: str = "") -> str:
-    """Strict UTF-8 (a BOM is dropped); a bad byte is reported with its line number."""
+    """Strict UTF-8 (a BOM is dropped); a bad byte or a NUL is reported with its line number."""
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise GoldImportError(source, "this file is UTF-16 (Excel's 'Unicode text'): save it as UTF-8")
-    if b"\x00" in data[:8192]:
+    nul = data.find(b"\x00")
+    if 0 <= nul < 8192 and (data.startswith(b"PAR1") or _undecodable(data[:8192])):
         hint = " (it looks like Parquet: choose the parquet format)" if data.startswith(b"PAR1") else ""
         raise GoldImportError(source, f"this is a binary file, not text{hint}", where=where_prefix or None)
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _not_utf8(data, exc, source, where_prefix) from None
+    if nul >= 0:  # text otherwise: name the line (MeCab and C strings stop at a NUL)
+        line = data.count(b"\n", 0, nul) + 1
+        raise GoldImportError(
+            source, "holds a NUL character (a text file has none)", where=f"{where_prefix}line {line}"
+        )
+    return text
+
+
+def _undecodable(head: bytes) -> bool:
+    """Whether the first bytes are not UTF-8 (a character cut at the end of ``head`` does not count)."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(head) - 3
+    return False
 
 
 def _not_utf8(data: bytes, exc: UnicodeDecodeError, source: str, where_prefix: str) -> GoldImportError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
 import json
 import os
 import random
@@ -84,6 +85,7 @@ class LLMConfig:
     max_retries: int = 5
     max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES  # the circuit breaker, across the job
     token_param: str = "auto"  # "auto": max_completion_tokens for OpenAI, max_tokens for other servers
+    allow_insecure_http: bool = False  # the user confirmed sending the key over plain http to another host
 
     def __post_init__(self):
         checks = [
@@ -147,8 +149,31 @@ def is_local(base_url: str | None) -> bool:
     return host in ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 
 
-def resolve_api_key(base_url: str | None, *, environ=None, secrets_path: Path | None = None) -> str:
-    """The key from OPENAI_API_KEY, else ``.streamlit/secrets.toml``; local servers get a dummy."""
+def sends_key_in_clear(base_url: str | None) -> bool:
+    """Whether a request to ``base_url`` would carry the API key unencrypted to another machine."""
+    if not base_url:
+        return False  # OpenAI itself, over https
+    parts = urlparse(base_url)
+    if parts.scheme != "http" or is_local(base_url):
+        return False
+    try:
+        return not ipaddress.ip_address(parts.hostname or "").is_loopback
+    except ValueError:  # a host name
+        return True
+
+
+def resolve_api_key(
+    base_url: str | None, *, allow_insecure_http: bool = False, environ=None, secrets_path: Path | None = None
+) -> str:
+    """The key from OPENAI_API_KEY, else ``.streamlit/secrets.toml``; local servers get a dummy.
+
+    A plain-http URL on another machine would let anyone on the way read the key: refused unless the user
+    confirmed it (``allow_insecure_http``: the CLI's --allow-insecure-http, a checkbox in the app)."""
+    if sends_key_in_clear(base_url) and not allow_insecure_http:
+        raise JapagenError(
+            f"base URL {base_url!r} is plain http to another machine: the API key would travel unencrypted. "
+            "Use https, or confirm with --allow-insecure-http (in the app: the checkbox under the base URL)"
+        )
     env = os.environ if environ is None else environ
     if env.get("OPENAI_API_KEY"):
         return env["OPENAI_API_KEY"]

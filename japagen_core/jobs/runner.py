@@ -44,7 +44,8 @@ def submit_run(project: Project, cfg: RunConfig) -> Job:
     """Check a run's settings (and that a key is configured), create its job folder and start it."""
     cfg.check(project)
     if cfg.backend == "openai":  # the local backend runs the model in the job: no key
-        resolve_api_key(cfg.llm.get("base_url"), secrets_path=SECRETS_PATH)
+        resolve_api_key(cfg.llm.get("base_url"), allow_insecure_http=bool(cfg.llm.get("allow_insecure_http")),
+                        secrets_path=SECRETS_PATH)  # fmt: skip
     store = JobStore(project.settings.jobs_dir)
     job = store.create(cfg.mode, asdict(cfg), label=cfg.task)
     store.start(job)
@@ -223,7 +224,8 @@ def submit_training(project: Project, request: TrainRequest, *, start: bool = Tr
 
 def submit_prompting(project: Project, request: PromptingRequest) -> Job:
     """Check a PROMPTING baseline (and that a key is configured), snapshot its splits and start it."""
-    resolve_api_key(request.llm.get("base_url"), secrets_path=SECRETS_PATH)
+    resolve_api_key(request.llm.get("base_url"), allow_insecure_http=bool(request.llm.get("allow_insecure_http")),
+                    secrets_path=SECRETS_PATH)  # fmt: skip
     plan = plan_prompting(project, request)
     store = JobStore(project.settings.jobs_dir)
     job = store.create("prompting", asdict(plan), label=plan.task)
@@ -266,7 +268,8 @@ def _run(job: Job, report) -> dict[str, Any]:
     cfg = RunConfig.from_stored(job.config)
     cfg.check(project)
     llm = LLMConfig(**cfg.llm)
-    key = resolve_api_key(llm.base_url, secrets_path=SECRETS_PATH) if cfg.backend == "openai" else None
+    key = (resolve_api_key(llm.base_url, allow_insecure_http=llm.allow_insecure_http, secrets_path=SECRETS_PATH)
+           if cfg.backend == "openai" else None)  # fmt: skip
 
     async def main() -> str:
         if cfg.batch:  # the OpenAI Batch API: the same units, answered by rounds of batch files
@@ -324,7 +327,7 @@ def _local_client(cfg: RunConfig, llm: LLMConfig):
 
 def _run_prompting(project: Project, job: Job, report) -> dict[str, Any]:
     llm = LLMConfig(**job.config["llm"])
-    key = resolve_api_key(llm.base_url, secrets_path=SECRETS_PATH)
+    key = resolve_api_key(llm.base_url, allow_insecure_http=llm.allow_insecure_http, secrets_path=SECRETS_PATH)
 
     async def main() -> dict[str, Any]:
         client = OpenAIChatClient(llm, key)

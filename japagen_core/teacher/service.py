@@ -66,6 +66,7 @@ class TeacherRequest:
     purpose: str = "generate"
     gold_dataset: str | None = None
     base_url: str | None = None
+    allow_insecure_http: bool = False  # confirmed: the key may go over plain http to base_url
     seed: int = 0
     exclude_flagged: bool = False
     openai: dict[str, Any] = field(default_factory=dict)
@@ -217,7 +218,7 @@ def submit_teacher(project: Project, request: TeacherRequest, *, start: bool = T
     """Freeze the data, write the training file into a new job folder, register the teacher, start the job."""
     project.require_writable("fine-tuning a teacher")
     if request.backend == "openai":  # no key: say so now, not in the job's log
-        resolve_api_key(request.base_url, secrets_path=SECRETS_PATH)
+        resolve_api_key(request.base_url, allow_insecure_http=request.allow_insecure_http, secrets_path=SECRETS_PATH)
     prepared = prepare(project, request, snapshot=True)
     teacher_id = new_teacher_id(request.task, request.backend)
     config = {
@@ -280,7 +281,7 @@ def run_teacher_job(project: Project, job: Job, report, cancelled) -> dict[str, 
 
 
 def _tune_openai(project, job, request, teacher_id, data, report, cancelled) -> dict[str, Any]:
-    key = resolve_api_key(request.base_url, secrets_path=SECRETS_PATH)
+    key = resolve_api_key(request.base_url, allow_insecure_http=request.allow_insecure_http, secrets_path=SECRETS_PATH)
     summary = job.config["summary"]
     flow = FineTuningFlow(
         base_model=request.base_model, base_url=request.base_url, api_key=key,
