@@ -379,3 +379,57 @@ def run_analysis_job(project: Project, config: dict[str, Any], job_id: str, repo
     cfg = AnalysisConfig(**config)
     ids = run_analysis(project, cfg, job_id=job_id, report=report)
     return {"state": "succeeded", "message": f"{len(ids)} results stored", "analyses": ids}
+
+
+def _fields_of(result: dict, key: str) -> dict[str, float | None]:
+    """A stored result's value per field (results stored before per-field scoring: one field, "text")."""
+    per_field = result.get("fields") or {result.get("field", "text"): result}
+    return {name: (None if r.get(key) is None else round(float(r[key]), 6)) for name, r in per_field.items()}
+
+
+def correctness_summary(corr: dict) -> dict[str, Any]:
+    """The label-correctness figures of a stored result, as ``analyze --json`` and the pages show them."""
+    out: dict[str, Any] = {"method": corr.get("method", "quick"), "method_name": corr.get("method_name", QUICK_METHOD),
+                           "trained_on": corr.get("trained_on", corr.get("reference"))}  # fmt: skip
+    if corr.get("metric") == "mse":
+        out["mse"] = corr["overall"]
+    else:
+        out.update(accuracy=corr["overall"], balanced_accuracy=corr.get("balanced_accuracy"),
+                   recall=corr.get("recall", corr.get("per_label", {})))  # fmt: skip
+    out.update(
+        out_of_sample=bool(corr.get("out_of_sample", False)), degenerate=bool(corr.get("degenerate", False)),
+        n=corr.get("examples"), cross_validated=corr.get("cross_validated", 0), signature=corr.get("signature"),
+    )  # fmt: skip
+    if corr.get("excluded_seen_in_training"):
+        out["excluded_seen_in_training"] = corr["excluded_seen_in_training"]
+    return out
+
+
+def summarize(db: Database, task: str, reference: str, analysis_ids: list[str]) -> dict[str, Any]:
+    """One object for the results of one analysis job (``analyze --json``): per dataset its Self-BLEU
+    (0-100) and weighted Jaccard per sentence field, and its label correctness."""
+    if not analysis_ids:
+        return {"task": task, "gold": reference, "datasets": []}
+    marks = ", ".join("?" for _ in analysis_ids)
+    with db.transaction() as con:
+        rows = con.execute(
+            f"SELECT kind, dataset_id, reference_id, result FROM analysis_results WHERE id IN ({marks}) "
+            "ORDER BY created_at, id",
+            analysis_ids,
+        ).fetchall()
+    by_dataset: dict[str, dict[str, Any]] = {}
+    for kind, dataset_id, reference_id, result in rows:
+        entry = by_dataset.setdefault(dataset_id, {"id": dataset_id, "self_bleu": None, "jaccard": None,
+                                                   "label_correctness": None, "signatures": {}})  # fmt: skip
+        result = {**json.loads(result), "reference": reference_id}
+        if kind == "self_bleu":
+            entry["self_bleu"] = _fields_of(result, "self_bleu")
+            entry["texts"] = {f: r.get("texts") for f, r in (result.get("fields") or {"text": result}).items()}
+            entry["signatures"]["self_bleu"] = {f: r.get("signature") for f, r in (result.get("fields") or {}).items()}
+        elif kind == "overlap":
+            entry["jaccard"] = _fields_of(result, "weighted_jaccard")
+            entry["signatures"]["jaccard"] = {f: r.get("signature") for f, r in (result.get("fields") or {}).items()}
+        elif kind == "correctness":
+            entry["label_correctness"] = correctness_summary(result)
+    order = [reference, *[d for d in by_dataset if d != reference]]
+    return {"task": task, "gold": reference, "datasets": [by_dataset[d] for d in order if d in by_dataset]}

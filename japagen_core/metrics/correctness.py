@@ -14,6 +14,7 @@ set, and what cleanlab needs (out-of-sample probabilities).
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -22,7 +23,8 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import accuracy_score, confusion_matrix, mean_squared_error
-from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+from sklearn.model_selection import KFold, StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 QUICK_METHOD = "quick estimate: TF-IDF + logistic regression, class-balanced"
 DEGENERATE_RECALL = 0.05  # a label present in the scored set with a recall below this: degenerate
@@ -80,6 +82,13 @@ class GoldModel:
 
 
 def _fit(train_features, train_targets, labels, seed):
+    # One BLAS thread: on these small sparse problems a thread pool only fights itself (measured 10x
+    # slower on a busy two-core machine, 20 s against 2 s for gold JNLI valid).
+    with threadpool_limits(limits=1):
+        return _fit_now(train_features, train_targets, labels, seed)
+
+
+def _fit_now(train_features, train_targets, labels, seed):
     vectorizer = TfidfVectorizer(analyzer=lambda feats: feats, min_df=1, sublinear_tf=True)
     x_train = vectorizer.fit_transform(train_features)
     if labels is None:
@@ -133,23 +142,28 @@ def _predict_with(vectorizer, model, labels, eval_features) -> tuple[np.ndarray,
 
 
 def _fold_of_training_rows(trained: GoldModel, folds: int) -> tuple[np.ndarray, int]:
-    """A fold number per training row (rows with the same key share one), and the number of folds."""
+    """A fold number per training row, and the number of folds. Rows with the same key share a fold; the
+    distinct keys are split k-fold (stratified by label for classes), shuffled with the model's seed."""
     group_ids: dict[Hashable, int] = {}
     groups = np.array([group_ids.setdefault(k, len(group_ids)) for k in trained.train_keys])
     k = min(folds, len(group_ids))
     if k < 2:
         raise ValueError("the training split has fewer than two distinct rows: it cannot be cross-validated")
-    n = len(groups)
+    first_row = np.unique(groups, return_index=True)[1]  # the first row of each group, in group order
     if trained.labels is None:
-        splitter = GroupKFold(n_splits=k, shuffle=True, random_state=trained.seed)
-        splits = splitter.split(np.zeros(n), groups=groups)
+        splits = KFold(n_splits=k, shuffle=True, random_state=trained.seed).split(first_row)
     else:
-        splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=trained.seed)
-        splits = splitter.split(np.zeros(n), [str(t) for t in trained.train_targets], groups=groups)
-    fold = np.empty(n, dtype=int)
+        group_labels = [str(trained.train_targets[i]) for i in first_row]
+        counts = np.unique(group_labels, return_counts=True)[1]
+        k = min(k, int(counts.max()))
+        splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=trained.seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a label with fewer rows than folds: sklearn warns, still splits
+            splits = list(splitter.split(first_row, group_labels))
+    group_fold = np.empty(len(first_row), dtype=int)
     for f, (_, test_idx) in enumerate(splits):
-        fold[test_idx] = f
-    return fold, k
+        group_fold[test_idx] = f
+    return group_fold[groups], k
 
 
 def predict_out_of_sample(
@@ -231,4 +245,3 @@ def score_correctness(predicted: Sequence[float], truth: Sequence, *, grade_of: 
     return Correctness("mse", float(mean_squared_error(true, pred)), per_label, sorted(groups), None,
                        [float(v) for v in pred], None, signature, cross_validated=cross_validated,
                        folds=folds)  # fmt: skip
-

@@ -77,8 +77,15 @@ def load_checker(project: Project, task: Task, model: str) -> Callable[[pd.DataF
     def check(frame: pd.DataFrame, truth: list) -> tuple[Correctness | None, dict]:
         keep = [i for i, key in enumerate(content_keys(frame)) if key not in seen]
         excluded = len(frame) - len(keep)
-        extra = {"method": "bert", "method_name": BERT_METHOD, "trained_on": trained_on, "rows": keep,
-                 "excluded_seen_in_training": excluded, "device": device, "base_model": record.get("base_model")}
+        extra = {
+            "method": "bert",
+            "method_name": BERT_METHOD,
+            "trained_on": trained_on,
+            "rows": keep,
+            "excluded_seen_in_training": excluded,
+            "device": device,
+            "base_model": record.get("base_model"),
+        }
         if not keep:
             raise ValueError(f"every row is in the training data of model {model_id}: nothing out of sample")
         rows = frame.iloc[keep].reset_index(drop=True)

@@ -63,7 +63,8 @@ def test_score_tasks_report_mse_per_grade():
     tok = Tokenizer()
     nouns = ["犬", "猫", "鳥", "馬", "牛", "羊", "豚", "熊"]
     pairs = [(f"{a}が走る。", f"{a}が走る。", 5.0) for a in nouns] + [
-        (f"{a}が走る。", f"{b}が寝る。", 0.0) for a, b in zip(nouns, nouns[1:] + nouns[:1], strict=True)]
+        (f"{a}が走る。", f"{b}が寝る。", 0.0) for a, b in zip(nouns, nouns[1:] + nouns[:1], strict=True)
+    ]
     feats = [features(tok.tokenize(a), tok.tokenize(b)) for a, b, _ in pairs]
     model = train_gold_model(feats, [s for *_, s in pairs], labels=None)
     result = label_correctness(model, feats, [s for *_, s in pairs], grade_of=lambda s: str(round(s)))
@@ -76,7 +77,9 @@ def test_a_training_set_is_scored_by_cross_validation_never_in_sample():
     feats = [[f"w{rng.randrange(300)}" for _ in range(5)] for _ in range(120)]  # noise: nothing to learn
     targets = [rng.choice(["a", "b"]) for _ in feats]
     model = train_gold_model(feats, targets, labels=["a", "b"])
-    in_sample = sum(p == t for p, t in zip(model.model.predict(model.vectorizer.transform(feats)), targets)) / 120
+    in_sample = (
+        sum(p == t for p, t in zip(model.model.predict(model.vectorizer.transform(feats)), targets, strict=True)) / 120
+    )
     result = label_correctness(model, feats, targets)
     assert in_sample > 0.8  # what the old code reported: training accuracy
     assert result.cross_validated == 120 and result.folds == 5 and result.out_of_sample
