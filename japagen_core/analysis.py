@@ -413,10 +413,10 @@ def summarize(db: Database, task: str, reference: str, analysis_ids: list[str]) 
     marks = ", ".join("?" for _ in analysis_ids)
     with db.transaction() as con:
         rows = con.execute(
-            f"SELECT kind, dataset_id, reference_id, result FROM analysis_results WHERE id IN ({marks}) "
-            "ORDER BY created_at, id",
+            f"SELECT id, kind, dataset_id, reference_id, result FROM analysis_results WHERE id IN ({marks})",
             analysis_ids,
         ).fetchall()
+    rows = [r[1:] for r in sorted(rows, key=lambda r: analysis_ids.index(r[0]))]  # the job's order of datasets
     by_dataset: dict[str, dict[str, Any]] = {}
     for kind, dataset_id, reference_id, result in rows:
         entry = by_dataset.setdefault(dataset_id, {"id": dataset_id, "self_bleu": None, "jaccard": None,
