@@ -91,7 +91,7 @@ def test_datasets_with_the_same_name_stay_apart():
 
 
 def test_demo_is_never_a_default_once_real_data_exists(home, project, tmp_path):
-    demo, real = _two_jnli_sets(project, tmp_path)  # the demo (every task) and one real JNLI split
+    _, real = _two_jnli_sets(project, tmp_path)  # the demo (every task) and one real JNLI split
     at = _page()
     assert not at.exception
     assert at.selectbox(key="an_task").value.name == "jnli"  # the task with real data first
