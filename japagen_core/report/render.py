@@ -156,7 +156,8 @@ def _overview(data: ReportData, notes: _Notes) -> str:
         if h.best_score is not None and h.best_eval_split:
             best += f" on gold {h.best_eval_split} data"
         demo = ' <span class="badge">DEMO</span>' if h.includes_demo else ""
-        source = "<br>".join(f"{_e(SOURCE_TITLES[k])}: {_e(v)}" for k, v in h.sources.items()) or "—"
+        items = "".join(f"<li>{_e(SOURCE_TITLES[k])}: {_e(v)}</li>" for k, v in h.sources.items())
+        source = f"<ul>{items}</ul>" if items else "—"
         rows.append(
             f"<tr><td>{_e(report.task.title)} <span class=meta>{_e(report.task.title_ja)}</span>{demo}</td>"
             f'<td class="num">{h.synthetic_rows:,}</td><td class="num">{_percent(h.reviewed_share)}</td>'
