@@ -61,13 +61,13 @@ class Cell:
     invalid: bool = False  # a run's metric is undefined, or most of its answers named no label
 
     def text(self, *, digits: int = 2) -> str:
-        if self.invalid:
-            return "invalid" if self.mean is None else f"{self.mean:.{digits}f} (invalid)"
         if self.mean is None:
-            return "—"
+            return "invalid" if self.invalid else "—"
         if self.std is None:  # one seed (a paper row always has its std)
-            return f"{self.mean:.{digits}f} (1 seed)"
-        return f"{self.mean:.{digits}f} ± {self.std:.{digits}f}"
+            shown = f"{self.mean:.{digits}f} (1 seed)"
+        else:
+            shown = f"{self.mean:.{digits}f} ± {self.std:.{digits}f}"
+        return f"{shown} (invalid)" if self.invalid else shown
 
 
 @dataclass(frozen=True)
