@@ -43,7 +43,7 @@ is_demo = {d["id"]: d["is_demo"] for d in of_task}
 left, right = st.columns(2)
 reference = left.selectbox(t("Gold split to compare with"), gold, format_func=names.get, key="an_reference")
 models = [m for m in list_models(project, task=task.name)
-          if m["kind"] == "finetune" and m["path"] and str(m["data_spec"]).startswith("gold")]  # fmt: skip
+          if m["kind"] == "finetune" and m["path"] and m["data_spec"] == "gold-full"]  # fmt: skip
 QUICK = "quick"
 methods = [*[m["id"] for m in reversed(models)], QUICK]  # a BERT fine-tuned on gold is the headline method
 method = right.selectbox(

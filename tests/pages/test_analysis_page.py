@@ -1,5 +1,8 @@
 """The Analysis page: empty state, launching an analysis job, and the table, chart and confusion matrix."""
 
+import dataclasses
+
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from japagen_core.analysis import AnalysisConfig, run_analysis
@@ -100,3 +103,18 @@ def test_demo_is_never_a_default_once_real_data_exists(home, project, tmp_path):
                    for d in at.multiselect(key="an_compared_jnli").value)  # fmt: skip
     assert at.selectbox(key=f"an_train_{real}").value == real  # its own split, cross-validated; not the demo's
     assert at.selectbox(key="an_method_jnli").value == "quick"
+
+
+def test_a_bert_fine_tuned_on_gold_is_the_default_method_when_one_exists(home, project, tmp_path):
+    from japagen_core.training.store import save_model
+    from tests.training.test_training_results import record
+
+    _two_jnli_sets(project, tmp_path)
+    few = record("jnli", "fine-tuning", "few-shot", 0, 0.4, run="fs")  # gold few-shot: not a label checker
+    full = record("jnli", "fine-tuning", "fully-supervised", 0, 0.9, run="full")
+    save_model(project, dataclasses.replace(few, data_spec="gold-fewshot:5"), pd.DataFrame())
+    save_model(project, dataclasses.replace(full, data_spec="gold-full"), pd.DataFrame())
+    at = _page()
+    method = at.selectbox(key="an_method_jnli")
+    assert not at.exception and method.value == full.id and method.options[-1].startswith("quick estimate")
+    assert len(method.options) == 2  # the few-shot model is not offered
