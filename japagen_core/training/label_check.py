@@ -18,7 +18,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from japagen_core.metrics.correctness import Correctness, class_correctness, score_correctness
 from japagen_core.project import Project
-from japagen_core.review.snapshots import read_snapshot
+from japagen_core.review.snapshots import get_snapshot, read_snapshot
 from japagen_core.tasks import Task
 from japagen_core.training.config import TrainingError
 from japagen_core.training.finetune import MODEL_FILE, _device, predict
@@ -46,11 +46,10 @@ def _model_record(project: Project, model: str) -> tuple[dict, Path]:
 
 def _training_keys(project: Project, record: dict) -> tuple[set[tuple[str, str]], list[str]]:
     """The content of every row the model trained on, and the datasets it came from."""
+    from japagen_core.analysis import content_keys  # analysis imports this module only when it runs
+
     keys: set[tuple[str, str]] = set()
     sources: list[str] = []
-    from japagen_core.analysis import content_keys
-    from japagen_core.review.snapshots import get_snapshot
-
     for snapshot_id in record.get("train_snapshots") or []:
         sources.append(get_snapshot(project, int(snapshot_id)).dataset_id)
         keys.update(content_keys(read_snapshot(project, int(snapshot_id))))
