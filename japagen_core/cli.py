@@ -29,7 +29,7 @@ from japagen_core.generation.prompts import PRESETS, SETTINGS
 from japagen_core.generation.run import FEWSHOT_DRAWS, PAIR_PROTOCOLS, RunConfig, new_run_id, progress_line
 from japagen_core.generation.scale import PAPER_PER_LABEL, estimate_run, paper_sampling, prompt_chars
 from japagen_core.jobs import JobStore
-from japagen_core.jobs.runner import run_job, submit_prompting, submit_run, submit_training
+from japagen_core.jobs.runner import run_job, submit_analysis, submit_prompting, submit_run, submit_training
 from japagen_core.metrics.inputs import load_texts
 from japagen_core.metrics.overlap import count_tokens, overlap
 from japagen_core.metrics.sampling import sample_per_label, sample_signature
@@ -199,6 +199,22 @@ def build_parser() -> argparse.ArgumentParser:
     _metric_arguments(p)
     p.add_argument("--top", type=int, default=20, help="how many over- and under-represented tokens")
     p.set_defaults(func=cmd_overlap)
+
+    p = commands.add_parser("analyze", help="the Analysis page's job: Table 2 rows (Self-BLEU, Jaccard, correctness)")
+    p.add_argument("--task", required=True)
+    p.add_argument("--gold", required=True, help="gold dataset compared with (and analysed itself: the gold row)")
+    p.add_argument("--datasets", default="", help="dataset ids to analyse, separated by commas")
+    p.add_argument("--classifier-gold", help="quick estimate: gold split its classifier trains on (default: --gold)")
+    p.add_argument("--method", choices=("quick", "bert"), default="quick", help="label correctness method")
+    p.add_argument("--model", help="bert: a stored model id (`results --runs`) or a model folder japagen wrote")
+    p.add_argument("--no-correctness", action="store_true", help="diversity and overlap only")
+    p.add_argument("--per-label", type=int, default=1000, help="texts sampled per label (grade for JSTS)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--pooled", action="store_true", help="pair tasks: pool both sentences (not the paper's)")
+    p.add_argument("--tokenizer", choices=TOKENIZER_KINDS, default="surface")
+    p.add_argument("--json", action="store_true", help="print the results as one JSON object (waits for the job)")
+    p.add_argument("--wait", action="store_true", help="follow the job until it ends")
+    p.set_defaults(func=cmd_analyze)
 
     p = commands.add_parser("job", help="run, resume, cancel or watch one job")
     p.add_argument("action", choices=("run", "resume", "cancel", "wait"))
@@ -426,28 +442,59 @@ def cmd_demo(project: Project, args: argparse.Namespace) -> None:
 
 def _metric_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--text-field", required=True)
-    p.add_argument("--label-field", help="sample and report per label")
+    p.add_argument("--label-field", help="sample and report per label (numeric scores: per nearest grade)")
+    p.add_argument("--task", help="the task of the file: a score task (JSTS) groups by its grades")
     p.add_argument("--per-label", type=int, help="sample this many rows per label (default: every row)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tokenizer", choices=TOKENIZER_KINDS, default="surface")
     p.add_argument("--json", action="store_true")
 
 
-def _sampled(path: Path, args: argparse.Namespace) -> tuple[list[list[str]], list[str] | None, str]:
+def _grades(labels: list[str] | None, task_name: str | None, project: Project) -> tuple[list[str] | None, str]:
+    """Labels to sample and group by, and the grouping's name: a score (JSTS) goes to its nearest grade,
+    the six grades the paper generates, never one group per distinct float."""
+    if labels is None:
+        return None, "none"
+    task = project.registry[task_name] if task_name else None
+    if task is not None and task.target != "score":
+        return labels, "label"
+
+    def number(text: str) -> float | None:
+        try:
+            return float(text)
+        except ValueError:
+            return None
+
+    values = [number(x) for x in labels]
+    is_score = task is not None or (all(v is not None for v in values) and any(not v.is_integer() for v in values))
+    if not is_score:
+        return labels, "label"
+    if any(v is None for v in values):
+        raise JapagenError(
+            f"--task {task_name} takes numeric scores, got {next(x for x in labels if number(x) is None)!r}"
+        )
+    grade = task.grade_for_score if task else lambda v: str(int(v + 0.5) if v >= 0 else -int(-v + 0.5))
+    return [grade(v) for v in values], "grade"
+
+
+def _sampled(
+    path: Path, args: argparse.Namespace, project: Project
+) -> tuple[list[list[str]], list[str] | None, str, str]:
     if args.per_label is not None and not args.label_field:
         raise JapagenError("--per-label needs --label-field")
     if args.per_label is not None and args.per_label < 1:
         raise JapagenError(f"--per-label {args.per_label} must be at least 1")
     texts, labels = load_texts(path, text_field=args.text_field, label_field=args.label_field)
+    labels, grouping = _grades(labels, args.task, project)
     keep = sample_per_label(labels if labels is not None else [0] * len(texts), args.per_label, seed=args.seed)
     tokenizer = Tokenizer(args.tokenizer)
     tokens = tokenizer.tokenize_all(texts[i] for i in keep)
-    return tokens, [labels[i] for i in keep] if labels is not None else None, tokenizer.signature
+    sample_sig = f"{sample_signature(args.per_label, args.seed)}|group:{grouping}|field:{args.text_field}"
+    return tokens, [labels[i] for i in keep] if labels is not None else None, tokenizer.signature, sample_sig
 
 
 def cmd_self_bleu(project: Project, args: argparse.Namespace) -> None:
-    tokens, labels, tok_sig = _sampled(args.file, args)
-    sample_sig = sample_signature(args.per_label, args.seed)
+    tokens, labels, tok_sig, sample_sig = _sampled(args.file, args, project)
     options = {"order": args.order, "smooth_method": args.smooth, "tokenizer_signature": tok_sig,
                "sample_signature": sample_sig}  # fmt: skip
     try:
@@ -468,9 +515,8 @@ def cmd_self_bleu(project: Project, args: argparse.Namespace) -> None:
 
 
 def cmd_overlap(project: Project, args: argparse.Namespace) -> None:
-    gold, gold_labels, tok_sig = _sampled(args.gold_file, args)
-    syn, syn_labels, _ = _sampled(args.synthetic_file, args)
-    sample_sig = sample_signature(args.per_label, args.seed)
+    gold, gold_labels, tok_sig, sample_sig = _sampled(args.gold_file, args, project)
+    syn, syn_labels, _, _ = _sampled(args.synthetic_file, args, project)
     try:
         result = overlap(count_tokens(gold), count_tokens(syn), top=args.top, tokenizer_signature=tok_sig,
                          sample_signature=sample_sig)  # fmt: skip
@@ -489,6 +535,50 @@ def cmd_overlap(project: Project, args: argparse.Namespace) -> None:
         print(f"  only in gold: {result.only_gold_types:,} tokens, {result.only_gold_mass:.1%} of the gold mass")
         print(f"  only in synthetic: {result.only_synthetic_types:,} tokens, {result.only_synthetic_mass:.1%} of it")
         print(f"  in both: {result.both_types:,} tokens")
+
+
+def cmd_analyze(project: Project, args: argparse.Namespace) -> int:
+    from japagen_core.analysis import AnalysisConfig, summarize  # scikit-learn loads only for this command
+
+    task = project.registry[args.task]
+    if args.method == "bert" and not args.model:
+        raise JapagenError("--method bert needs --model (a stored model id or a model folder)")
+    train = None if args.no_correctness or args.method == "bert" else (args.classifier_gold or args.gold)
+    cfg = AnalysisConfig(
+        reference=args.gold, datasets=[d.strip() for d in args.datasets.split(",") if d.strip()], train=train,
+        per_label=args.per_label, seed=args.seed, tokenizer=args.tokenizer,
+        pair_texts="pooled" if args.pooled else "per-field", method=args.method,
+        model=None if args.no_correctness else args.model,
+    )  # fmt: skip
+    if cfg.check(project).name != task.name:
+        raise JapagenError(f"{args.gold} is not a {task.name} dataset")
+    job = submit_analysis(project, cfg)
+    if not (args.wait or args.json):
+        print(f"started job {job.id}")
+        return 0
+    print(f"started job {job.id}", file=sys.stderr)
+    _wait(project, job.id, quiet=args.json)
+    summary = summarize(
+        project.db, task.name, args.gold, JobStore(project.settings.jobs_dir).get(job.id).result["analyses"]
+    )
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return 0
+    for entry in summary["datasets"]:
+        bleu = ", ".join(f"{f} {v:.2f}" for f, v in (entry["self_bleu"] or {}).items() if v is not None)
+        jac = ", ".join(f"{f} {v:.4f}" for f, v in (entry["jaccard"] or {}).items() if v is not None)
+        print(f"{entry['id']}: Self-BLEU {bleu or '-'}; Jaccard {jac or '-'}")
+        corr = entry["label_correctness"]
+        if corr:
+            main = (
+                f"MSE {corr['mse']:.3f}"
+                if "mse" in corr
+                else (f"accuracy {corr['accuracy']:.2%}, balanced {corr['balanced_accuracy']:.2%}")
+            )
+            flag = " DEGENERATE" if corr["degenerate"] else ""
+            print(f"  label correctness ({corr['method_name']}, trained on {corr['trained_on']}, n {corr['n']}): "
+                  f"{main}{flag}")  # fmt: skip
+    return 0
 
 
 def _llm_config(args: argparse.Namespace) -> dict:
@@ -599,17 +689,19 @@ def _submit(project: Project, cfg: RunConfig, wait: bool) -> int:
 def _progress_text(kind: str, p: dict[str, Any]) -> str:
     if kind.startswith("teacher-"):
         return f"{p.get('message', '')} ({p.get('ok', 0)}/{p.get('target') or '?'} steps)"
+    if kind == "analysis":
+        return f"{p.get('message', '')} ({p.get('ok', 0)}/{p.get('target') or '?'})"
     if kind == "train":
         return train_progress_line(p)
     return progress_line(p) + (f" · {p['message']}" if p.get("batch") and p.get("message") else "")
 
 
-def _wait(project: Project, job_id: str) -> int:
+def _wait(project: Project, job_id: str, *, quiet: bool = False) -> int:
     store = JobStore(project.settings.jobs_dir)
     while True:
         job = store.get(job_id)
         p = job.progress
-        if p:
+        if p and not quiet:
             print(f"\r{job.state}: {_progress_text(job.kind, p)}", end="", file=sys.stderr, flush=True)
         if job.state not in ("running", "queued"):
             break
@@ -617,6 +709,9 @@ def _wait(project: Project, job_id: str) -> int:
     print(file=sys.stderr)
     if job.state != "succeeded":
         raise JapagenError(f"job {job.id} {job.state}: {job.result.get('message', '')} (log: {job.log_path})")
+    if job.kind == "analysis":
+        print(f"job {job.id} succeeded: {job.result.get('message', '')}", file=sys.stderr)
+        return 0
     if job.kind in ("train", "prompting"):
         print(f"job {job.id} succeeded: run {job.result.get('run_id')} ({job.result.get('message', '')})")
         return 0

@@ -151,7 +151,8 @@ _COLUMNS = ["dataset_id", "row_idx", "text", "text_b", "dataset_name", "kind", "
 def example_cards(project: Project, task: Task | str, *, per_label: int = 3, seed: int = 0) -> list[ExampleCard]:
     """Up to ``per_label`` cards per label of ``task``, in the task's label order: pinned examples first
     (in the order they were pinned), then a seeded random draw of synthetic examples that are neither
-    flagged nor exact duplicates. A task with no synthetic example draws from its demo datasets."""
+    flagged nor exact duplicates (not from demo datasets once the task has real synthetic data). A task with
+    no synthetic example draws from its demo datasets (cards say DEMO)."""
     if per_label < 1:
         raise ShowcaseError(f"per_label {per_label!r} must be at least 1")
     task = project.registry[task] if isinstance(task, str) else task
@@ -175,10 +176,17 @@ def example_cards(project: Project, task: Task | str, *, per_label: int = 3, see
 def _draw(con: duckdb.DuckDBPyConnection, task: str, per_label: int, seed: int) -> list[tuple]:
     """A seeded draw: the first ``per_label`` rows per label key when ordered by an md5 of the seed and
     the example's key (md5, unlike DuckDB's hash, is the same in every version, so cards stay put)."""
-    has_synthetic = con.execute(
-        "SELECT count(*) FROM datasets WHERE task = ? AND kind = 'synthetic' AND rows > 0", [task]
-    ).fetchall()[0][0]
-    source = "d.kind = 'synthetic'" if has_synthetic else "d.is_demo"
+    has_synthetic, has_real_synthetic, has_real = con.execute(
+        "SELECT count(*) FILTER (WHERE task = ? AND kind = 'synthetic' AND rows > 0), "
+        "count(*) FILTER (WHERE task = ? AND kind = 'synthetic' AND rows > 0 AND NOT is_demo), "
+        "count(*) FILTER (WHERE NOT is_demo) FROM datasets",
+        [task, task],
+    ).fetchall()[0]
+    # Once real data exists, demo rows are never drawn where real synthetic rows can be (pinned cards stay).
+    if has_real_synthetic and has_real:
+        source = "d.kind = 'synthetic' AND NOT d.is_demo"
+    else:
+        source = "d.kind = 'synthetic'" if has_synthetic else "d.is_demo"
     wanted = _DRAWN.format(source=source)
     return con.execute(_CARD_ROWS.format(wanted=wanted), [str(seed), task, per_label]).fetchall()
 

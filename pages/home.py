@@ -51,6 +51,19 @@ c3.metric(t("Tasks with data"), frame["task"].nunique())
 
 if frame["is_demo"].any():
     st.info(t(DEMO_NOTE) + " " + t("Demo datasets are marked DEMO."), icon=":material/science:")
+    if (~frame["is_demo"]).any() and not project.read_only:  # the first real import is in: offer to clean up
+        st.warning(
+            t("You have your own data now. The demo datasets are never chosen by default, but you can remove them "
+              "so that no demo row remains in counts, lists and reports."),
+            icon=":material/cleaning_services:",
+        )  # fmt: skip
+        if st.button(t("Remove the demo data now"), key="home_remove_demo_now"):
+            try:
+                remove_demo(project.db)
+            except JapagenError as exc:
+                show_error(t("The demo data could not be removed."), exc)
+            else:
+                st.rerun()
 
 st.subheader(t("In the store"))
 table = frame.assign(

@@ -30,12 +30,16 @@ def number(value, digits: int = 2) -> str:
 st.caption(
     t("One block per task. Diversity: Self-BLEU, lower is more diverse. Closeness to gold: weighted Jaccard "
       "of token frequencies, 1 is identical. Label correctness: how often a classifier trained on gold data "
-      "agrees with the labels.")
+      "agrees with the labels. Under each block: the dataset, split, method and n behind each figure.")
 )  # fmt: skip
+SOURCE_TITLES = {"self_bleu": t("Diversity (Self-BLEU)"), "weighted_jaccard": t("Closeness to gold"),
+                 "label_correctness": t("Label correctness")}  # fmt: skip
 for report in data.tasks:
     task, h = report.task, report.headline
     with st.container(border=True):
         st.subheader(plain(task_title(task)))
+        if h.includes_demo:
+            st.caption(t("DEMO · these figures count the hand-written demo data, not real results."))
         cols = st.columns(5)
         cols[0].metric(t("Synthetic examples"), f"{h.synthetic_rows:,}")
         cols[1].metric(
@@ -59,11 +63,14 @@ for report in data.tasks:
             t("Label correctness"), shown,
             help=t("How often a classifier trained on gold data predicts the label the example carries."),
         )  # fmt: skip
+        for key, source in h.sources.items():
+            st.caption(t("{figure}: {source}", figure=SOURCE_TITLES[key], source=source))
         if h.best_score is not None and h.best_score.mean is not None:
             paper = " · ".join(f"{row}: {score:.2f}" for row, score in h.paper.items())
-            st.markdown(
-                t("**Best model:** {row}, {score} on gold test data.", row=h.best_row, score=h.best_score.text())
-            )
+            st.text(
+                t("Best model: {row}, {score} on gold {split} data ({dataset}).", row=h.best_row,
+                  score=h.best_score.text(), split=h.best_eval_split or "?", dataset=h.best_score.eval_dataset or "?")
+            )  # fmt: skip
             if paper:
                 st.caption(t("The paper's results for this task: {paper}", paper=paper))
         else:

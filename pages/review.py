@@ -40,7 +40,7 @@ if not datasets:
     st.page_link("../pages/home.py", label=t("Home"), icon=":material/home:")
     st.stop()
 
-task_names = list(dict.fromkeys(d["task"] for d in datasets))
+task_names = list(dict.fromkeys(d["task"] for d in sorted(datasets, key=lambda d: d["is_demo"])))  # real first
 wanted = st.query_params.get("task")
 task_name = st.selectbox(
     t("Task"), task_names, index=task_names.index(wanted) if wanted in task_names else 0,
@@ -50,9 +50,11 @@ st.query_params["task"] = task_name
 task = project.registry[task_name]
 candidates = [d for d in datasets if d["task"] == task_name]
 names = dataset_names(candidates)
-synthetic = [d["id"] for d in candidates if d["kind"] == "synthetic"]
+real_data = any(not d["is_demo"] for d in datasets)  # then demo datasets are never pre-selected
+defaults = [d for d in candidates if not (real_data and d["is_demo"])] or candidates
+synthetic = [d["id"] for d in defaults if d["kind"] == "synthetic"]
 chosen = st.multiselect(
-    t("Datasets"), list(names), default=synthetic or [candidates[0]["id"]], format_func=names.get,
+    t("Datasets"), list(names), default=synthetic or [defaults[0]["id"]], format_func=names.get,
     key=f"rv_datasets_{task_name}", help=t("Synthetic runs, or gold splits. The queue spans all chosen."),
 )  # fmt: skip
 if not chosen:

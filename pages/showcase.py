@@ -15,8 +15,8 @@ st.caption(t("A few examples per label, with the setting, KADG word and model th
              "first; the rest are drawn at random (draw again for others)."))  # fmt: skip
 
 datasets = datasets_or_stop(project)
-# Tasks with synthetic data first: their cards are what this page is for.
-ordered = sorted(datasets, key=lambda d: d["kind"] != "synthetic")
+# Tasks with synthetic data first: their cards are what this page is for (real data before the demo's).
+ordered = sorted(datasets, key=lambda d: (d["kind"] != "synthetic", d["is_demo"]))
 task_names = list(dict.fromkeys(d["task"] for d in ordered if d["task"] in project.registry))
 if not task_names:
     st.info(t("No data yet. Load the demo project on Home, or generate a run."))

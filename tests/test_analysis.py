@@ -18,9 +18,17 @@ def test_jnli_analysis_stores_every_result_and_predictions(project):
     assert sorted(i.split("-")[0] for i in ids) == ["correctness", "self_bleu"]
     results = latest_results(project, [demo], demo)
     bleu, corr = results[("self_bleu", demo)], results[("correctness", demo)]
-    assert bleu["texts"] == 72 and "pair:each" in bleu["signature"] and set(bleu["per_label"]) == {
-        "entailment", "contradiction", "neutral"}  # fmt: skip
+    # the paper's protocol: each sentence field on its own, the first one the headline
+    assert bleu["texts"] == 36 and bleu["field"] == "text" and set(bleu["fields"]) == {"text", "text_b"}
+    assert "field:text|" in bleu["signature"] and "group:label" in bleu["signature"]
+    assert "field:text_b|" in bleu["fields"]["text_b"]["signature"]
+    assert set(bleu["per_label"]) == {"entailment", "contradiction", "neutral"}
     assert corr["metric"] == "accuracy" and sum(map(sum, corr["confusion"])) == 36
+    # analysed against its own training split: cross-validated, never training accuracy
+    assert corr["out_of_sample"] and corr["cross_validated"] == 36 and "oos:cv-" in corr["signature"]
+    assert corr["method"] == "quick" and corr["trained_on"] == demo and f"trained_on:{demo}" in corr["signature"]
+    assert set(corr["recall"]) == {"entailment", "contradiction", "neutral"} and "balanced_accuracy" in corr
+    assert corr["degenerate"] == any(r < 0.05 for r in corr["recall"].values())
     with project.db.transaction() as con:
         n, with_proba = con.execute(
             "SELECT count(*), count(probabilities) FROM example_predictions WHERE dataset_id = ?", [demo]
@@ -30,9 +38,11 @@ def test_jnli_analysis_stores_every_result_and_predictions(project):
 
 def test_jsts_reports_mse(project):
     demo = _demo(project, "jsts")
-    run_analysis(project, AnalysisConfig(reference=demo, train=demo, pair_texts="first"))
-    corr = latest_results(project, [demo], demo)[("correctness", demo)]
-    assert corr["metric"] == "mse" and corr["overall"] >= 0
+    run_analysis(project, AnalysisConfig(reference=demo, train=demo, pair_texts="pooled"))
+    results = latest_results(project, [demo], demo)
+    corr, bleu = results[("correctness", demo)], results[("self_bleu", demo)]
+    assert corr["metric"] == "mse" and corr["overall"] >= 0 and corr["out_of_sample"]
+    assert bleu["field"] == "pooled" and "field:pooled" in bleu["signature"] and "group:grade" in bleu["signature"]
 
 
 def test_datasets_of_different_tasks_are_refused(project):

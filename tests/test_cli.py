@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from japagen_core.storage import repository as repo
 from tests.conftest import write_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,3 +103,46 @@ def test_self_bleu_of_real_jnli_with_the_default_protocol(home, gold_dir):
               "--per-label", "1000", "--json")  # fmt: skip
     result = json.loads(out.stdout)
     assert abs(result["self_bleu"] - 72.94) < 3  # the paper's gold JNLI row, within a few points
+
+
+def test_self_bleu_of_scores_groups_by_grade_not_by_each_float(home, tmp_path, capsys):
+    from japagen_core.cli import main  # in-process: the subprocess path is covered above
+
+    rows = [{"text": f"犬が{i}回走る。", "score": s} for i, s in enumerate([0.2, 0.4, 1.8, 2.2, 3.6, 4.0, 4.4, 4.8])]
+    path = write_jsonl(tmp_path / "jsts.jsonl", rows)
+    for extra in ([], ["--task", "jsts"]):
+        args = ["metrics", "self-bleu", str(path), "--text-field", "text", "--label-field", "score", "--per-label",
+                "1000", "--json", *extra]  # fmt: skip
+        assert main(args) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert len(result["per_label"]) == 4  # grades 0, 2, 4, 5: not eight groups of one float each
+        assert "sample:1000-per-label|seed:0|group:grade|field:text" in result["signature"]
+
+
+def test_analyze_json_gives_the_stored_numbers_the_page_shows(project, capsys):
+    from japagen_core.analysis import latest_results
+    from japagen_core.cli import main
+    from japagen_core.demo import load_demo
+
+    loaded = load_demo(project.db, project.registry, analyse=False)
+    gold = next(r.dataset_id for r in loaded if r.dataset_id.startswith("jnli-train-"))
+    with project.db.transaction() as con:
+        infos = [repo.get_dataset(con, r.dataset_id) for r in loaded]
+    synthetic = [i.id for i in infos if i.task == "jnli" and i.kind == "synthetic"]
+    assert main(["analyze", "--task", "jnli", "--gold", gold, "--datasets", ",".join(synthetic), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)  # the job ran in its own process, as from the page
+    assert result["task"] == "jnli" and result["gold"] == gold
+    assert [d["id"] for d in result["datasets"]] == [gold, *synthetic]
+    stored = latest_results(project, [gold, *synthetic], gold)
+    for entry in result["datasets"]:
+        bleu = stored[("self_bleu", entry["id"])]
+        assert set(entry["self_bleu"]) == {"text", "text_b"}
+        assert entry["self_bleu"]["text"] == round(bleu["self_bleu"], 6)
+        assert entry["self_bleu"]["text_b"] == round(bleu["fields"]["text_b"]["self_bleu"], 6)
+        corr = entry["label_correctness"]
+        assert corr["method"] == "quick" and corr["trained_on"] == gold and corr["out_of_sample"] is True
+        assert corr["accuracy"] == stored[("correctness", entry["id"])]["overall"]
+        assert set(corr["recall"]) <= {"entailment", "contradiction", "neutral"} and "balanced_accuracy" in corr
+        assert corr["degenerate"] == any(r < 0.05 for r in corr["recall"].values())
+        assert (entry["jaccard"] is None) == (entry["id"] == gold)
+    assert result["datasets"][0]["label_correctness"]["cross_validated"] > 0  # the gold row: out-of-fold

@@ -98,6 +98,9 @@ class Headline:
     best_row: str | None  # "JAPAGEN · w/ KADG": the best own Table 1 row for this task
     best_score: table1.Cell | None
     paper: dict[str, float] = field(default_factory=dict)  # the paper's Table 1 row title -> mean
+    includes_demo: bool = False  # some figure above counts demo rows (the UI badges it DEMO)
+    sources: dict[str, str] = field(default_factory=dict)  # figure -> dataset/run, split, method, n
+    best_eval_split: str | None = None  # the gold split the best result was scored on (valid, test, ...)
 
 
 @dataclass(frozen=True)
@@ -145,9 +148,12 @@ def gather(
     names = _task_names(project, infos, tasks)
     models = [m for m in list_models(project) if m["task"] in names]
     table = table1.build_table1(models, project.registry, paper=True) if models else None
+    real_data = any(not d.summary.is_demo for d in infos)  # then demo rows never make a headline
     reports = [
-        _task_report(project, project.registry[name], infos, table, per_label=per_label, seed=seed) for name in names
-    ]
+        _task_report(project, project.registry[name], infos, table, per_label=per_label, seed=seed,
+                     real_data=real_data)
+        for name in names
+    ]  # fmt: skip
     return ReportData(
         generated_at=datetime.now().replace(microsecond=0),
         version=japagen_core.__version__,
@@ -168,7 +174,7 @@ def _task_names(project: Project, infos: list[DatasetSummary], wanted: list[str]
     return [name for name in project.registry if name in present]
 
 
-def _task_report(project, task: Task, infos, table, *, per_label: int, seed: int) -> TaskReport:
+def _task_report(project, task: Task, infos, table, *, per_label: int, seed: int, real_data: bool) -> TaskReport:
     datasets = [d for d in infos if d.task == task.name]
     analyses = _analyses(project, datasets)
     return TaskReport(
@@ -177,7 +183,14 @@ def _task_report(project, task: Task, infos, table, *, per_label: int, seed: int
         analyses=analyses,
         settings=_run_settings(project, [d for d in datasets if d.summary.kind == "synthetic"]),
         cards=showcase.example_cards(project, task, per_label=per_label, seed=seed),
-        headline=_headline(task, [d.summary for d in datasets], analyses, table),
+        headline=_headline(
+            task,
+            [d.summary for d in datasets],
+            analyses,
+            table,
+            real_data=real_data,
+            splits={d.summary.id: d.summary.split for d in infos},
+        ),
     )
 
 
@@ -283,11 +296,44 @@ def _settings(d: _Dataset, prov: dict[str, Any]) -> RunSettings:
 # --- headline ------------------------------------------------------------------------------------
 
 
-def _headline(task: Task, datasets: list[DatasetSummary], analyses: list[AnalysisRow], table) -> Headline:
-    synthetic = [d for d in datasets if d.kind == "synthetic"]
+FIELD_NAMES = {"text": "first sentence", "text_b": "second sentence", "pooled": "both sentences pooled"}
+
+
+def _sample_text(signature: str) -> str:
+    """'1,000 per label, seed 0' from a signature's sample part."""
+    parts = dict(p.split(":", 1) for p in signature.split("|") if ":" in p)
+    sample = parts.get("sample", "all")
+    group = parts.get("group", "label")
+    per = sample.split("-per-")[0] if "-per-" in sample else None
+    return (f"{int(per):,} per {group}" if per and per.isdigit() else "every row") + f", seed {parts.get('seed', '?')}"
+
+
+def measure_source(kind: str, m: Measure, d: DatasetSummary, splits: dict[str, str] | None = None) -> str:
+    """Where a headline number comes from: the dataset (run) and its split, the method, and n."""
+    where = f"{d.name} [{d.id}], {d.kind} split '{d.split}'" + (" (DEMO)" if d.is_demo else "")
+    detail = m.detail
+    if kind == "correctness":
+        trained_on = detail.get("trained_on") or m.reference or "?"
+        how = "5-fold cross-validated" if detail.get("cross_validated") else "rows it never trained on"
+        flag = "; DEGENERATE (a label's recall < 5%)" if detail.get("degenerate") else ""
+        return (f"{where}; {detail.get('method_name', 'quick estimate')}, trained on {trained_on}, {how}; "
+                f"n {detail.get('examples', '?'):,}{flag}")  # fmt: skip
+    field_name = FIELD_NAMES.get(detail.get("field", "text"), "text")
+    if kind == "overlap":
+        ref = f"{m.reference} ('{splits[m.reference]}')" if splits and m.reference in splits else m.reference
+        return f"{where} against gold {ref}; weighted Jaccard, {field_name}, {_sample_text(m.signature)}"
+    return (f"{where}; Self-BLEU-4, {field_name}, {_sample_text(m.signature)}, "
+            f"n {detail.get('texts', '?'):,} texts")  # fmt: skip
+
+
+def _headline(task: Task, datasets: list[DatasetSummary], analyses: list[AnalysisRow], table, *,
+              real_data: bool = False, splits: dict[str, str] | None = None) -> Headline:  # fmt: skip
+    counted = [d for d in datasets if not (real_data and d.is_demo)]  # demo rows count only without real data
+    synthetic = [d for d in counted if d.kind == "synthetic"]
     rows = sum(d.rows for d in synthetic)
     reviewed = sum(d.reviewed for d in synthetic)
-    analysed = [a for a in analyses if a.kind == "synthetic" and a.self_bleu is not None]
+    by_id = {d.id: d for d in counted}
+    analysed = [a for a in analyses if a.kind == "synthetic" and a.self_bleu is not None and a.dataset_id in by_id]
     newest = max(analysed, key=lambda a: a.self_bleu.created_at, default=None)
     best_row, best_cell = _best(task, table)
     paper = {
@@ -295,11 +341,21 @@ def _headline(task: Task, datasets: list[DatasetSummary], analyses: list[Analysi
         for (m, s), values in table1.PAPER_TABLE1.items()
         if task.name in values
     }
+    sources = {}
+    if newest is not None:
+        d = by_id[newest.dataset_id]
+        for key, kind, m in (("self_bleu", "self_bleu", newest.self_bleu), ("weighted_jaccard", "overlap",
+                             newest.overlap), ("label_correctness", "correctness", newest.correctness)):  # fmt: skip
+            if m is not None:
+                sources[key] = measure_source(kind, m, d, splits)
+    includes_demo = any(d.is_demo for d in synthetic) or (newest is not None and by_id[newest.dataset_id].is_demo)
+    eval_split = (splits or {}).get(best_cell.eval_dataset) if best_cell is not None else None
     return Headline(
         synthetic_rows=rows, reviewed_share=reviewed / rows if rows else None,
         analysed_dataset=newest.dataset_id if newest else None, self_bleu=newest.self_bleu if newest else None,
         weighted_jaccard=newest.overlap if newest else None, label_correctness=newest.correctness if newest else None,
-        best_row=best_row, best_score=best_cell, paper=paper,
+        best_row=best_row, best_score=best_cell, paper=paper, includes_demo=includes_demo, sources=sources,
+        best_eval_split=eval_split,
     )  # fmt: skip
 
 

@@ -153,18 +153,28 @@ def _overview(data: ReportData, notes: _Notes) -> str:
     for report in data.tasks:
         h = report.headline
         best = f"{h.best_score.text()} ({h.best_row})" if h.best_score is not None else "—"
+        if h.best_score is not None and h.best_eval_split:
+            best += f" on gold {h.best_eval_split} data"
+        demo = ' <span class="badge">DEMO</span>' if h.includes_demo else ""
+        items = "".join(f"<li>{_e(SOURCE_TITLES[k])}: {_e(v)}</li>" for k, v in h.sources.items())
+        source = f"<ul>{items}</ul>" if items else "—"
         rows.append(
-            f"<tr><td>{_e(report.task.title)} <span class=meta>{_e(report.task.title_ja)}</span></td>"
+            f"<tr><td>{_e(report.task.title)} <span class=meta>{_e(report.task.title_ja)}</span>{demo}</td>"
             f'<td class="num">{h.synthetic_rows:,}</td><td class="num">{_percent(h.reviewed_share)}</td>'
             + _measured(_num(h.self_bleu.value if h.self_bleu else None), h.self_bleu, notes)
             + _measured(_num(h.weighted_jaccard.value if h.weighted_jaccard else None, 4), h.weighted_jaccard, notes)
             + _measured(_correctness(h.label_correctness), h.label_correctness, notes)
-            + f"<td>{_e(best)}</td><td>{_e(_paper_text(h.paper))}</td></tr>"
+            + f"<td>{_e(best)}</td><td>{_e(_paper_text(h.paper))}</td><td class=meta>{source}</td></tr>"
         )
     headers = ["Task", "Synthetic examples", "Reviewed", "Self-BLEU", "Weighted Jaccard", "Label correctness",
-               "Best own result", "Paper"]  # fmt: skip
-    caption = "Self-BLEU, weighted Jaccard and label correctness of each task's most recently analysed synthetic set."
+               "Best own result", "Paper", "Source of each figure"]  # fmt: skip
+    caption = ("Self-BLEU, weighted Jaccard and label correctness of each task's most recently analysed synthetic "
+               "set; the last column names the dataset, split, method and n behind each figure.")  # fmt: skip
     return f"<section><h2>Overview</h2>{_table(headers, rows, caption)}</section>"
+
+
+SOURCE_TITLES = {"self_bleu": "Self-BLEU", "weighted_jaccard": "Weighted Jaccard",
+                 "label_correctness": "Label correctness"}  # fmt: skip
 
 
 def _paper_text(paper: dict[str, float]) -> str:
@@ -236,8 +246,12 @@ def _datasets(report: TaskReport, notes: _Notes) -> str:
 def _analyses(report: TaskReport, notes: _Notes, with_charts: bool) -> str:
     by_id = {d.id: d for d in report.datasets}
     rows = [_analysis_row(a, by_id, notes) for a in report.analyses]
-    headers = ["Dataset", "Self-BLEU", "Texts scored", "Weighted Jaccard", "Compared with", "Label correctness"]
-    out = f"<h3>Diversity and label correctness (Table 2)</h3>{_table(headers, rows)}"
+    headers = ["Dataset", "Self-BLEU", "Texts scored", "Weighted Jaccard", "Compared with", "Label correctness",
+               "How the labels were checked"]  # fmt: skip
+    caption = ("Self-BLEU and weighted Jaccard: the first sentence of a pair (the paper's protocol, 1,000 per label, "
+               "seed 0, which reproduces its gold row), the second sentence in brackets. Label correctness is "
+               "always out of sample: rows of the classifier's own training data are cross-validated.")  # fmt: skip
+    out = f"<h3>Diversity and label correctness (Table 2)</h3>{_table(headers, rows, caption)}"
     overlaps = [(by_id[a.dataset_id].name, a.overlap.detail) for a in report.analyses if a.overlap is not None]
     if with_charts and overlaps:
         caption = "'Only in gold': gold's tokens this set never uses; 'only in this set': tokens gold never uses."
@@ -250,13 +264,37 @@ def _analysis_row(a: AnalysisRow, by_id: dict[str, DatasetSummary], notes: _Note
     reference = by_id.get(a.overlap.reference) if a.overlap and a.overlap.reference else None
     return (
         f"<tr><td>{_dataset_name(by_id.get(a.dataset_id), a.dataset_id)}</td>"
-        + _measured(_num(a.self_bleu.value if a.self_bleu else None), a.self_bleu, notes)
+        + _measured(_per_field(a.self_bleu, "self_bleu", 2), a.self_bleu, notes)
         + f"<td class=num>{_e(texts if texts is not None else '—')}</td>"
-        + _measured(_num(a.overlap.value if a.overlap else None, 4), a.overlap, notes)
+        + _measured(_per_field(a.overlap, "weighted_jaccard", 4), a.overlap, notes)
         + f"<td>{_dataset_name(reference, a.overlap.reference if a.overlap else '—')}</td>"
         + _measured(_correctness(a.correctness), a.correctness, notes)
+        + f"<td class=meta>{_e(_checked(a.correctness))}</td>"
         + "</tr>"
     )
+
+
+def _per_field(m: Measure | None, key: str, digits: int) -> str:
+    """The headline (first sentence) value, and for a pair the second sentence's beside it."""
+    if m is None or m.value is None:
+        return "—"
+    second = (m.detail.get("fields") or {}).get("text_b", {}).get(key)
+    return _num(m.value, digits) + ("" if second is None else f" (2nd sentence {_num(second, digits)})")
+
+
+def _checked(m: Measure | None) -> str:
+    """The method, training data, out-of-sample scheme and n of a label-correctness number."""
+    if m is None:
+        return "—"
+    d = m.detail
+    how = "5-fold cross-validated" if d.get("cross_validated") else "rows it never trained on"
+    parts = [d.get("method_name", "quick estimate"), f"trained on {d.get('trained_on') or m.reference}", how,
+             f"n {d.get('examples', '?')}"]  # fmt: skip
+    if d.get("balanced_accuracy") is not None:
+        parts.append(f"balanced accuracy {100 * d['balanced_accuracy']:.2f}%")
+    if d.get("degenerate"):
+        parts.append("DEGENERATE: a label's recall is below 5%")
+    return "; ".join(parts)
 
 
 def _label_text(task: Task, name: str) -> str:

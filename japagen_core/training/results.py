@@ -58,13 +58,16 @@ class Cell:
     models: tuple[str, ...] = ()
     run_id: str | None = None
     eval_dataset: str | None = None
+    invalid: bool = False  # a run's metric is undefined, or most of its answers named no label
 
     def text(self, *, digits: int = 2) -> str:
         if self.mean is None:
-            return "—"
+            return "invalid" if self.invalid else "—"
         if self.std is None:  # one seed (a paper row always has its std)
-            return f"{self.mean:.{digits}f} (1 seed)"
-        return f"{self.mean:.{digits}f} ± {self.std:.{digits}f}"
+            shown = f"{self.mean:.{digits}f} (1 seed)"
+        else:
+            shown = f"{self.mean:.{digits}f} ± {self.std:.{digits}f}"
+        return f"{shown} (invalid)" if self.invalid else shown
 
 
 @dataclass(frozen=True)
@@ -110,12 +113,21 @@ def select_cell_models(models: Sequence[Mapping[str, Any]]) -> list[Mapping[str,
     return [m for m in of_run if m["per_class"] == size]
 
 
+def run_is_invalid(model: Mapping[str, Any]) -> bool:
+    """A run that cannot stand as a result: its metric is undefined, or most of its answers named no label
+    (a PROMPTING run whose LLM never answered with a label "succeeds" with a meaningless score)."""
+    metrics = model.get("metrics") or {}
+    examples = metrics.get("examples") or 0
+    return model["score"] is None or (examples > 0 and (metrics.get("unparsable") or 0) > examples / 2)
+
+
 def _cell(models: Sequence[Mapping[str, Any]]) -> Cell:
     chosen = select_cell_models(models)
     if not chosen:
         return Cell(None, None, 0)
     mean, std, n = mean_std([None if m["score"] is None else 100 * m["score"] for m in chosen])
-    return Cell(mean, std, n, tuple(m["id"] for m in chosen), chosen[0]["run_id"], chosen[0]["eval_dataset_id"])
+    return Cell(mean, std, n, tuple(m["id"] for m in chosen), chosen[0]["run_id"], chosen[0]["eval_dataset_id"],
+                invalid=any(run_is_invalid(m) for m in chosen))  # fmt: skip
 
 
 def build_table1(models: Sequence[Mapping[str, Any]], tasks: Mapping[str, Task], *, paper: bool = False) -> Table1:
@@ -156,10 +168,15 @@ def _average(cells: Mapping[str, Cell], columns: Sequence[str]) -> float | None:
 
 
 def _best(rows: Sequence[Row], columns: Sequence[str]) -> dict[str, tuple[int, ...]]:
-    """Per column the rows with the highest mean as shown (2 decimals): ties are all marked."""
+    """Per column the rows with the highest mean as shown (2 decimals): ties are all marked. An invalid
+    cell is never best (nor is the average of a row holding one)."""
     best = {}
     for column in [*columns, "avg"]:
-        scored = [(r.average if column == "avg" else r.cells[column].mean, i) for i, r in enumerate(rows)]
+        scored = [
+            (r.average if column == "avg" else r.cells[column].mean, i)
+            for i, r in enumerate(rows)
+            if not (r.cells[column].invalid if column != "avg" else any(c.invalid for c in r.cells.values()))
+        ]
         scored = [(round(v, 2), i) for v, i in scored if v is not None]
         if scored:
             top = max(v for v, _ in scored)

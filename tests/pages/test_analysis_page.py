@@ -1,5 +1,8 @@
 """The Analysis page: empty state, launching an analysis job, and the table, chart and confusion matrix."""
 
+import dataclasses
+
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from japagen_core.analysis import AnalysisConfig, run_analysis
@@ -44,13 +47,25 @@ def test_results_show_table_chart_and_confusion_matrix(home, project, tmp_path):
     table = at.dataframe[0].value
     assert list(table.columns) == [
         "dataset",
-        "Self-BLEU",
+        "Self-BLEU (first sentence)",
+        "weighted Jaccard (first sentence)",
+        "Self-BLEU (second sentence)",
+        "weighted Jaccard (second sentence)",
         "texts scored",
-        "weighted Jaccard",
         "label correctness",
-        "protocol",
+        "balanced accuracy",
+        "correctness method",
+        "trained on",
+        "scored out of sample",
+        "degenerate",
+        "n",
+        "demo",
     ]
-    assert len(table) == 2 and table["Self-BLEU"].notna().all() and table["weighted Jaccard"].iloc[0] == 1.0
+    first = "Self-BLEU (first sentence)"
+    assert len(table) == 2 and table[first].notna().all() and table["weighted Jaccard (first sentence)"].iloc[0] == 1
+    assert list(table["correctness method"]) == ["quick estimate"] * 2 and table["demo"].iloc[0] == "DEMO"
+    assert list(table["scored out of sample"]) == ["5-fold cross-validated", "unseen rows"]
+    assert "the paper's protocol" in texts(at) and "not the paper's BERT" in texts(at)
     assert "lower means more diverse" in texts(at) and "closer to gold" in texts(at)
     at.selectbox(key="an_drill").set_value(other).run()
     assert not at.exception and "Confusion matrix" in texts(at)
@@ -76,3 +91,30 @@ def test_datasets_with_the_same_name_stay_apart():
     same = {"name": "JNLI · kadg · m · 150", "kind": "synthetic", "rows": 150, "is_demo": False}
     names = dataset_names([{**same, "id": "a"}, {**same, "id": "b"}, {**same, "name": "other", "id": "c"}])
     assert len(set(names.values())) == 3 and names["c"] == "other (synthetic, 150)"
+
+
+def test_demo_is_never_a_default_once_real_data_exists(home, project, tmp_path):
+    _, real = _two_jnli_sets(project, tmp_path)  # the demo (every task) and one real JNLI split
+    at = _page()
+    assert not at.exception
+    assert at.selectbox(key="an_task").value.name == "jnli"  # the task with real data first
+    assert at.selectbox(key="an_reference").value == real
+    assert not any(d.startswith(("jnli-train-", "jnli-zero-shot-demo", "jnli-kadg-demo"))
+                   for d in at.multiselect(key="an_compared_jnli").value)  # fmt: skip
+    assert at.selectbox(key=f"an_train_{real}").value == real  # its own split, cross-validated; not the demo's
+    assert at.selectbox(key="an_method_jnli").value == "quick"
+
+
+def test_a_bert_fine_tuned_on_gold_is_the_default_method_when_one_exists(home, project, tmp_path):
+    from japagen_core.training.store import save_model
+    from tests.training.test_training_results import record
+
+    _two_jnli_sets(project, tmp_path)
+    few = record("jnli", "fine-tuning", "few-shot", 0, 0.4, run="fs")  # gold few-shot: not a label checker
+    full = record("jnli", "fine-tuning", "fully-supervised", 0, 0.9, run="full")
+    save_model(project, dataclasses.replace(few, data_spec="gold-fewshot:5"), pd.DataFrame())
+    save_model(project, dataclasses.replace(full, data_spec="gold-full"), pd.DataFrame())
+    at = _page()
+    method = at.selectbox(key="an_method_jnli")
+    assert not at.exception and method.value == full.id and method.options[-1].startswith("quick estimate")
+    assert len(method.options) == 2  # the few-shot model is not offered

@@ -34,9 +34,17 @@ def test_overview_shows_headline_figures_charts_and_the_report(project, jnli_rev
     subheaders = [s.value for s in at.subheader]
     block = subheaders.index("JNLI (自然言語推論)")  # one block of five metrics per task, in order
     metrics = {m.label: m.value for m in list(at.metric)[5 * block : 5 * block + 5]}
-    assert metrics["Synthetic examples"] == "78"  # the run's 48 and the demo's 30
-    assert metrics["Reviewed"] == f"{2 / 78:.1%}"
+    # real data exists, so the demo's 30 rows no longer count (before: 78 = the run's 48 + the demo's 30)
+    assert metrics["Synthetic examples"] == "48"
+    assert metrics["Reviewed"] == f"{2 / 48:.1%}"
     assert metrics["Diversity (Self-BLEU)"] != "–" and metrics["Label correctness"].endswith("%")
+    captions = texts(at)  # each headline names its dataset, split, method and n
+    assert f"[{run}], synthetic split" in captions  # the run behind the figures, by id
+    for figure in ("Diversity (Self-BLEU): ", "Closeness to gold: ", "Label correctness: "):
+        assert figure in captions, figure
+    assert "first sentence, 1,000 per label, seed 0" in captions and "quick estimate" in captions
+    assert "5-fold cross-validated" in captions and "n 48" in captions
+    assert "DEMO · these figures" not in captions  # no JNLI figure counts demo rows
     assert len(at.get("vega_lite_chart")) >= 2  # examples per label, token overlap
     keys = [b.key for b in at.get("download_button")]
     assert "ov_report" in keys and any(k.endswith("_png") for k in keys) and any(k.endswith("_svg") for k in keys)
@@ -89,3 +97,4 @@ def test_the_demo_alone_fills_the_overview_read_only(home, project, monkeypatch)
     assert metrics["Synthetic examples"] == "30"  # the demo's KADG and zero-shot runs
     for label in ("Diversity (Self-BLEU)", "Closeness to gold", "Label correctness"):
         assert metrics[label] not in ("–", ""), label
+    assert "DEMO · these figures count the hand-written demo data" in texts(at)  # badged as demo

@@ -49,6 +49,22 @@ def test_home_removes_the_demo(home, project):
     assert "Your store is empty" in texts(at)
 
 
+def test_home_offers_to_remove_the_demo_after_the_first_real_import(home, project, tmp_path):
+    from japagen_core.datasets.importers import import_gold
+
+    load_demo(project.db, project.registry, analyse=False)
+    at = app().run()
+    at.switch_page("../pages/home.py").run()
+    assert "You have your own data now" not in texts(at)  # the demo alone: nothing to offer yet
+    rows = [{"sentence1": "犬が走る。", "sentence2": "動物が走る。", "label": "entailment"}]
+    [real] = import_gold(project.db, project.registry["jnli"], "valid", path=write_jsonl(tmp_path / "v.json", rows))
+    at.run()
+    assert "You have your own data now" in texts(at)
+    at.button(key="home_remove_demo_now").click().run()
+    assert not at.exception and [d["id"] for d in project.datasets()] == [real.dataset_id]
+    assert "You have your own data now" not in texts(at)
+
+
 def test_browse_empty_state(home):
     at = app().run()
     at.switch_page("../pages/browse.py").run()

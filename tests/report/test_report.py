@@ -117,8 +117,19 @@ def test_every_table_is_there_with_its_numbers(store):
     jnli = next(t for t in data.tasks if t.task.name == "jnli")
     run = next(d for d in jnli.datasets if d.id == ids["run"])
     assert (run.rows, run.reviewed, run.flagged, run.relabeled) == (37, 2, 2, 0)  # 36 demo pairs and the hostile one
-    # the headline counts every synthetic example of the task: the run's 37 and the demo's 30
-    assert jnli.headline.reviewed_share == pytest.approx(2 / 67) and jnli.headline.synthetic_rows == 67
+    # real data exists, so the headline counts the run's 37 and not the demo's 30 (before: 67)
+    assert jnli.headline.reviewed_share == pytest.approx(2 / 37) and jnli.headline.synthetic_rows == 37
+    assert jnli.headline.analysed_dataset == ids["run"] and not jnli.headline.includes_demo
+    # each headline names its source: dataset and split, method, n
+    sources = jnli.headline.sources
+    assert set(sources) == {"self_bleu", "weighted_jaccard", "label_correctness"}
+    assert all(f"[{ids['run']}], synthetic split" in v for v in sources.values())
+    assert "first sentence, 1,000 per label, seed 0" in sources["self_bleu"] and "n 37 texts" in sources["self_bleu"]
+    assert f"against gold {ids['gold']}" in sources["weighted_jaccard"]
+    assert "quick estimate" in sources["label_correctness"] and f"trained on {ids['gold']}" in sources[
+        "label_correctness"]  # fmt: skip
+    for text in sources.values():
+        assert html.escape(text) in page
     assert jnli.headline.best_row == "JAPAGEN · w/ KADG" and jnli.headline.paper["JAPAGEN · w/ KADG"] == 46.04
     assert "test-model" in page and "kadg" in page
 

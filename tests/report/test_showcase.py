@@ -69,3 +69,14 @@ def test_pin_errors_unpin_and_delete(project, run):
 
 def test_a_task_without_any_data_has_no_cards(project):
     assert showcase.example_cards(project, "jnli") == []
+
+
+def test_demo_cards_are_not_drawn_once_real_synthetic_data_exists(project):
+    from japagen_core.demo import load_demo
+
+    load_demo(project.db, project.registry, analyse=False)
+    demo_only = showcase.example_cards(project, "jnli", per_label=3)
+    assert demo_only and all(c.is_demo for c in demo_only)  # the demo alone: its cards, marked DEMO
+    run = make_run(project, ROWS)
+    for seed in range(3):
+        assert {c.dataset_id for c in showcase.example_cards(project, "jnli", per_label=3, seed=seed)} == {run}

@@ -15,6 +15,7 @@ from japagen_core.review import queue as q
 from japagen_core.review import snapshots as snap
 from japagen_core.review.events import Action
 from japagen_core.review.issues import class_label_issues, score_label_issues
+from tests.conftest import write_jsonl
 from tests.review_data import make_run
 
 
@@ -30,14 +31,41 @@ def test_cleanlab_issues_rank_a_confidently_wrong_label_lowest():
     assert residual[0] > residual[1]
 
 
-def test_queue_ranks_the_mislabeled_neutral_pairs_first(project, jnli_review):
-    _gold, run = jnli_review
-    page = q.queue_page(project, q.QueueFilter([run]), limit=12)
+def test_queue_ranks_the_mislabeled_neutral_pairs_first(project, tmp_path):
+    # Predictions are out of sample, so the gold split must teach what the run's new pairs show: pairs of the
+    # same kinds (templates), never the same pairs. A quarter of the run's entailment pairs say neutral.
+    from japagen_core.analysis import AnalysisConfig, run_analysis
+    from tests.review_data import make_run
+    from tests.training_data import jnli_pairs
+
+    def pairs(n, tag):
+        return [(f"{r['sentence1']}{tag}{i}", r["sentence2"], r["label"]) for i, r in enumerate(jnli_pairs(n))]
+
+    gold_rows = [{"sentence1": a, "sentence2": b, "label": label} for a, b, label in pairs(120, "g")]
+    [gold] = import_gold(project.db, project.registry["jnli"], "train",
+                         path=write_jsonl(tmp_path / "gold.json", gold_rows))  # fmt: skip
+    rows = pairs(48, "r")
+    wrong = [i for i, (_, _, label) in enumerate(rows) if label == "entailment"][::2]  # 8 of the 16
+    rows = [(a, b, "neutral" if i in wrong else label) for i, (a, b, label) in enumerate(rows)]
+    run = make_run(project, rows)
+    run_analysis(project, AnalysisConfig(reference=gold.dataset_id, datasets=[run], train=gold.dataset_id))
+    page = q.queue_page(project, q.QueueFilter([run]), limit=8)
     assert page.total == 48 and set(page.analyses) == {run}
-    top = page.rows.head(12)
+    top = page.rows.head(8)
     assert (top["suspicion"].diff().dropna() <= 1e-12).all()  # sorted, most suspicious first
-    # the copies labelled neutral that are really entailment dominate the top of the queue
-    assert (top["assigned"] == "neutral").mean() >= 0.75 and (top["predicted"] == "entailment").mean() >= 0.75
+    # the pairs labelled neutral that are really entailment dominate the top of the queue (base rate 1/6)
+    assert top["row_idx"].isin(wrong).mean() >= 0.75 and (top["predicted"] == "entailment").mean() >= 0.75
+
+
+def test_the_jnli_review_run_is_scored_out_of_sample(project, jnli_review):
+    gold, run = jnli_review  # a run that copies the gold pairs it is checked against
+    page = q.queue_page(project, q.QueueFilter([run]), limit=12)
+    assert page.total == 48 and (page.rows["suspicion"].diff().dropna() <= 1e-12).all()
+    with project.db.transaction() as con:
+        [(result,)] = con.execute("SELECT result FROM analysis_results WHERE kind = 'correctness' AND dataset_id = ?",
+                                  [run]).fetchall()  # fmt: skip
+    result = json.loads(result)
+    assert result["cross_validated"] == 48 and result["out_of_sample"] and result["trained_on"] == gold
 
 
 def test_confusion_cell_filter_gives_exactly_those_pairs(project, jnli_review):

@@ -119,3 +119,19 @@ def test_stored_models_round_trip_through_the_database(project):
     assert list(got["predicted"]) == ["neutral", "entailment"] and got["raw"].isna().all()
     table = results.build_table1(list_models(project), REGISTRY)
     assert results.table1_frame(table).iloc[0]["JNLI Acc."] == "50.00 (1 seed) ★"
+
+
+def test_a_prompting_run_that_mostly_names_no_label_is_invalid_never_best():
+    unanswered = [record("jnli", "prompting", "zero-shot", s, 0.6, run="pz", kind="prompting") for s in range(2)]
+    for r in unanswered:  # 2,434 answers, none naming a label: accuracy is the share that happens to match
+        r.metrics.update(examples=2434, unparsable=2434)
+    rows = [*[r.__dict__ for r in unanswered],
+            *[record("jnli", "japagen", "zero-shot", s, v, run="zs").__dict__ for s, v in enumerate([0.46, 0.47])],
+            record("jsts", "japagen", "kadg", 0, None, run="undef").__dict__]  # fmt: skip
+    table = results.build_table1(rows, REGISTRY)
+    frame = results.table1_frame(table).set_index("Method")
+    assert frame.loc["PROMPTING", "JNLI Acc."] == "60.00 ± 0.00 (invalid)"  # no ★ although it is the highest
+    assert frame.loc["JAPAGEN"].iloc[0]["JNLI Acc."] == "46.50 ± 0.71 ★"
+    assert table.rows[0].cells["jnli"].invalid and not table.rows[1].cells["jnli"].invalid
+    assert results.run_is_invalid(rows[-1]) and "jsts" not in table.best  # an undefined metric: invalid, not best
+    assert frame.loc["JAPAGEN"].iloc[1]["JSTS Spearman"] == "invalid"
