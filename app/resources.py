@@ -9,6 +9,7 @@ import threading
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from app.i18n import t
 from japagen_core import readonly
 from japagen_core.project import Project
 from japagen_core.settings import Settings
@@ -50,8 +51,11 @@ def _show_wait(seconds: float | None) -> None:
     if getattr(_waits, "ctx", None) is not ctx:
         _waits.ctx, _waits.slot = ctx, st.empty()
     _waits.slot.info(
-        f"Waiting for the store ({seconds:.0f} s): another process (an import or a job saving its results) "
-        "is writing to it."
+        t(
+            "Waiting for the store ({seconds} s): another process (an import or a job saving its results) "
+            "is writing to it.",
+            seconds=f"{seconds:.0f}",
+        )
     )
 
 

@@ -64,7 +64,7 @@ for report in data.tasks:
             help=t("How often a classifier trained on gold data predicts the label the example carries."),
         )  # fmt: skip
         for key, source in h.sources.items():
-            st.caption(t("{figure}: {source}", figure=SOURCE_TITLES[key], source=source))
+            st.caption(t("{figure}: {source}", figure=SOURCE_TITLES[key], source=plain(source)))
         if h.best_score is not None and h.best_score.mean is not None:
             paper = " · ".join(f"{row}: {score:.2f}" for row, score in h.paper.items())
             st.text(

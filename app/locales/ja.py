@@ -994,4 +994,5 @@ MESSAGES: dict[str, str] = {
     "japagen shows its data only to this machine, but this server listens on {address}. Start it with scripts/run, or with --server.address 127.0.0.1; to serve other machines on purpose, set JAPAGEN_ALLOW_REMOTE=1.": "japagen はこのマシンにだけデータを表示しますが、このサーバーは {address} で待ち受けています。scripts/run で、または --server.address 127.0.0.1 を付けて起動してください。意図して他のマシンに公開するときは JAPAGEN_ALLOW_REMOTE=1 を設定してください。",
     "This base URL is plain http on another machine: the API key would travel unencrypted.": "このベース URL は別のマシンへの平文の http です。API キーが暗号化されずに送られます。",
     "Send the API key unencrypted to {host} anyway": "それでも API キーを暗号化せずに {host} へ送る",
+    "Waiting for the store ({seconds} s): another process (an import or a job saving its results) is writing to it.": "ストアの空きを待っています ({seconds} 秒): 別のプロセス (取り込み、または結果を保存中のジョブ) が書き込んでいます。",
 }

@@ -77,7 +77,8 @@ def test_paper_scale_and_the_batch_api_show_calls_cost_and_time_before_launch(ho
         assert time.monotonic() < deadline, store.get(job.id).log_tail()
         time.sleep(0.2)
     at.switch_page("../pages/jobs.py").run()
-    assert not at.exception and "Batch API round 1: batch_000001" in texts(at) and "kadg · Batch API" in texts(at)
+    shown = texts(at)  # the job's message is data, escaped for Markdown (batch\_000001 shows as batch_000001)
+    assert not at.exception and "Batch API round 1\\: batch\\_000001" in shown and "kadg · Batch API" in shown
     store.cancel(store.get(job.id))
 
 

@@ -39,7 +39,7 @@ def test_overview_shows_headline_figures_charts_and_the_report(project, jnli_rev
     assert metrics["Reviewed"] == f"{2 / 48:.1%}"
     assert metrics["Diversity (Self-BLEU)"] != "–" and metrics["Label correctness"].endswith("%")
     captions = texts(at)  # each headline names its dataset, split, method and n
-    assert f"[{run}], synthetic split" in captions  # the run behind the figures, by id
+    assert f"\\[{run}\\], synthetic split" in captions  # the run behind the figures, by id (escaped: data text)
     for figure in ("Diversity (Self-BLEU): ", "Closeness to gold: ", "Label correctness: "):
         assert figure in captions, figure
     assert "first sentence, 1,000 per label, seed 0" in captions and "quick estimate" in captions
