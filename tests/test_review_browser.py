@@ -20,11 +20,10 @@ def test_review_three_examples_by_keyboard_only(jnli_review, project, server: st
     with sync_playwright() as p:
         browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        # The queue holds the run's 48 examples and the demo's 30 synthetic ones; the demo's are not
-        # analysed here (no suspicion), so the run's come first.
+        # The queue holds the run's 48 examples: once real data exists, the demo's runs are not pre-selected.
         page.goto(f"{server}/review?reviewer=aiko&task=jnli")
         try:
-            expect(page.get_by_text("Example 1 of 78")).to_be_visible(timeout=60_000)  # a cold start
+            expect(page.get_by_text("Example 1 of 48")).to_be_visible(timeout=60_000)  # a cold start
         except AssertionError:
             page.screenshot(path=str(tmp_path / "failed-at-start.png"), full_page=True)
             raise
@@ -45,7 +44,7 @@ def test_review_three_examples_by_keyboard_only(jnli_review, project, server: st
         page.get_by_role("heading", name="Review").click()  # focus the page, not a text box
         # Right after the first render a key can arrive before the shortcuts are bound: step forward with
         # J until the page reacts, then back with K (moving writes no event).
-        first = page.get_by_text("Example 1 of 78")
+        first = page.get_by_text("Example 1 of 48")
         for _ in range(10):
             page.keyboard.press("J")
             try:
@@ -60,12 +59,12 @@ def test_review_three_examples_by_keyboard_only(jnli_review, project, server: st
             page.keyboard.press("K")
             page.wait_for_timeout(500)
         expect(first).to_be_visible(timeout=30_000)
-        for key, shown in (("1", "Example 2 of 78"), ("M", "Example 3 of 78"), ("2", "Example 4 of 78")):
+        for key, shown in (("1", "Example 2 of 48"), ("M", "Example 3 of 48"), ("2", "Example 4 of 48")):
             press(key, shown)
-        press("K", "Example 3 of 78")  # back to the third one
+        press("K", "Example 3 of 48")  # back to the third one
         page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
         page.reload()  # nothing is lost on a reload
-        expect(page.get_by_text("Example 1 of 78")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Example 1 of 48")).to_be_visible(timeout=30_000)
         browser.close()
 
     log = [e for e in ev.all_events(project, run) if e.reviewer == "aiko"]
