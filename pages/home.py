@@ -49,6 +49,16 @@ c1.metric(t("Datasets"), len(frame))
 c2.metric(t("Examples"), f"{int(frame['rows'].sum()):,}")
 c3.metric(t("Tasks with data"), frame["task"].nunique())
 
+
+def remove_demo_and_rerun() -> None:
+    try:
+        remove_demo(project.db)
+    except JapagenError as exc:
+        show_error(t("The demo data could not be removed."), exc)
+    else:
+        st.rerun()
+
+
 if frame["is_demo"].any():
     st.info(t(DEMO_NOTE) + " " + t("Demo datasets are marked DEMO."), icon=":material/science:")
     if (~frame["is_demo"]).any() and not project.read_only:  # the first real import is in: offer to clean up
@@ -58,12 +68,7 @@ if frame["is_demo"].any():
             icon=":material/cleaning_services:",
         )  # fmt: skip
         if st.button(t("Remove the demo data now"), key="home_remove_demo_now"):
-            try:
-                remove_demo(project.db)
-            except JapagenError as exc:
-                show_error(t("The demo data could not be removed."), exc)
-            else:
-                st.rerun()
+            remove_demo_and_rerun()
 
 st.subheader(t("In the store"))
 table = frame.assign(
@@ -104,9 +109,4 @@ if frame["is_demo"].any() and not project.read_only:
     with st.expander(t("Remove the demo data")):
         st.write(t("This deletes the {count} demo datasets. Your own data stays.", count=int(frame["is_demo"].sum())))
         if st.button(t("Remove demo data"), key="home_remove_demo"):
-            try:
-                remove_demo(project.db)
-            except JapagenError as exc:
-                show_error(t("The demo data could not be removed."), exc)
-            else:
-                st.rerun()
+            remove_demo_and_rerun()
