@@ -29,7 +29,14 @@ def make_run(project, rows: list[tuple[str, str, str]], *, run_id: str = "jnli-r
             "source_id": None,
             "provenance": [
                 json.dumps(
-                    {"setting": "kadg", "kadg_word": KADG_WORDS[i % 3], "model": "test-model"}, ensure_ascii=False
+                    {
+                        "setting": "kadg",
+                        "kadg_word": KADG_WORDS[i % 3],
+                        "model": "test-model",
+                        "preset": "paper",
+                        "preset_sha": "db7e18309a5b",
+                    },
+                    ensure_ascii=False,
                 )
                 for i in range(len(rows))
             ],

@@ -80,7 +80,12 @@ def made_with(frame: pd.DataFrame) -> dict[str, Any]:
         "backend",
         "teacher",
         "setting",
+        "preset",  # japagen's prompts or the paper's (the authors' configs), and the sha the run used
+        "preset_sha",
         "prompt_version",
+        "pair_protocol",
+        "fewshot_draw",
+        "batch_api",
         "words_list",
         "words_list_version",
         "words_version",

@@ -67,6 +67,9 @@ def test_hf_folder_has_gold_field_names_class_labels_and_a_card(project, jnli_re
                              "review_events_through": how["review"]["review_events_through"]}  # fmt: skip
     assert how["generation"]["model"] == {"test-model": rows - 1}  # counted over the rows exported
     assert how["generation"]["setting"] == {"kadg": rows - 1}
+    assert how["generation"]["preset"] == {"paper": rows - 1} and how["generation"]["preset_sha"] == {
+        "db7e18309a5b": rows - 1
+    }
     measured = yaml.safe_load(body.split("## Measurements")[1].split("```yaml\n")[1].split("```")[0])
     kinds = {m["metric"].split(" (")[0]: m for m in measured}
     assert set(kinds) == {"Self-BLEU", "weighted Jaccard", "label correctness"}
