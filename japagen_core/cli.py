@@ -168,7 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-length", type=int, default=512, help="local: tokens per conversation")
     p.add_argument("--max-steps", type=int, default=-1, help="local: stop after this many steps (smoke tests)")
     p.add_argument("--device", default="auto", help="local: auto, cpu or cuda")
-    p.add_argument("--exclude-flagged", action="store_true", help="leave flagged examples out of the snapshot")
+    p.add_argument("--exclude-flagged", action=argparse.BooleanOptionalAction, default=True,
+                   help="leave flagged examples out of the snapshot (default; --no-exclude-flagged keeps them)",
+                   )  # fmt: skip
     p.add_argument("--dry-run", action="store_true", help="show the file, its token count and cost; start nothing")
     p.add_argument("--out", type=Path, help="also write the training file (JSON Lines) here")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
@@ -230,7 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="jsonl: the task's gold format; hf: a Hugging Face dataset folder with a card; label-studio: "
         "tasks JSON + labeling config; argilla: a folder for rg.Dataset.from_disk",
     )
-    p.add_argument("--exclude-flagged", action="store_true", help="leave out every flagged example")
+    p.add_argument("--exclude-flagged", action=argparse.BooleanOptionalAction, default=True,
+                   help="leave out every flagged example (default; --no-exclude-flagged keeps them)")  # fmt: skip
     p.add_argument("--out", type=Path, required=True, help="a file outside the data directory (JAPAGEN_HOME)")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.add_argument("--reviewer", default="cli", help="recorded as who made the snapshot")
@@ -260,7 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-class", help="a scaling series: synthetic examples per class, e.g. 500,1000,5000")
     p.add_argument("--gold", help="gold training split (default: the task's gold 'train' dataset)")
     p.add_argument("--eval", help="gold split to evaluate on (default: the task's test, else valid split)")
-    p.add_argument("--exclude-flagged", action="store_true", help="leave flagged examples out of new snapshots")
+    p.add_argument("--exclude-flagged", action=argparse.BooleanOptionalAction, default=True,
+                   help="leave flagged examples out of new snapshots (default, as export does; "
+                        "--no-exclude-flagged keeps them)")  # fmt: skip
     p.add_argument("--no-save-weights", action="store_true", help="keep config, label map and metrics only")
     p.add_argument("--no-start", action="store_true", help="create the job only (e.g. for accelerate launch)")
     p.add_argument("--wait", action="store_true", help="follow the job until it ends")

@@ -84,9 +84,9 @@ def pick_synthetic(key: str) -> tuple[str, int | None, bool]:
         key=f"{key}_snapshot_{dataset_id}",
         help=t("Training reads a frozen snapshot, with the review's relabels applied."),
     )
-    exclude = False
+    exclude = True
     if snapshot is None:
-        exclude = st.checkbox(t("Leave flagged examples out"), key=f"{key}_exclude_{dataset_id}")
+        exclude = st.checkbox(t("Leave flagged examples out"), value=True, key=f"{key}_exclude_{dataset_id}")
     counts = next(d["counts"] for d in of_task if d["id"] == dataset_id)
     st.caption(
         t("Examples per class:") + " " + ", ".join(f"{plain(label_text(task, k))} {v:,}" for k, v in counts.items())

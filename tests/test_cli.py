@@ -146,3 +146,18 @@ def test_analyze_json_gives_the_stored_numbers_the_page_shows(project, capsys):
         assert corr["degenerate"] == any(r < 0.05 for r in corr["recall"].values())
         assert (entry["jaccard"] is None) == (entry["id"] == gold)
     assert result["datasets"][0]["label_correctness"]["cross_validated"] > 0  # the gold row: out-of-fold
+
+
+def test_flagged_examples_stay_out_by_default_everywhere():
+    """A reviewer's flags hold in export, student training and teacher tuning unless the user says otherwise."""
+    from japagen_core.cli import build_parser
+    from japagen_core.teacher.service import TeacherRequest
+    from japagen_core.training.data import DataChoice
+
+    parser = build_parser()
+    for args in (["export", "d", "--format", "jsonl", "--out", "x"], ["train", "--task", "jnli", "--data", "gold-full"],
+                 ["teacher-tune", "--task", "jnli"]):  # fmt: skip
+        assert parser.parse_args(args).exclude_flagged is True
+        assert parser.parse_args([*args, "--no-exclude-flagged"]).exclude_flagged is False
+    assert DataChoice.__dataclass_fields__["exclude_flagged"].default is True
+    assert TeacherRequest.__dataclass_fields__["exclude_flagged"].default is True

@@ -68,7 +68,7 @@ class TeacherRequest:
     base_url: str | None = None
     allow_insecure_http: bool = False  # confirmed: the key may go over plain http to base_url
     seed: int = 0
-    exclude_flagged: bool = False
+    exclude_flagged: bool = True  # flagged examples stay out, as in export and student training
     openai: dict[str, Any] = field(default_factory=dict)
     lora: dict[str, Any] = field(default_factory=dict)
 

@@ -45,7 +45,7 @@ class DataChoice:
     gold_fraction: float | None = None
     synthetic_per_class: int | None = None  # mix: None takes every synthetic example
     sizes: tuple[int, ...] = field(default_factory=tuple)  # synthetic: a scaling series (per class)
-    exclude_flagged: bool = False  # when snapshotting at submit time
+    exclude_flagged: bool = True  # when snapshotting at submit time: a reviewer's flags hold, as in export
 
     def __post_init__(self):
         object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
@@ -87,7 +87,7 @@ _MIX_KEYS = {"gold", "synthetic", "snapshot", "dataset"}
 
 
 def parse_data(text: str, *, gold_dataset: str | None = None, sizes: Sequence[int] = (),
-               exclude_flagged: bool = False) -> DataChoice:  # fmt: skip
+               exclude_flagged: bool = True) -> DataChoice:  # fmt: skip
     """Read a ``--data`` value (see the module docstring); TrainingError names what is wrong."""
     value = (text or "").strip()
     common = {"gold_dataset": gold_dataset, "sizes": tuple(sizes), "exclude_flagged": exclude_flagged}
