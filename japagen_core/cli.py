@@ -29,6 +29,7 @@ from japagen_core.generation.prompts import PRESETS, SETTINGS
 from japagen_core.generation.run import FEWSHOT_DRAWS, PAIR_PROTOCOLS, RunConfig, new_run_id, progress_line
 from japagen_core.generation.scale import PAPER_PER_LABEL, estimate_run, paper_sampling, prompt_chars
 from japagen_core.jobs import JobStore
+from japagen_core.jobs.progress import Progress
 from japagen_core.jobs.runner import run_job, submit_analysis, submit_prompting, submit_run, submit_training
 from japagen_core.metrics.inputs import load_texts
 from japagen_core.metrics.overlap import count_tokens, overlap
@@ -693,7 +694,7 @@ def _submit(project: Project, cfg: RunConfig, wait: bool) -> int:
 
 def _progress_text(kind: str, p: dict[str, Any]) -> str:
     if kind.startswith("teacher-"):
-        return f"{p.get('message', '')} ({p.get('ok', 0)}/{p.get('target') or '?'} steps)"
+        return f"{p.get('message', '')} ({Progress.from_json(p).done}/{p.get('target') or '?'} steps)"
     if kind == "analysis":
         return f"{p.get('message', '')} ({p.get('ok', 0)}/{p.get('target') or '?'})"
     if kind == "train":

@@ -16,6 +16,7 @@ from app.resources import get_project
 from japagen_core.errors import JapagenError
 from japagen_core.generation.llm import resolve_api_key, sends_key_in_clear
 from japagen_core.jobs import JobError, JobStore
+from japagen_core.jobs.progress import Progress
 from japagen_core.review.snapshots import list_snapshots
 from japagen_core.settings import SECRETS_PATH
 from japagen_core.teacher.openai_tune import DEFAULT_BASE_MODEL
@@ -217,7 +218,8 @@ def registered() -> None:
             if job is not None:
                 p = job.progress
                 target = max(int(p.get("target") or 0), 1)
-                st.progress(min(int(p.get("ok") or 0) / target, 1.0), text=str(p.get("message") or job.state))
+                done = Progress.from_json(p).done  # "done"; older jobs and OpenAI tuning wrote "ok"
+                st.progress(min(int(done or 0) / target, 1.0), text=str(p.get("message") or job.state))
                 events = p.get("events") or []
                 if events:
                     st.code("\n".join(f"[{e['level']}] {e['message']}" for e in events[-8:]), language=None)

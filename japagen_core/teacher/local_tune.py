@@ -6,9 +6,11 @@ prompt's labels are -100), the way a chat model learns to reply. The adapter is 
 place at the end, so a half-written adapter is never loaded. The local generation backend loads it on
 top of the same base model.
 
-A short loop in three parts (as in accelerate's nlp_example): encode, train, save. It reports progress
-after every step and checks the job's CANCEL file before each one. On a GPU it trains in bf16 autocast
-when the GPU has it. This module imports torch and peft: import it only in a job process or a test.
+Three parts (as in accelerate's nlp_example): encode, train, save. Training is the transformers Trainer,
+as for the student (``training.finetune``), with the same callbacks (``training.callbacks``): the job's
+CANCEL file stops it at the end of a step, and every step reports a ``Progress`` in steps (the loss in
+its extras). On a GPU it trains in bf16 when the GPU has it. This module imports torch and peft:
+import it only in a job process or a test.
 """
 
 from __future__ import annotations
@@ -17,22 +19,24 @@ import json
 import logging
 import math
 import os
-import random
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 from peft import LoraConfig, get_peft_model
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments
 from transformers.utils import logging as hf_logging
 
 from japagen_core.generation.local import adapter_sha, pick_device
+from japagen_core.jobs.progress import Progress
 from japagen_core.teacher.lora_config import LoraTuning
 from japagen_core.teacher.trainfile import TeacherError
+from japagen_core.training.callbacks import CancelCallback, ProgressCallback
 
 log = logging.getLogger(__name__)
 TEACHER_FILE = "teacher.json"  # in the adapter folder: base model, data sha, settings, loss
@@ -82,16 +86,13 @@ def encode(tokenizer, records: list[dict[str, Any]], *, max_length: int) -> list
     return examples
 
 
-def _batch(examples: list[Example], pad_id: int, device: str) -> dict[str, torch.Tensor]:
-    width = max(len(e.input_ids) for e in examples)
-    ids = [e.input_ids + [pad_id] * (width - len(e.input_ids)) for e in examples]
-    labels = [e.labels + [-100] * (width - len(e.labels)) for e in examples]
-    mask = [[1] * len(e.input_ids) + [0] * (width - len(e.input_ids)) for e in examples]
-    return {
-        "input_ids": torch.tensor(ids, device=device),
-        "labels": torch.tensor(labels, device=device),
-        "attention_mask": torch.tensor(mask, device=device),
-    }
+def collate(features: list[dict[str, list[int]]], *, pad_id: int) -> dict[str, torch.Tensor]:
+    """A batch padded to its longest conversation: pad ids, no attention and no loss on the padding."""
+    width = max(len(f["input_ids"]) for f in features)
+    ids = [f["input_ids"] + [pad_id] * (width - len(f["input_ids"])) for f in features]
+    labels = [f["labels"] + [-100] * (width - len(f["labels"])) for f in features]
+    mask = [[1] * len(f["input_ids"]) + [0] * (width - len(f["input_ids"])) for f in features]
+    return {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels), "attention_mask": torch.tensor(mask)}
 
 
 # --- 2. train -------------------------------------------------------------------------------------
@@ -129,61 +130,116 @@ def load_for_tuning(base_model: str, settings: LoraTuning, device: str):
     return tokenizer, model.to(device)
 
 
+def expected_steps(examples: int, settings: LoraTuning) -> int:
+    """The optimizer steps the Trainer will take: whole batches per epoch times epochs, or max_steps."""
+    if settings.max_steps > 0:
+        return settings.max_steps
+    return math.ceil(math.ceil(examples / settings.batch_size) * settings.epochs)
+
+
+def training_arguments(settings: LoraTuning, *, output_dir: Path, device: str, total: int) -> TrainingArguments:
+    """AdamW over the LoRA weights with linear warmup and decay, gradients clipped at 1."""
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        per_device_train_batch_size=settings.batch_size,
+        num_train_epochs=settings.epochs,
+        max_steps=settings.max_steps,
+        learning_rate=settings.learning_rate,
+        warmup_steps=settings.warmup_ratio,  # transformers 5: a float below 1 is a ratio of the total steps
+        lr_scheduler_type="linear",
+        optim="adamw_torch",
+        max_grad_norm=1.0,
+        bf16=_bf16(device),
+        use_cpu=device == "cpu",
+        seed=settings.seed,
+        data_seed=settings.seed,
+        logging_steps=max(1, min(10, total // 20)),
+        logging_first_step=True,
+        save_strategy="no",
+        eval_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+    )
+
+
+class _Reporter:
+    """Turns the Trainer's steps into ``Progress`` dicts for the job's report callback, at most every 0.5 s
+    (and always at the last step)."""
+
+    def __init__(self, report: Callable[[dict[str, Any]], None], steps_per_epoch: int):
+        self.report = report
+        self.steps_per_epoch = steps_per_epoch
+        self.started: float | None = None
+        self.last_write = 0.0
+
+    def __call__(self, step: int, total: int, loss: float | None) -> None:
+        now = time.monotonic()
+        if self.started is None:
+            self.started = now - 1e-9
+        if step < total and now - self.last_write < 0.5:
+            return
+        self.last_write = now
+        rate = step / max(now - self.started, 1e-9)
+        self.send(step, total, loss, rate=rate, eta=round((total - step) / rate) if rate > 0 else None)
+
+    def send(self, step: int, total: int, loss: float | None, *, rate=None, eta=None) -> None:
+        epoch = step / max(1, self.steps_per_epoch)
+        loss_text = f", loss {loss:.4f}" if loss is not None else ""
+        self.report(Progress(state="running", done=step, target=total, unit="steps",
+                             rate_per_s=round(rate, 2) if rate is not None else None, eta_s=eta,
+                             message=f"LoRA step {step}/{total}, epoch {epoch:.2f}{loss_text}",
+                             extras={"loss": loss, "epoch": round(epoch, 4)}).to_json())  # fmt: skip
+
+
 def train(
     model,
+    tokenizer,
     examples: list[Example],
     settings: LoraTuning,
     *,
-    pad_id: int,
     device: str,
+    scratch: Path,
     report: Callable[[dict[str, Any]], None],
     cancelled: Callable[[], bool],
 ) -> dict[str, Any]:
-    """AdamW over the LoRA weights with linear warmup and decay; returns steps, last and mean loss."""
-    rng = random.Random(settings.seed)
-    torch.manual_seed(settings.seed)
+    """Train the LoRA weights with the Trainer; returns steps, the last logged loss and the last epoch's
+    mean loss. Raises TuningCancelled when the job was cancelled."""
+    if device.startswith("cuda:"):  # the Trainer trains on the current CUDA device
+        torch.cuda.set_device(torch.device(device))
     per_epoch = math.ceil(len(examples) / settings.batch_size)
-    total = math.ceil(per_epoch * settings.epochs)
-    if settings.max_steps > 0:
-        total = min(total, settings.max_steps)
-    warmup = int(total * settings.warmup_ratio)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=settings.learning_rate)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: (s + 1) / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup))
+    total = expected_steps(len(examples), settings)
+    shutil.rmtree(scratch, ignore_errors=True)  # left by an attempt that was killed
+    args = training_arguments(settings, output_dir=scratch, device=device, total=total)
+    features = [{"input_ids": e.input_ids, "labels": e.labels} for e in examples]
+    cancel = CancelCallback(cancelled)
+    reporter = _Reporter(report, per_epoch)
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=features,
+        data_collator=partial(collate, pad_id=tokenizer.pad_token_id),
+        processing_class=tokenizer,
+        callbacks=[cancel, ProgressCallback(reporter)],
     )
-    autocast = _bf16(device)
-    model.train()
-    step, losses, started, last_report = 0, [], time.monotonic(), 0.0
-    while step < total:
-        order = list(range(len(examples)))
-        rng.shuffle(order)
-        for start in range(0, len(order), settings.batch_size):
-            if step >= total:
-                break
-            if cancelled():
-                raise TuningCancelled()
-            batch = _batch([examples[i] for i in order[start : start + settings.batch_size]], pad_id, device)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
-                loss = model(**batch).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            losses.append(float(loss.detach()))
-            now = time.monotonic()
-            if now - last_report >= 0.5 or step == total:
-                last_report = now
-                rate = step / max(now - started, 1e-9)
-                message = f"LoRA step {step}/{total}, epoch {step / per_epoch:.2f}, loss {losses[-1]:.4f}"
-                eta = round((total - step) / rate)
-                report({"state": "running", "unit": "steps", "ok": step, "target": total, "loss": losses[-1],
-                        "rate_per_s": round(rate, 2), "eta_s": eta, "message": message})  # fmt: skip
+    try:
+        output = trainer.train()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     model.eval()
-    tail = losses[-per_epoch:] if losses else [float("nan")]
-    return {"steps": step, "loss": losses[-1] if losses else None, "last_epoch_loss": sum(tail) / len(tail)}
+    if cancel.stopped:
+        raise TuningCancelled()
+    logged = [(entry["epoch"], entry["loss"]) for entry in trainer.state.log_history if "loss" in entry]
+    last_epoch = [loss for epoch, loss in logged if epoch > (logged[-1][0] - 1)] if logged else []
+    loss = logged[-1][1] if logged else None
+    reporter.send(int(output.global_step), total, loss)  # the last step's loss is logged after its report
+    return {
+        "steps": int(output.global_step),
+        "loss": loss,
+        "train_loss": float(output.training_loss),
+        "last_epoch_loss": sum(last_epoch) / len(last_epoch) if last_epoch else None,
+    }
 
 
 # --- 3. save --------------------------------------------------------------------------------------
@@ -214,15 +270,19 @@ def tune_lora(
     report: Callable[[dict[str, Any]], None] = lambda snapshot: None,
     cancelled: Callable[[], bool] = lambda: False,
 ) -> dict[str, Any]:
-    """Encode, train and save a LoRA adapter of ``base_model`` on ``records``; returns what it did."""
+    """Encode, train and save a LoRA adapter of ``base_model`` on ``records``; returns what it did. Raises
+    TuningCancelled (and leaves no adapter) when ``cancelled`` says so before or during training."""
     device = pick_device(settings.device)
-    report({"state": "running", "unit": "steps", "ok": 0, "target": 0, "message": f"loading {base_model} on {device}"})
+    report(Progress(unit="steps", message=f"loading {base_model} on {device}").to_json())
     tokenizer, model = load_for_tuning(base_model, settings, device)
     examples = encode(tokenizer, records, max_length=settings.max_length)
+    if cancelled():  # loading a large model takes a while: do not start training after a cancel
+        raise TuningCancelled()
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log.info("LoRA tuning %s on %s: %d conversations, %d answer tokens, %d trainable parameters", base_model,
              device, len(examples), sum(e.answer_tokens for e in examples), trainable)  # fmt: skip
-    outcome = train(model, examples, settings, pad_id=tokenizer.pad_token_id, device=device, report=report,
+    scratch = out_dir.with_name(f".trainer-{out_dir.name}")
+    outcome = train(model, tokenizer, examples, settings, device=device, scratch=scratch, report=report,
                     cancelled=cancelled)  # fmt: skip
     outcome.update(examples=len(examples), tokens=sum(len(e.input_ids) for e in examples), trainable=trainable,
                    device=device)  # fmt: skip

@@ -2,6 +2,7 @@
 the local backend loads; as background jobs with progress and cancel; then a run generated with it."""
 
 import json
+import time
 
 import pytest
 
@@ -9,6 +10,7 @@ from japagen_core.cli import main
 from japagen_core.generation.llm import LLMConfig
 from japagen_core.generation.local import LocalChatClient, LocalConfig, adapter_sha
 from japagen_core.jobs import JobStore
+from japagen_core.jobs.progress import Progress
 from japagen_core.teacher.local_tune import TEACHER_FILE, LoraTuning, TuningCancelled, encode, tune_lora
 from japagen_core.teacher.service import (
     TeacherRequest,
@@ -54,16 +56,35 @@ def test_lora_tuning_lowers_the_loss_and_saves_an_adapter(project, marc_gold, ti
     out = tmp_path / "adapter"
     outcome = tune_lora(records, base_model=str(tiny_lm), out_dir=out, settings=LoraTuning(**{**FAST, "epochs": 8}),
                         info={"teacher_id": "t"}, report=reports.append)  # fmt: skip
-    steps = [r for r in reports if r.get("ok")]
-    assert outcome["steps"] == 24 and steps[-1]["ok"] == steps[-1]["target"] == 24  # ceil(10 / 4) x 8
-    assert steps[-1]["loss"] < steps[0]["loss"]
+    progress = [Progress.from_json(r) for r in reports]
+    assert [p.to_json() | {"updated_at": ""} for p in progress] == [r | {"updated_at": ""} for r in reports]  # typed
+    steps = [p for p in progress if p.done]
+    assert outcome["steps"] == 24 and steps[-1].done == steps[-1].target == 24  # ceil(10 / 4) x 8
+    assert {p.unit for p in progress} == {"steps"} and [p.done for p in steps] == sorted(p.done for p in steps)
+    losses = [p.extras["loss"] for p in steps if p.extras["loss"] is not None]
+    assert len(losses) >= 2 and losses[-1] < losses[0] and outcome["loss"] == losses[-1]
     assert (out / "adapter_config.json").is_file() and outcome["adapter_sha"] == adapter_sha(out)
     saved = json.loads((out / TEACHER_FILE).read_text())
     assert saved["base_model"] == str(tiny_lm) and saved["lora"]["r"] == 4 and saved["adapter_sha"] == adapter_sha(out)
-    assert not list(tmp_path.glob(".adapter*"))  # the temp folder was renamed into place
+    assert not list(tmp_path.glob(".*"))  # the temp folder was renamed into place; the Trainer's scratch is gone
     client = LocalChatClient(LLMConfig(model=str(tiny_lm), max_tokens=8), LocalConfig(adapter=str(out)))
     assert client.provenance["adapter_sha"] == outcome["adapter_sha"]
     assert len(client.generate([client.render(records[0]["messages"][:-1])])) == 1
+    assert _adapter_changes_the_logits(tiny_lm, out, records[0]["messages"][0]["content"])
+
+
+def _adapter_changes_the_logits(base, adapter, text: str) -> bool:
+    """peft starts LoRA's B at zero (the adapter adds nothing): a trained, saved adapter changes the logits."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    ids = AutoTokenizer.from_pretrained(str(base))(text, return_tensors="pt")["input_ids"]
+    model = AutoModelForCausalLM.from_pretrained(str(base)).eval()
+    with torch.no_grad():
+        before = model(ids).logits
+        after = PeftModel.from_pretrained(model, str(adapter)).eval()(ids).logits
+    return not torch.allclose(before, after, atol=1e-4)
 
 
 def test_lora_tuning_stops_when_cancelled(tiny_lm, tmp_path):
@@ -72,7 +93,7 @@ def test_lora_tuning_stops_when_cancelled(tiny_lm, tmp_path):
     with pytest.raises(TuningCancelled):
         tune_lora(records, base_model=str(tiny_lm), out_dir=tmp_path / "a", settings=LoraTuning(**FAST),
                   info={}, cancelled=lambda: checks.append(1) or len(checks) > 2)  # fmt: skip
-    assert len(checks) == 3 and not (tmp_path / "a").exists()
+    assert len(checks) == 3 and not list(tmp_path.iterdir())  # no adapter, no Trainer scratch folder
 
 
 def test_bad_lora_settings_and_models_are_refused_before_a_job(project, marc_gold, tiny_lm, tmp_path):
@@ -92,7 +113,8 @@ def test_local_teacher_end_to_end_as_jobs(project, marc_gold, tiny_lm, capsys):
     teacher, job = submit_teacher(project, _request(tiny_lm))
     done = _wait(store, job.id, lambda j: j.state in ("succeeded", "failed", "cancelled"))
     assert done.state == "succeeded", done.log_tail()
-    assert done.progress["ok"] == done.progress["target"] == 9 and done.progress["unit"] == "steps"
+    progress = Progress.from_json(done.progress)
+    assert progress.done == progress.target == 9 and progress.unit == "steps" and progress.extras["loss"] > 0
     [ready] = list_teachers(project, task="marc_ja", usable=True)
     assert ready.id == teacher.id and ready.model == f"teachers/{teacher.id}/adapter"
     adapter = project.settings.home / ready.model
@@ -118,6 +140,24 @@ def test_cancel_a_local_tuning_job(project, marc_gold, tiny_lm):
     teacher, job = submit_teacher(project, _request(tiny_lm, epochs=1000), start=False)
     checks, reports = [], []
     result = run_teacher_job(project, job, reports.append, lambda: checks.append(1) or len(checks) > 2)
-    assert result["state"] == "cancelled" and reports[-1]["ok"] >= 1  # it had begun training
+    assert result["state"] == "cancelled" and reports[-1]["done"] >= 1  # it had begun training
+    assert [t.status for t in list_teachers(project)] == ["cancelled"]
+    assert not (project.settings.home / "teachers" / teacher.id / "adapter").exists()
+
+
+def test_cancel_from_the_job_store_stops_the_trainer_in_the_job_process(project, marc_gold, tiny_lm):
+    """JobStore.cancel writes CANCEL; the Trainer's CancelCallback in the job process stops at the step's end,
+    the job ends cancelled with the steps it did, and no adapter is left."""
+    store = JobStore(project.settings.jobs_dir)
+    teacher, job = submit_teacher(project, _request(tiny_lm, epochs=1000))
+    running = _wait(store, job.id, lambda j: Progress.from_json(j.progress).done >= 2)
+    assert Progress.from_json(running.progress).target == 3000  # ceil(10 / 4) x 1000
+    asked = time.monotonic()
+    store.cancel(job, grace=60)  # the callback stops it well within the grace: no signal needed
+    assert time.monotonic() - asked < 30
+    done = _wait(store, job.id, lambda j: j.state in ("succeeded", "failed", "cancelled"))
+    progress = Progress.from_json(done.progress)
+    assert done.state == "cancelled" and 2 <= progress.done < 3000, done.log_tail()
+    assert "Traceback" not in done.log_tail() and "SIGTERM" not in done.log_tail()
     assert [t.status for t in list_teachers(project)] == ["cancelled"]
     assert not (project.settings.home / "teachers" / teacher.id / "adapter").exists()
