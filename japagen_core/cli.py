@@ -47,6 +47,7 @@ from japagen_core.training.config import DEFAULT_MODEL, DEFAULT_SEEDS, TrainConf
 from japagen_core.training.data import parse_data
 from japagen_core.training.plan import TrainRequest, train_progress_line
 from japagen_core.training.prompting import PROMPTING_LLM, PromptingRequest
+from japagen_core.training.weights import check_model_available
 
 
 class _Parser(argparse.ArgumentParser):
@@ -775,6 +776,8 @@ def cmd_train(project: Project, args: argparse.Namespace) -> int:
                         max_length=args.max_length, max_steps=args.max_steps, precision=args.precision,
                         save_weights=not args.no_save_weights)  # fmt: skip
     request = TrainRequest(task=args.task, data=data, eval_dataset=args.eval, seeds=args.seeds, train=train)
+    if not args.no_start and (problem := check_model_available(train.model)):  # --no-start may run elsewhere
+        raise TrainingError(problem)
     job = submit_training(project, request, start=not args.no_start)
     plan = job.config
     models = len(plan["seeds"]) * len(plan["sizes"])

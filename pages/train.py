@@ -15,6 +15,7 @@ from japagen_core.training.config import DEFAULT_MODEL, DEFAULT_SEEDS, PRECISION
 from japagen_core.training.data import DEFAULT_SIZES, DataChoice
 from japagen_core.training.plan import EVAL_SPLITS, TrainRequest, train_progress_line
 from japagen_core.training.prompting import PROMPTING_LLM, PromptingRequest
+from japagen_core.training.weights import check_model_available
 
 DATA_KINDS = {
     "synthetic": N_("Synthetic data (JAPAGEN)"),
@@ -187,7 +188,8 @@ with finetune_tab:
     st.caption(
         t(
             "Training runs in a background job on this machine: on its GPU when there is one, else on the CPU (slow "
-            "for bert-base). The model's weights must be reachable: a local folder, or the Hugging Face Hub or cache."
+            "for bert-base). The model's weights and tokenizer must be on this machine, in a local folder or the "
+            "Hugging Face cache: Start checks that first."
         )
     )
     if writable(project) and st.button(t("Start training"), type="primary", key="tr_start"):
@@ -205,6 +207,8 @@ with finetune_tab:
             request = TrainRequest(
                 task.name, DataChoice(**choice), eval_dataset=eval_split, seeds=int(seeds), train=config
             )
+            if problem := check_model_available(config.model):  # before any snapshot or job
+                raise JapagenError(problem)
             job = submit_training(project, request)
         except ValueError:
             show_error(t("The training job could not start."), JapagenError("examples per class must be whole numbers"))

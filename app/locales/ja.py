@@ -497,10 +497,11 @@ MESSAGES: dict[str, str] = {
         " (スコアの回帰ではなし)、バッチはそのバッチ内の最長の事例に合わせてパディングします。"
     ),
     "Training runs in a background job on this machine: on its GPU when there is one, else on the CPU (slow "
-    "for bert-base). The model's weights must be reachable: a local folder, or the Hugging Face Hub or cache.": (
+    "for bert-base). The model's weights and tokenizer must be on this machine, in a local folder or the "
+    "Hugging Face cache: Start checks that first.": (
         "学習はこのマシン上のバックグラウンドのジョブで実行されます。GPU があれば GPU、なければ CPU を使います"
-        " (bert-base では低速)。モデルの重みはローカルフォルダ、Hugging Face Hub またはそのキャッシュから"
-        "読み込める必要があります。"
+        " (bert-base では低速)。モデルの重みとトークナイザーがこのマシンのローカルフォルダか Hugging Face の"
+        "キャッシュにある必要があります。開始時にまずそれを確認します。"
     ),
     "Start training": "学習を開始",
     "The training job could not start.": "学習ジョブを開始できませんでした。",

@@ -48,6 +48,7 @@ from japagen_core.teacher.trainfile import (
 from japagen_core.training.config import TrainingError
 from japagen_core.training.data import DataChoice, class_keys, labelled, parse_data, sample_per_class
 from japagen_core.training.plan import default_gold_train
+from japagen_core.training.weights import check_model_available
 
 log = logging.getLogger(__name__)
 JOB_KINDS = {"openai": "teacher-tune-openai", "local": "teacher-tune-local"}
@@ -219,6 +220,8 @@ def submit_teacher(project: Project, request: TeacherRequest, *, start: bool = T
     project.require_writable("fine-tuning a teacher")
     if request.backend == "openai":  # no key: say so now, not in the job's log
         resolve_api_key(request.base_url, allow_insecure_http=request.allow_insecure_http, secrets_path=SECRETS_PATH)
+    elif problem := check_model_available(request.base_model):  # say so now, before a snapshot and a job
+        raise TeacherError(problem)
     prepared = prepare(project, request, snapshot=True)
     teacher_id = new_teacher_id(request.task, request.backend)
     config = {

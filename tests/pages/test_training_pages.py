@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from streamlit.testing.v1 import AppTest
 
 from japagen_core.jobs import JobStore
+from japagen_core.review.snapshots import list_snapshots
 from japagen_core.settings import PROJECT_ROOT
 from japagen_core.training.store import ModelRecord, list_models, save_model
 from tests.openai_server import FakeOpenAI, ServerConfig
@@ -93,6 +94,27 @@ def test_mistakes_are_shown_and_start_nothing(project, tmp_path, tiny_model):
     assert not at.exception and "could not start" in texts(at)
     assert "also the evaluation split" in "\n".join(c.value for c in at.code)
     assert JobStore(project.settings.jobs_dir).list() == []
+
+
+def test_a_model_that_is_not_on_this_machine_is_refused_before_any_job_or_snapshot(project, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    ids = setup_jnli(project, tmp_path)
+    before = len(list_snapshots(project))
+    at = page("train")
+    at.selectbox(key="tr_task").set_value(project.registry["jnli"]).run()
+    at.radio(key="tr_kind").set_value("gold-full").run()
+    at.selectbox(key="tr_eval").set_value(ids["valid"]).run()
+    at.text_input(key="tr_model").set_value("no-such-org/no-such-bert")
+    started = time.monotonic()
+    at.button(key="tr_start").click().run()
+    assert time.monotonic() - started < 5
+    assert not at.exception and "could not start" in texts(at)
+    shown = "\n".join(c.value for c in at.code)
+    assert (
+        "'no-such-org/no-such-bert' is not on this machine" in shown
+        and "`hf download no-such-org/no-such-bert`" in shown
+    )
+    assert JobStore(project.settings.jobs_dir).list() == [] and len(list_snapshots(project)) == before
 
 
 def test_the_prompting_baseline_runs_as_a_job(project, tmp_path):

@@ -11,6 +11,7 @@ from japagen_core.generation.llm import LLMConfig
 from japagen_core.generation.local import LocalChatClient, LocalConfig, adapter_sha
 from japagen_core.jobs import JobStore
 from japagen_core.jobs.progress import Progress
+from japagen_core.review.snapshots import list_snapshots
 from japagen_core.teacher.local_tune import TEACHER_FILE, LoraTuning, TuningCancelled, encode, tune_lora
 from japagen_core.teacher.service import (
     TeacherRequest,
@@ -101,6 +102,12 @@ def test_bad_lora_settings_and_models_are_refused_before_a_job(project, marc_gol
         prepare(project, _request(tiny_lm, r=0))
     with pytest.raises(Exception, match="no such model folder"):
         prepare(project, TeacherRequest(task="marc_ja", backend="local", base_model=str(tmp_path / "none")))
+    # a base model that is not on this machine: said at submit, before a snapshot, a teacher or a job
+    with pytest.raises(TeacherError, match=r"'no-such-org/no-such-lm' is not on this machine.*hf download"):
+        submit_teacher(project, TeacherRequest(task="marc_ja", backend="local", base_model="no-such-org/no-such-lm",
+                                               data="gold-fewshot:2", lora=FAST))  # fmt: skip
+    assert list_teachers(project) == [] and list_snapshots(project) == []
+    assert JobStore(project.settings.jobs_dir).list() == []
     # a local teacher has no 10-example minimum and costs nothing
     small = prepare(project, TeacherRequest(task="marc_ja", backend="local", base_model=str(tiny_lm),
                                             data="gold-fewshot:2", lora=FAST))  # fmt: skip

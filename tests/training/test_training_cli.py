@@ -2,8 +2,11 @@
 results through the same entry point in this process (importing torch once, not per command)."""
 
 import json
+import time
 
 from japagen_core.cli import main
+from japagen_core.jobs import JobStore
+from japagen_core.review.snapshots import list_snapshots
 from tests.test_cli import run
 from tests.training_data import setup_jnli
 
@@ -52,3 +55,20 @@ def test_training_mistakes_exit_non_zero_with_one_line(home, project, tmp_path, 
         assert code == 1, (args, stderr)
         assert stderr.startswith("error: ") and problem in stderr and stderr.count("\n") == 1, stderr
     assert cli(capsys, "results")[1].startswith("No results yet")
+
+
+def test_train_without_the_model_on_this_machine_says_how_to_get_it_and_submits_nothing(
+    home, project, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    ids = setup_jnli(project, tmp_path)
+    before = len(list_snapshots(project))
+    started = time.monotonic()
+    code, _, stderr = cli(capsys, "train", "--task", "jnli", "--data", f"dataset:{ids['synthetic']}", "--model",
+                          "no-such-org/no-such-bert")  # fmt: skip
+    assert code == 1 and time.monotonic() - started < 5
+    assert (
+        stderr.startswith("error: model 'no-such-org/no-such-bert' is not on this machine") and stderr.count("\n") == 1
+    )
+    assert "`hf download no-such-org/no-such-bert`" in stderr and "--model ./models/no-such-bert" in stderr
+    assert JobStore(project.settings.jobs_dir).list() == [] and len(list_snapshots(project)) == before
