@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 from peft import LoraConfig, get_peft_model
-from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments
+from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments, set_seed
 from transformers.utils import logging as hf_logging
 
 from japagen_core.generation.local import adapter_sha, pick_device
@@ -274,6 +274,7 @@ def tune_lora(
     TuningCancelled (and leaves no adapter) when ``cancelled`` says so before or during training."""
     device = pick_device(settings.device)
     report(Progress(unit="steps", message=f"loading {base_model} on {device}").to_json())
+    set_seed(settings.seed)  # the LoRA weights are drawn when they are added: the same seed, the same adapter
     tokenizer, model = load_for_tuning(base_model, settings, device)
     examples = encode(tokenizer, records, max_length=settings.max_length)
     if cancelled():  # loading a large model takes a while: do not start training after a cancel

@@ -88,6 +88,19 @@ def _adapter_changes_the_logits(base, adapter, text: str) -> bool:
     return not torch.allclose(before, after, atol=1e-4)
 
 
+def test_the_same_seed_gives_the_same_adapter(tiny_lm, tmp_path):
+    records = [{"messages": [{"role": "user", "content": "犬"}, {"role": "assistant", "content": "猫"}]}] * 4
+
+    def sha(name: str, seed: int) -> str:
+        settings = LoraTuning(**{**FAST, "max_steps": 2, "seed": seed})
+        return tune_lora(records, base_model=str(tiny_lm), out_dir=tmp_path / name, settings=settings, info={})[
+            "adapter_sha"
+        ]
+
+    shas = [sha("a", 0), sha("b", 0), sha("c", 1)]
+    assert shas[0] == shas[1] != shas[2]
+
+
 def test_lora_tuning_stops_when_cancelled(tiny_lm, tmp_path):
     records = [{"messages": [{"role": "user", "content": "犬"}, {"role": "assistant", "content": "猫"}]}] * 8
     checks = []
