@@ -9,7 +9,7 @@ from app.i18n import N_, shown_as, t, task_title
 from app.resources import get_project
 from japagen_core.errors import JapagenError
 from japagen_core.jobs import JobStore
-from japagen_core.jobs.runner import submit_prompting, submit_training
+from japagen_core.jobs.kinds import submit
 from japagen_core.review.snapshots import list_snapshots
 from japagen_core.training.config import DEFAULT_MODEL, DEFAULT_SEEDS, PRECISIONS, TrainConfig
 from japagen_core.training.data import DEFAULT_SIZES, DataChoice
@@ -205,7 +205,7 @@ with finetune_tab:
             request = TrainRequest(
                 task.name, DataChoice(**choice), eval_dataset=eval_split, seeds=int(seeds), train=config
             )
-            job = submit_training(project, request)
+            job = submit(project, "train", request)
         except ValueError:
             show_error(t("The training job could not start."), JapagenError("examples per class must be whole numbers"))
         except JapagenError as exc:
@@ -262,7 +262,7 @@ with prompting_tab:
                 seeds=int(pr_seeds),
                 llm=asdict(llm),
             )
-            job = submit_prompting(project, request)
+            job = submit(project, "prompting", request)
         except JapagenError as exc:
             show_error(t("The baseline could not start."), exc)
         else:
