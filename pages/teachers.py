@@ -16,6 +16,7 @@ from app.resources import get_project
 from japagen_core.errors import JapagenError
 from japagen_core.generation.llm import resolve_api_key, sends_key_in_clear
 from japagen_core.jobs import JobError, JobStore
+from japagen_core.jobs.progress import Progress
 from japagen_core.review.snapshots import list_snapshots
 from japagen_core.settings import SECRETS_PATH
 from japagen_core.teacher.openai_tune import DEFAULT_BASE_MODEL
@@ -215,9 +216,8 @@ def registered() -> None:
                 show_error(t("Tuning failed."), JapagenError(teacher.message))
             job = _job(store, teacher)
             if job is not None:
-                p = job.progress
-                target = max(int(p.get("target") or 0), 1)
-                st.progress(min(int(p.get("ok") or 0) / target, 1.0), text=str(p.get("message") or job.state))
+                p = Progress.from_json(job.progress)
+                st.progress(p.fraction or 0.0, text=str(p.message or job.state))
                 events = p.get("events") or []
                 if events:
                     st.code("\n".join(f"[{e['level']}] {e['message']}" for e in events[-8:]), language=None)

@@ -23,6 +23,7 @@ class RunKind(JobKind):
     """A generation or annotation run: LLM calls into Parquet parts, then one synthetic dataset."""
 
     config_type = RunConfig
+    display = "llm"
 
     def __init__(self, name: str, title: str):
         self.name, self.title = name, title

@@ -111,6 +111,7 @@ class JobKind:
 
     name: str = ""
     title: str = ""  # the kind in words, for cards: "generation", "fine-tuning"
+    display: str = "steps"  # which figures a card shows: llm (rate, tokens, cost), training (model, step, loss)
     config_type: type | None = None
 
     def load(self, config: dict[str, Any]) -> Any:

@@ -151,19 +151,41 @@ class Waiter:
 
 
 def _queue_entries(store: JobStore) -> list[Waiter]:
-    """Jobs whose process is alive and that wait for or hold slots."""
+    """Jobs whose process is alive and that hold slots or wait for them, including jobs just started whose
+    process has not written queue.json yet (their kind says which pools they will want): a job that is
+    slow to start keeps its place in line."""
     out = []
     if not store.root.exists():
         return out
     for folder in store.root.iterdir():
+        if (folder / "result.json").exists() or not (folder / "job.json").exists():
+            continue  # ended (a start removes the result of an earlier attempt first)
         info = store.read_queue(folder)
-        if not info or not info.get("pools") or info.get("released_at"):
-            continue
-        if not lock_is_held(folder):  # its process is gone: it holds nothing and waits for nothing
-            continue
-        out.append(Waiter(folder.name, str(info.get("created_at", "")), tuple(info["pools"]),
-                          bool(info.get("acquired_at"))))  # fmt: skip
+        if lock_is_held(folder):
+            if info and info.get("pools") and not info.get("released_at"):
+                out.append(Waiter(folder.name, str(info.get("created_at", "")), tuple(info["pools"]),
+                                  bool(info.get("acquired_at"))))  # fmt: skip
+                continue
+            if info:  # released, or wants nothing
+                continue
+        elif not store.launched_and_alive(folder):
+            continue  # never started, or its process is gone: it holds nothing and waits for nothing
+        waiter = _starting(store, folder)
+        if waiter is not None:
+            out.append(waiter)
     return out
+
+
+def _starting(store: JobStore, folder: Path) -> Waiter | None:
+    """A started job that has not written queue.json yet, with the pools its kind will ask for."""
+    from japagen_core.jobs.kinds import get_kind
+
+    try:
+        job = store.get(folder.name)
+        pools = get_kind(job.kind).resources(job.config)
+    except JobError:  # an unknown kind fails in its own process; it waits for nothing
+        return None
+    return Waiter(job.id, job.created_at, tuple(sorted(set(pools))), False) if pools else None
 
 
 def ahead_of(store: JobStore, job: Job, pools: list[str] | tuple[str, ...]) -> list[Waiter]:
@@ -180,9 +202,14 @@ def position(store: JobStore, job: Job) -> int | None:
     if job.state != "queued":
         return None
     info = store.read_queue(job.dir)
-    if not info or not info.get("pools"):
-        return 0
-    return len(ahead_of(store, job, info["pools"]))
+    if info and info.get("pools"):
+        pools = info["pools"]
+    else:
+        waiter = _starting(store, job.dir)
+        if waiter is None:
+            return 0
+        pools = waiter.pools
+    return len(ahead_of(store, job, pools))
 
 
 def acquire(

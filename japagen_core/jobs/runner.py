@@ -12,6 +12,7 @@ import subprocess
 import sys
 import traceback
 import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -219,7 +220,7 @@ def _wait_for_slots(job: Job, kind: kinds.JobKind, write) -> resources.Held | No
 def _mark_released(job: Job) -> None:
     info = JobStore(job.dir.parent).read_queue(job.dir)
     if info:
-        write_json_atomic(job.dir / QUEUE_FILE, {**info, "released_at": True})
+        write_json_atomic(job.dir / QUEUE_FILE, {**info, "released_at": datetime.now(UTC).isoformat()})
 
 
 def last_snapshot(job: Job) -> dict[str, Any]:

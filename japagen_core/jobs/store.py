@@ -158,6 +158,15 @@ class JobStore:
             return "queued"
         return "interrupted" if pid_info is not None or starting.exists() else "queued"
 
+    def launched_and_alive(self, job_dir: Path) -> bool:
+        """Whether a start of this job is under way: its process lives (or is being launched right now)."""
+        launch = _read_json(job_dir / "launch.json")
+        if launch is None:
+            return False
+        if launch.get("pid") is None:
+            return time.time() - float(launch.get("at", 0)) < LAUNCH_GRACE_S
+        return process_alive(launch)
+
     def read_queue(self, job_dir: Path) -> dict[str, Any] | None:
         """The job's queue.json: the pools it waits for (``acquired_at`` null) or holds."""
         return _read_json(job_dir / QUEUE_FILE)

@@ -22,6 +22,7 @@ class TrainKind(JobKind):
     name = "train"
     title = "fine-tuning"
     config_type = TrainPlan
+    display = "training"
 
     def plan(self, project: Project, request: TrainRequest) -> Planned:
         plan = plan_training(project, request)

@@ -19,6 +19,7 @@ class PromptingKind(JobKind):
     name = "prompting"
     title = "prompting baseline"
     config_type = PromptingPlan
+    display = "llm"
 
     def plan(self, project: Project, request: PromptingRequest) -> Planned:
         resolve_api_key(request.llm.get("base_url"), allow_insecure_http=bool(request.llm.get("allow_insecure_http")),
