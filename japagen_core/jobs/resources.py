@@ -199,8 +199,8 @@ def ahead_of(store: JobStore, job: Job, pools: list[str] | tuple[str, ...]) -> l
 
 def position(store: JobStore, job: Job) -> int | None:
     """How many jobs are ahead of a queued job (0: it takes its slots next); None when it is not queued."""
-    if job.state != "queued":
-        return None
+    if job.state != "queued" or not (lock_is_held(job.dir) or store.launched_and_alive(job.dir)):
+        return None  # not queued, or created and never started (``train --no-start``)
     info = store.read_queue(job.dir)
     if info and info.get("pools"):
         pools = info["pools"]

@@ -9,6 +9,7 @@ from japagen_core.cli import main
 from japagen_core.generation.llm import LLMConfig
 from japagen_core.generation.local import LocalChatClient, LocalConfig, adapter_sha
 from japagen_core.jobs import JobStore
+from japagen_core.jobs.progress import Progress
 from japagen_core.teacher.local_tune import TEACHER_FILE, LoraTuning, TuningCancelled, encode, tune_lora
 from japagen_core.teacher.service import (
     TeacherRequest,
@@ -92,7 +93,8 @@ def test_local_teacher_end_to_end_as_jobs(project, marc_gold, tiny_lm, capsys):
     teacher, job = submit_teacher(project, _request(tiny_lm))
     done = _wait(store, job.id, lambda j: j.state in ("succeeded", "failed", "cancelled"))
     assert done.state == "succeeded", done.log_tail()
-    assert done.progress["ok"] == done.progress["target"] == 9 and done.progress["unit"] == "steps"
+    progress = Progress.from_json(done.progress)
+    assert progress.done == progress.target == 9 and progress.unit == "steps"
     [ready] = list_teachers(project, task="marc_ja", usable=True)
     assert ready.id == teacher.id and ready.model == f"teachers/{teacher.id}/adapter"
     adapter = project.settings.home / ready.model
