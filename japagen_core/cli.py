@@ -727,7 +727,8 @@ def _wait(project: Project, job_id: str, *, quiet: bool = False) -> int:
         print(f"job {job.id} succeeded: {job.result.get('message', '')}", file=sys.stderr)
         return 0
     if job.kind in ("train", "prompting"):
-        print(f"job {job.id} succeeded: run {job.result.get('run_id')} ({kinds.summary(job).text})")
+        print(f"job {job.id} succeeded: run {job.result.get('run_id')} ({job.result.get('message', '')})")
+        print(f"  {kinds.summary(job).text}")  # the metric over the seeds
         return 0
     if job.kind.startswith("teacher-"):
         print(f"job {job.id} succeeded: teacher {job.result.get('teacher_id')} ({job.result.get('model')})")

@@ -61,7 +61,7 @@ class RunKind(JobKind):
 
     def run(self, ctx: JobContext) -> dict[str, Any]:
         project, job = ctx.project, ctx.job
-        cfg = RunConfig.from_stored(job.config)
+        cfg = self.load(job.config)  # RunConfig.from_stored: older jobs resume as they started
         try:
             cfg.check(project)
         except JapagenError as exc:  # the same check would refuse it again on resume
