@@ -92,9 +92,10 @@ def test_three_jobs_on_one_slot_run_one_after_another_and_show_their_positions(p
     second = submit(project, "sleep", SleepConfig(steps=3, step_s=0.05))
     third = submit(project, "sleep", SleepConfig(steps=3, step_s=0.05))
     jobs = [first, second, third]
-    seen = _wait_all(store, jobs, lambda js: [resources.position(store, j) for j in js] == [None, 1, 2])
+    seen = _wait_all(store, jobs, lambda js: [resources.position(store, j) for j in js] == [None, 1, 2]
+                     and all(Progress.from_json(j.progress).state == "queued" for j in js[1:]))  # fmt: skip
     assert [j.state for j in seen] == ["running", "queued", "queued"]
-    assert "queued, position" in Progress.from_json(seen[2].progress).message
+    assert Progress.from_json(seen[2].progress).message == "queued, position 2: waiting for the CPU training slot"
 
     rows = {row["id"]: row for row in json.loads(_cli("jobs", "--json").stdout)}
     row = rows[third.id]
