@@ -134,7 +134,7 @@ class JobKind:
         return Summary(str(job.result.get("message") or ""))
 
     def resources(self, config: dict[str, Any]) -> list[str]:
-        """Resource pools (``resources.cpu_pool()``, ``resources.llm_pool(url)``...) it waits for; none by default."""
+        """The pools it waits for (``resources.device_pool()``, ``resources.llm_pool(url)``); none by default."""
         return []
 
     def resumable(self, job: Job) -> str | None:
