@@ -15,7 +15,7 @@ from japagen_core.errors import JapagenError
 from japagen_core.generation.llm import sends_key_in_clear
 from japagen_core.generation.presets import load_preset_spec
 from japagen_core.generation.prompts import PromptSpec
-from japagen_core.jobs.runner import submit_run
+from japagen_core.jobs.kinds import submit
 from japagen_core.project import Project
 from japagen_core.tasks import Task
 
@@ -136,7 +136,8 @@ def choose_dataset(label: str, candidates: list[dict[str, Any]], *, key: str, em
 def launch(project: Project, make_config) -> None:
     """Build a run's config and start its job; say where to follow it, or why it did not start."""
     try:
-        job = submit_run(project, make_config())
+        config = make_config()
+        job = submit(project, config.mode, config)
     except JapagenError as exc:
         show_error(t("The job could not start."), exc)
     else:

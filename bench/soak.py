@@ -132,7 +132,7 @@ def cli_poller(env: dict[str, str], party: Party, stop: threading.Event) -> None
 
 def analysis_loop(settings: Settings, gold_id: str, others: list[str], party: Party, stop: threading.Event) -> None:
     from japagen_core.analysis import AnalysisConfig
-    from japagen_core.jobs.runner import submit_analysis
+    from japagen_core.jobs.kinds import submit
     from japagen_core.jobs.store import JobStore
     from japagen_core.project import Project
 
@@ -141,7 +141,7 @@ def analysis_loop(settings: Settings, gold_id: str, others: list[str], party: Pa
     while not stop.is_set():
         datasets = [d for d in others if d]
         try:
-            job = submit_analysis(project, AnalysisConfig(reference=gold_id, datasets=datasets, per_label=300))
+            job = submit(project, "analysis", AnalysisConfig(reference=gold_id, datasets=datasets, per_label=300))
         except Exception as exc:
             party.errors.append(f"submit: {type(exc).__name__}: {exc}")
             stop.wait(5)

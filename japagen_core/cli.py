@@ -22,15 +22,14 @@ from japagen_core import launch
 from japagen_core.datasets.importers import FORMATS, ImportOptions, import_gold, label_id_note, parse_label_map
 from japagen_core.demo import load_demo, remove_demo
 from japagen_core.errors import JapagenError
-from japagen_core.generation.batch import batch_settings_dict
 from japagen_core.generation.llm import PAPER_DEFAULTS, LLMConfig
 from japagen_core.generation.presets import import_official, load_preset_spec
 from japagen_core.generation.prompts import PRESETS, SETTINGS
 from japagen_core.generation.run import FEWSHOT_DRAWS, PAIR_PROTOCOLS, RunConfig, new_run_id, progress_line
 from japagen_core.generation.scale import PAPER_PER_LABEL, estimate_run, paper_sampling, prompt_chars
-from japagen_core.jobs import JobStore
+from japagen_core.jobs import JobStore, kinds, resources
+from japagen_core.jobs.kinds import submit
 from japagen_core.jobs.progress import Progress
-from japagen_core.jobs.runner import run_job, submit_analysis, submit_prompting, submit_run, submit_training
 from japagen_core.metrics.inputs import load_texts
 from japagen_core.metrics.overlap import count_tokens, overlap
 from japagen_core.metrics.sampling import sample_per_label, sample_signature
@@ -559,7 +558,7 @@ def cmd_analyze(project: Project, args: argparse.Namespace) -> int:
     )  # fmt: skip
     if cfg.check(project).name != task.name:
         raise JapagenError(f"{args.gold} is not a {task.name} dataset")
-    job = submit_analysis(project, cfg)
+    job = submit(project, "analysis", cfg)
     if not (args.wait or args.json):
         print(f"started job {job.id}")
         return 0
@@ -610,7 +609,12 @@ def _llm_config(args: argparse.Namespace) -> dict:
 
 def _backend(project: Project, args: argparse.Namespace) -> dict[str, Any]:
     """The RunConfig fields of --backend / --teacher / --batch, with the LLM settings (a teacher sets the model)."""
-    batch = {"batch": batch_settings_dict(poll_seconds=args.batch_poll_seconds)} if args.batch else {}
+    if args.batch:
+        from japagen_core.generation.batch import batch_settings_dict  # the Batch API's SDK loads only for --batch
+
+        batch = {"batch": batch_settings_dict(poll_seconds=args.batch_poll_seconds)}
+    else:
+        batch = {}
     llm = _llm_config(args)
     if args.teacher:
         fields = teachers.run_fields(project, teachers.registry.get_teacher(project, args.teacher))
@@ -688,28 +692,32 @@ def cmd_annotate(project: Project, args: argparse.Namespace) -> int:
 
 
 def _submit(project: Project, cfg: RunConfig, wait: bool) -> int:
-    job = submit_run(project, cfg)
+    job = submit(project, cfg.mode, cfg)
     print(f"started job {job.id} (dataset {cfg.run_id} when it succeeds)")
     return _wait(project, job.id) if wait else 0
 
 
-def _progress_text(kind: str, p: dict[str, Any]) -> str:
-    if kind.startswith("teacher-"):
-        return f"{p.get('message', '')} ({Progress.from_json(p).done}/{p.get('target') or '?'} steps)"
-    if kind == "analysis":
-        return f"{p.get('message', '')} ({p.get('ok', 0)}/{p.get('target') or '?'})"
+def _progress_text(kind: str, raw: dict[str, Any] | Progress, *, position: int | None = None) -> str:
+    """One line of a job's progress (any kind), from its progress.json."""
+    progress = raw if isinstance(raw, Progress) else Progress.from_json(raw)
+    if position is not None:
+        return f"queued, position {position}" + (f" ({progress.message})" if progress.message else "")
+    p = progress.flat()
     if kind == "train":
         return train_progress_line(p)
-    return progress_line(p) + (f" · {p['message']}" if p.get("batch") and p.get("message") else "")
+    if kind in ("generate", "annotate"):
+        return progress_line(p) + (f" · {p['message']}" if p.get("batch") and p.get("message") else "")
+    count = f"{progress.done:,}/{progress.target or '?'}" + (f" {progress.unit}" if progress.unit else "")
+    return f"{progress.message} ({count})"
 
 
 def _wait(project: Project, job_id: str, *, quiet: bool = False) -> int:
     store = JobStore(project.settings.jobs_dir)
     while True:
         job = store.get(job_id)
-        p = job.progress
-        if p and not quiet:
-            print(f"\r{job.state}: {_progress_text(job.kind, p)}", end="", file=sys.stderr, flush=True)
+        if job.progress and not quiet:
+            text = _progress_text(job.kind, job.progress, position=resources.position(store, job))
+            print(f"\r{job.state}: {text}", end="", file=sys.stderr, flush=True)
         if job.state not in ("running", "queued"):
             break
         time.sleep(0.5)
@@ -721,6 +729,7 @@ def _wait(project: Project, job_id: str, *, quiet: bool = False) -> int:
         return 0
     if job.kind in ("train", "prompting"):
         print(f"job {job.id} succeeded: run {job.result.get('run_id')} ({job.result.get('message', '')})")
+        print(f"  {kinds.summary(job).text}")  # the metric over the seeds
         return 0
     if job.kind.startswith("teacher-"):
         print(f"job {job.id} succeeded: teacher {job.result.get('teacher_id')} ({job.result.get('model')})")
@@ -729,30 +738,46 @@ def _wait(project: Project, job_id: str, *, quiet: bool = False) -> int:
     return 0
 
 
+def job_row(store: JobStore, job) -> dict[str, Any]:
+    """A job as ``jobs --json`` lists it: state, place in the queue, progress (one shape for every kind)."""
+    summary = kinds.summary(job)
+    return {
+        "id": job.id, "kind": job.kind, "title": kinds.title(job.kind), "state": job.state,
+        "position": resources.position(store, job), "progress": Progress.from_json(job.progress).to_json(),
+        "task": job.config.get("task"), "describe": kinds.describe(job), "summary": summary.text,
+        "links": [dataclasses.asdict(link) for link in summary.links],
+        "resumable": job.state in ("interrupted", "cancelled", "failed") and kinds.resumable(job) is None,
+        "created_at": job.created_at, "result": job.result, "dir": str(job.dir),
+    }  # fmt: skip
+
+
 def cmd_jobs(project: Project, args: argparse.Namespace) -> None:
-    jobs = JobStore(project.settings.jobs_dir).list()
+    store = JobStore(project.settings.jobs_dir)
+    jobs = store.list()
     if args.json:
-        rows = [
-            {"id": j.id, "kind": j.kind, "state": j.state, "created_at": j.created_at, "progress": j.progress,
-             "result": j.result, "task": j.config.get("task"), "dir": str(j.dir)}
-            for j in jobs
-        ]  # fmt: skip
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(json.dumps([job_row(store, j) for j in jobs], ensure_ascii=False, indent=2, default=str))
         return
     if not jobs:
         print("No jobs yet. Start one with `generate` or `annotate`.")
     for j in jobs:
-        print(f"{j.id:48} {j.state:11} {_progress_text(j.kind, j.progress) if j.progress else ''}")
+        position = resources.position(store, j)
+        text = _progress_text(j.kind, j.progress, position=position) if j.progress or position is not None else ""
+        print(f"{j.id:48} {j.state:11} {text}")
 
 
 def cmd_job(project: Project, args: argparse.Namespace) -> int:
     if args.action == "run":
+        from japagen_core.jobs.runner import run_job
+
         return run_job(Path(args.job))
     store = JobStore(project.settings.jobs_dir)
     job = store.get(args.job)
     if args.action == "cancel":
         print(store.cancel(job))
     elif args.action == "resume":
+        stopped = job.state in ("interrupted", "cancelled", "failed")  # else store.start says why not
+        if stopped and (reason := kinds.resumable(job)) is not None:
+            raise JapagenError(f"job {job.id} ({job.state}) cannot resume: {reason}")
         store.start(job)
         print(f"resumed {job.id}")
     else:
@@ -778,7 +803,7 @@ def cmd_train(project: Project, args: argparse.Namespace) -> int:
     request = TrainRequest(task=args.task, data=data, eval_dataset=args.eval, seeds=args.seeds, train=train)
     if not args.no_start and (problem := check_model_available(train.model)):  # --no-start may run elsewhere
         raise TrainingError(problem)
-    job = submit_training(project, request, start=not args.no_start)
+    job = submit(project, "train", request, start=not args.no_start)
     plan = job.config
     models = len(plan["seeds"]) * len(plan["sizes"])
     snapshots_used = ", ".join(
@@ -800,7 +825,7 @@ def cmd_prompting(project: Project, args: argparse.Namespace) -> int:
                               requests_per_minute=args.rpm, allow_insecure_http=args.allow_insecure_http)  # fmt: skip
     request = PromptingRequest(task=args.task, shots=args.shots, eval_dataset=args.eval,
                                fewshot_dataset=args.fewshot_dataset, seeds=args.seeds, llm=asdict(llm))  # fmt: skip
-    job = submit_prompting(project, request)
+    job = submit(project, "prompting", request)
     print(f"started job {job.id}: {len(job.config['seeds'])} seed(s) of run {job.config['run_id']}")
     return _wait(project, job.id) if args.wait else 0
 

@@ -9,7 +9,7 @@ from app.i18n import shown_as, t, task_title
 from app.resources import get_project
 from japagen_core.analysis import PAIR_TEXTS, AnalysisConfig, correctness_summary, latest_results
 from japagen_core.errors import JapagenError
-from japagen_core.jobs.runner import submit_analysis
+from japagen_core.jobs.kinds import submit
 from japagen_core.metrics.tokenizers import KINDS
 from japagen_core.training.store import list_models
 
@@ -113,7 +113,7 @@ if writable(project) and st.button(t("Run the analysis"), type="primary", key="a
                              seed=int(seed), order=int(order), tokenizer=tokenizer, pair_texts=pair_texts,
                              method="quick" if method == QUICK else "bert",
                              model=None if method == QUICK else method)  # fmt: skip
-        job = submit_analysis(project, cfg)
+        job = submit(project, "analysis", cfg)
     except JapagenError as exc:
         show_error(t("The analysis could not start."), exc)
     else:

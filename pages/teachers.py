@@ -216,10 +216,8 @@ def registered() -> None:
                 show_error(t("Tuning failed."), JapagenError(teacher.message))
             job = _job(store, teacher)
             if job is not None:
-                p = job.progress
-                target = max(int(p.get("target") or 0), 1)
-                done = Progress.from_json(p).done  # "done"; older jobs and OpenAI tuning wrote "ok"
-                st.progress(min(int(done or 0) / target, 1.0), text=str(p.get("message") or job.state))
+                p = Progress.from_json(job.progress)
+                st.progress(p.fraction or 0.0, text=str(p.message or job.state))
                 events = p.get("events") or []
                 if events:
                     st.code("\n".join(f"[{e['level']}] {e['message']}" for e in events[-8:]), language=None)

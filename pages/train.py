@@ -8,8 +8,9 @@ from app.components import dataset_names, datasets_or_stop, gold_tasks_or_stop, 
 from app.i18n import N_, shown_as, t, task_title
 from app.resources import get_project
 from japagen_core.errors import JapagenError
-from japagen_core.jobs import JobStore
-from japagen_core.jobs.runner import submit_prompting, submit_training
+from japagen_core.jobs import JobStore, resources
+from japagen_core.jobs.kinds import submit
+from japagen_core.jobs.progress import Progress
 from japagen_core.review.snapshots import list_snapshots
 from japagen_core.training.config import DEFAULT_MODEL, DEFAULT_SEEDS, PRECISIONS, TrainConfig
 from japagen_core.training.data import DEFAULT_SIZES, DataChoice
@@ -209,7 +210,7 @@ with finetune_tab:
             )
             if problem := check_model_available(config.model):  # before any snapshot or job
                 raise JapagenError(problem)
-            job = submit_training(project, request)
+            job = submit(project, "train", request)
         except ValueError:
             show_error(t("The training job could not start."), JapagenError("examples per class must be whole numbers"))
         except JapagenError as exc:
@@ -266,7 +267,7 @@ with prompting_tab:
                 seeds=int(pr_seeds),
                 llm=asdict(llm),
             )
-            job = submit_prompting(project, request)
+            job = submit(project, "prompting", request)
         except JapagenError as exc:
             show_error(t("The baseline could not start."), exc)
         else:
@@ -276,19 +277,23 @@ with prompting_tab:
 
 @st.fragment(run_every=2.0)
 def recent_jobs() -> None:
-    jobs = [j for j in JobStore(project.settings.jobs_dir).list() if j.kind in ("train", "prompting")][:5]
+    store = JobStore(project.settings.jobs_dir)
+    jobs = [j for j in store.list() if j.kind in ("train", "prompting")][:5]
     if not jobs:
         return
     st.subheader(t("Recent runs"))
     for job in jobs:
-        p = job.progress
-        if job.kind == "train":
-            line = train_progress_line(p)
+        p = Progress.from_json(job.progress)
+        position = resources.position(store, job)
+        if position is not None:
+            line = t("queued, position {position}", position=position)
+        elif job.kind == "train":
+            line = train_progress_line(p.flat())
         else:
-            line = t("{ok:,}/{target:,} answered", ok=p.get("ok", 0), target=p.get("target", 0))
+            line = t("{ok:,}/{target:,} answered", ok=p.done, target=p.target)
         st.progress(
-            min(int(p.get("ok", 0)) / max(int(p.get("target") or 0), 1), 1.0),
-            text=f"{job.config.get('task')} · {job.kind} · {job.state} — {line if p else t('starting')}",
+            p.fraction or 0.0,
+            text=f"{job.config.get('task')} · {job.kind} · {job.state} — {line if job.progress else t('starting')}",
         )
     jobs_link = t("All jobs and logs") if project.read_only else t("All jobs, logs and cancel")
     st.page_link("../pages/jobs.py", label=jobs_link, icon=":material/monitoring:")

@@ -765,6 +765,12 @@ MESSAGES: dict[str, str] = {
     "The job could not resume.": "ジョブを再開できませんでした。",
     "Browse the result": "結果を閲覧",
     "See the results": "結果を見る",
+    "See the analysis": "分析を見る",
+    "See the teacher": "教師モデルを見る",
+    "queued, position {position}": "待機中 ({position} 番目)",
+    "Resume would not help:": "再開しても解決しません:",
+    "models": "モデル",
+    "answers": "回答",
     "Log": "ログ",
     "No jobs yet. Start one on the Generate page, or with `python -m japagen_core generate`.": (
         "ジョブはまだありません。生成のページ、または `python -m japagen_core generate` で開始してください。"

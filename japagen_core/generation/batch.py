@@ -35,8 +35,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import openai
-
 from japagen_core.errors import JapagenError
 from japagen_core.generation.llm import Completion, LLMConfig, LLMError, _completion, chat_body, cost_usd
 from japagen_core.generation.run import TOPUP_ROUNDS, USAGE_FILE, RunConfig, Runner, Unit, plan
@@ -181,6 +179,8 @@ class BatchRemote:
     """The Files and Batches calls, each bracketed in the state file so that a kill never repeats one."""
 
     def __init__(self, llm: LLMConfig, api_key: str, settings: BatchSettings, state: BatchState, run_id: str):
+        import openai  # the SDK loads in a Batch API job, not with the Generate page
+
         self.client = openai.OpenAI(api_key=api_key, base_url=llm.base_url or None, timeout=settings.timeout,
                                     max_retries=settings.max_retries)  # fmt: skip
         self.where = str(self.client.base_url)
@@ -188,6 +188,8 @@ class BatchRemote:
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
         """One SDK call (the SDK retries 408/409/429/5xx); a failure becomes a BatchError naming it."""
+        import openai
+
         try:
             return fn()
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:

@@ -21,13 +21,13 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlparse
 
-import httpx2
-import openai
-
 from japagen_core.errors import JapagenError
+
+if TYPE_CHECKING:  # the SDK loads with the first client (in a job), not with every page and command
+    import openai
 
 Message = dict[str, str]
 # The paper's sampling settings (temperature 1.2, top-p 1.0, frequency penalty 0.02, 500 max tokens,
@@ -258,6 +258,8 @@ class OpenAIChatClient:
         self.config = config
         # No SDK retries: they would run inside one deadline and hide each failure from the breaker.
         # The SDK's own timeout is per read; the total deadline is asyncio.timeout in _attempt.
+        import openai
+
         self._client = openai.AsyncOpenAI(
             api_key=api_key, base_url=config.base_url or None, timeout=config.timeout, max_retries=0
         )
@@ -295,6 +297,9 @@ class OpenAIChatClient:
         raise AssertionError("unreachable")
 
     async def _attempt(self, kwargs: dict, on_send: Callable[[], None] | None) -> Completion:
+        import httpx2
+        import openai
+
         c = self.config
         async with self._semaphore:
             if self._fatal is not None:  # refused while this call waited for a slot
@@ -350,6 +355,8 @@ class OpenAIChatClient:
         return self._fatal if self._fatal is not None else _Retry(error)
 
     def _status_error(self, exc: openai.APIStatusError) -> Exception:
+        import openai
+
         code = exc.status_code
         if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
             self._fatal = FatalLLMError("auth", f"the LLM server refused the API key ({code})")

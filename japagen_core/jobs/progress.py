@@ -64,6 +64,19 @@ class Progress:
         except TypeError:  # a hand-edited file: keep what can be read
             return cls(state=str(data.get("state", "")), message=str(data.get("message", "")), extras=extras)
 
+    def get(self, name: str, default: Any = None) -> Any:
+        """A field, or else an extra (``timeouts``, ``step``, ``seed``...), or ``default``."""
+        if name in self.__dataclass_fields__ and name != "extras":
+            return getattr(self, name)
+        return self.extras.get(name, default)
+
+    def flat(self) -> dict[str, Any]:
+        """Fields and extras in one dict, with ``ok`` for ``done``: for line formatters written for the
+        older per-kind dicts (generation's ``progress_line``, training's ``train_progress_line``)."""
+        data = {**self.extras, **{k: v for k, v in asdict(self).items() if k != "extras"}}
+        data["ok"] = self.done
+        return data
+
     @property
     def fraction(self) -> float | None:
         """done / target in [0, 1], or None while the target is unknown."""

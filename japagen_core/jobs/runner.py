@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import faulthandler
 import fcntl
 import json
@@ -12,17 +11,19 @@ import signal
 import subprocess
 import sys
 import traceback
-from dataclasses import asdict
+import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from japagen_core import readonly
-from japagen_core.analysis import AnalysisConfig, run_analysis_job
 from japagen_core.errors import JapagenError
-from japagen_core.generation.llm import FatalLLMError, LLMConfig, OpenAIChatClient, resolve_api_key
-from japagen_core.generation.run import RunConfig, Runner, ingest
+from japagen_core.jobs import kinds, resources
+from japagen_core.jobs.kinds import JobContext, NotResumable, submit
+from japagen_core.jobs.progress import Progress
 from japagen_core.jobs.store import (
     FINAL_STATES,
+    QUEUE_FILE,
     Job,
     JobError,
     JobStore,
@@ -31,25 +32,19 @@ from japagen_core.jobs.store import (
     write_json_atomic,
 )
 from japagen_core.project import Project
-from japagen_core.settings import SECRETS_PATH, Settings
-from japagen_core.training.plan import TrainRequest, plan_training
-from japagen_core.training.prompting import PromptingRequest, plan_prompting, run_prompting
+from japagen_core.settings import Settings
 
 log = logging.getLogger("japagen_core.job")
-RUN_KINDS = ("generate", "annotate")
-TEACHER_KINDS = ("teacher-tune-openai", "teacher-tune-local")  # japagen_core.teacher.service
 
 
-def submit_run(project: Project, cfg: RunConfig) -> Job:
-    """Check a run's settings (and that a key is configured), create its job folder and start it."""
-    cfg.check(project)
-    if cfg.backend == "openai":  # the local backend runs the model in the job: no key
-        resolve_api_key(cfg.llm.get("base_url"), allow_insecure_http=bool(cfg.llm.get("allow_insecure_http")),
-                        secrets_path=SECRETS_PATH)  # fmt: skip
-    store = JobStore(project.settings.jobs_dir)
-    job = store.create(cfg.mode, asdict(cfg), label=cfg.task)
-    store.start(job)
-    return job
+def _deprecated(old: str, kind: str) -> None:
+    warnings.warn(f"{old}(project, x) is submit(project, {kind!r}, x) now", DeprecationWarning, stacklevel=3)
+
+
+def submit_run(project: Project, cfg) -> Job:
+    """Deprecated: ``submit(project, cfg.mode, cfg)``."""
+    _deprecated("submit_run", cfg.mode)
+    return submit(project, cfg.mode, cfg)
 
 
 def _settings_for(job_dir: Path) -> Settings:
@@ -121,7 +116,8 @@ def _supervise(job: Job, lock) -> int:
         lock.close()
         return 0 if result["state"] == "succeeded" else 1
     last = last_snapshot(job)
-    step = last.get("message") or (f"{last.get('ok', 0)}/{last['target']} done" if last.get("target") else "")
+    progress = Progress.from_json(last)
+    step = progress.message or (f"{progress.done}/{progress.target} done" if progress.target else "")
     step = step or "starting"
     stopped = code == 130 or -code in _STOP_SIGNALS  # 130: the CLI's exit status after Ctrl-C
     if stopped:
@@ -157,35 +153,74 @@ def _read_result(job: Job) -> dict[str, Any]:
 
 
 def _work(job: Job, lock_fd: int) -> int:
-    """The job's work, in the supervisor's child process: run it, write progress and result.json."""
+    """The job's work, in the supervisor's child process: wait for its slots, run it, write progress and
+    result.json."""
     signal.signal(signal.SIGTERM, _raise_cancel)
     progress_path = job.dir / "progress.json"
     last: dict[str, Any] = {}
 
-    def report(snapshot: dict[str, Any]) -> None:
+    def write(progress: Progress) -> None:
+        snapshot = progress.to_json()
         last.clear()
         last.update(snapshot)
         write_json_atomic(progress_path, snapshot)
 
     log.info("job %s (%s) starting in pid %d", job.id, job.kind, os.getpid())
+    held = None
     try:
-        result = _run(job, report)
+        kind = kinds.get_kind(job.kind)
+        held = _wait_for_slots(job, kind, write)
+        result = None if held is not None else {"state": "cancelled", "message": "cancelled while queued"}
+        if result is None:
+            result = _run(job, kind, write)
     except _Cancelled:
         result = {"state": "cancelled", "message": "cancelled"}
-    except FatalLLMError as exc:
-        log.error("stopping at once: %s", exc)
-        result = {"state": "failed", "message": str(exc), "reason": exc.reason}
-    except JapagenError as exc:
+    except NotResumable as exc:
+        log.error("%s", exc)
+        result = {"state": "failed", "message": str(exc), "resumable": False, "not_resumable": str(exc)}
+    except JapagenError as exc:  # FatalLLMError (a bad key, an unknown model) carries its reason
         log.error("%s", exc)
         result = {"state": "failed", "message": str(exc)}
+        if getattr(exc, "reason", None):
+            result["reason"] = exc.reason
     except Exception as exc:
         log.error("unexpected error:\n%s", traceback.format_exc())
         result = {"state": "failed", "message": f"unexpected {type(exc).__name__}: {exc} (traceback in the log)"}
+    if held is not None:
+        held.release()
+        _mark_released(job)
     write_json_atomic(progress_path, {**last, "state": result["state"], "message": result.get("message", "")})
     write_json_atomic(job.dir / "result.json", result)
     log.info("job %s ended: %s %s", job.id, result["state"], result.get("message", ""))
     os.close(lock_fd)
     return 0 if result["state"] == "succeeded" else 1
+
+
+def _wait_for_slots(job: Job, kind: kinds.JobKind, write) -> resources.Held | None:
+    """Wait in the queue for the kind's slots (None: cancelled while waiting). A process of a multi-process
+    launch (``accelerate launch``: WORLD_SIZE > 1) was placed by whoever launched it and takes none."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return resources.Held([], {})
+    pools = kind.resources(job.config)
+    store = JobStore(job.dir.parent)
+
+    def waiting(position: int, pools: list[str]) -> None:
+        wants = ", ".join(resources.pool_words(p) for p in pools)
+        message = f"queued, position {position}: waiting for {wants}"
+        log.info("%s", message)
+        write(Progress(state="queued", message=message, extras={"position": position, "pools": pools}))
+
+    held = resources.acquire(store, job, pools, cancelled=lambda: job.cancel_requested, on_wait=waiting)
+    if held is not None and held.slots:
+        gpu = resources.pin_gpu(held)
+        log.info("job %s holds %s%s", job.id, held.slots, f" (GPU {gpu})" if gpu is not None else "")
+    return held
+
+
+def _mark_released(job: Job) -> None:
+    info = JobStore(job.dir.parent).read_queue(job.dir)
+    if info:
+        write_json_atomic(job.dir / QUEUE_FILE, {**info, "released_at": datetime.now(UTC).isoformat()})
 
 
 def last_snapshot(job: Job) -> dict[str, Any]:
@@ -203,108 +238,39 @@ def _raise_cancel(signum, frame) -> None:
     raise _Cancelled()
 
 
-def submit_analysis(project: Project, cfg: AnalysisConfig) -> Job:
-    """Check an analysis config, create its job folder and start it."""
-    task = cfg.check(project)
-    store = JobStore(project.settings.jobs_dir)
-    job = store.create("analysis", asdict(cfg), label=task.name)
-    store.start(job)
-    return job
+def submit_analysis(project: Project, cfg) -> Job:
+    """Deprecated: ``submit(project, "analysis", cfg)``."""
+    _deprecated("submit_analysis", "analysis")
+    return submit(project, "analysis", cfg)
 
 
-def submit_training(project: Project, request: TrainRequest, *, start: bool = True) -> Job:
-    """Snapshot a training request's data, create its job folder and (unless told not to) start it."""
-    plan = plan_training(project, request)
-    store = JobStore(project.settings.jobs_dir)
-    job = store.create("train", asdict(plan), label=plan.task)
-    if start:
-        store.start(job)
-    return job
+def submit_training(project: Project, request, *, start: bool = True) -> Job:
+    """Deprecated: ``submit(project, "train", request, start=start)``."""
+    _deprecated("submit_training", "train")
+    return submit(project, "train", request, start=start)
 
 
-def submit_prompting(project: Project, request: PromptingRequest) -> Job:
-    """Check a PROMPTING baseline (and that a key is configured), snapshot its splits and start it."""
-    resolve_api_key(request.llm.get("base_url"), allow_insecure_http=bool(request.llm.get("allow_insecure_http")),
-                    secrets_path=SECRETS_PATH)  # fmt: skip
-    plan = plan_prompting(project, request)
-    store = JobStore(project.settings.jobs_dir)
-    job = store.create("prompting", asdict(plan), label=plan.task)
-    store.start(job)
-    return job
+def submit_prompting(project: Project, request) -> Job:
+    """Deprecated: ``submit(project, "prompting", request)``."""
+    _deprecated("submit_prompting", "prompting")
+    return submit(project, "prompting", request)
 
 
 def _run_helper(job: Job) -> int:
     """A DDP process of rank > 0: it trains along with rank 0 and leaves the job's files to it."""
     signal.signal(signal.SIGTERM, _raise_cancel)
     try:
-        _run(job, lambda snapshot: None)
+        _run(job, kinds.get_kind(job.kind), lambda progress: None)
     except _Cancelled:
         return 1
     return 0
 
 
-def _run(job: Job, report) -> dict[str, Any]:
+def _run(job: Job, kind: kinds.JobKind, write) -> dict[str, Any]:
+    """The work of any kind: one lookup, then the kind's ``run``."""
     project = Project.open(_settings_for(job.dir))
-    _wait_for_the_store(project, job, report)
-    if job.kind == "train":
-        from japagen_core.training.finetune import run_training_job  # torch loads only in a train job
-
-        cancelled = lambda: job.cancel_requested  # noqa: E731
-        return run_training_job(project, job.config, job_id=job.id, report=report, cancelled=cancelled)
-    if job.kind == "prompting":
-        return _run_prompting(project, job, report)
-    if job.kind == "analysis":
-
-        def step(s: dict[str, Any]) -> None:
-            report({"state": "running", "ok": s["done"], "target": s["total"], "message": s["step"]})
-
-        return run_analysis_job(project, job.config, job.id, step)
-    if job.kind in TEACHER_KINDS:
-        from japagen_core.teacher.service import run_teacher_job
-
-        return run_teacher_job(project, job, report, lambda: job.cancel_requested)
-    if job.kind not in RUN_KINDS:
-        raise JapagenError(f"unknown job kind {job.kind!r}")
-    cfg = RunConfig.from_stored(job.config)
-    cfg.check(project)
-    llm = LLMConfig(**cfg.llm)
-    key = (resolve_api_key(llm.base_url, allow_insecure_http=llm.allow_insecure_http, secrets_path=SECRETS_PATH)
-           if cfg.backend == "openai" else None)  # fmt: skip
-
-    async def main() -> str:
-        if cfg.batch:  # the OpenAI Batch API: the same units, answered by rounds of batch files
-            from japagen_core.generation.batch import BatchRunner
-
-            runner = BatchRunner(project, cfg, job.dir, key, report=report, cancelled=lambda: job.cancel_requested)
-            state = await runner.run()
-            return state, runner.shortfall(runner.done_parts()), runner.progress.failures
-        client = OpenAIChatClient(llm, key) if key is not None else _local_client(cfg, llm)
-        try:
-            runner = Runner(project, cfg, client, job.parts_dir, report=report, cancelled=lambda: job.cancel_requested)
-            state = await runner.run()
-            return state, runner.shortfall(runner.done_parts()), runner.progress.failures
-        finally:
-            await client.close()
-
-    state, short, failures = asyncio.run(main())
-    if state == "cancelled":
-        return {"state": "cancelled", "message": "cancelled: resume to go on"}
-    if state == "incomplete":
-        missing = ", ".join(f"{name} {n}" for name, n in short.items())
-        reasons = ", ".join(f"{r} {n}" for r, n in sorted(failures.items(), key=lambda kv: -kv[1])[:4])
-        message = f"not enough usable answers (missing: {missing}; failures: {reasons}); resume to try again"
-        log.error("%s", message)
-        return {"state": "failed", "message": message, "missing": short}
-    report({**last_snapshot(job), "state": "saving", "message": "saving the examples"})
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a half-saved run would disagree with its job state
-    summary = ingest(project, cfg, job.parts_dir, job_id=job.id)
-    log.info("ingested %d examples into dataset %s", summary["rows"], cfg.run_id)
-    return {
-        "state": "succeeded",
-        "dataset_id": cfg.run_id,
-        "summary": summary,
-        "message": f"{summary['rows']} examples",
-    }
+    _wait_for_the_store(project, job, lambda snapshot: write(Progress.from_json(snapshot)))
+    return kind.run(JobContext(project, job, write))
 
 
 def _wait_for_the_store(project: Project, job: Job, report) -> None:
@@ -317,24 +283,3 @@ def _wait_for_the_store(project: Project, job: Job, report) -> None:
             report({**last_snapshot(job), "message": f"waiting for the store ({seconds:.0f} s)"})
 
     project.db.on_wait = waiting
-
-
-def _local_client(cfg: RunConfig, llm: LLMConfig):
-    from japagen_core.generation.local import LocalChatClient, LocalConfig  # torch loads only in a local run
-
-    return LocalChatClient(llm, LocalConfig(**cfg.local), seed=cfg.seed)
-
-
-def _run_prompting(project: Project, job: Job, report) -> dict[str, Any]:
-    llm = LLMConfig(**job.config["llm"])
-    key = resolve_api_key(llm.base_url, allow_insecure_http=llm.allow_insecure_http, secrets_path=SECRETS_PATH)
-
-    async def main() -> dict[str, Any]:
-        client = OpenAIChatClient(llm, key)
-        try:
-            return await run_prompting(project, job.config, job_id=job.id, parts_dir=job.parts_dir, client=client,
-                                       report=report, cancelled=lambda: job.cancel_requested)  # fmt: skip
-        finally:
-            await client.close()
-
-    return asyncio.run(main())

@@ -7,12 +7,14 @@
                      result.json     written once it ends: succeeded / failed / cancelled
                      log.txt         the job's log (stdout and stderr)
                      CANCEL          asks the job to stop
+                     queue.json      the resource pools it waits for or holds (jobs/resources.py)
                      parts/          its output, one Parquet file per finished unit of work
 
 The app submits ``python -m japagen_core job run <dir>`` with ``start_new_session=True``. The state is
 derived, never trusted from a file alone: a final result.json says how it ended; the lock held means
-"running"; a started process that is still alive (same pid and same process start time, not a zombie)
-but has not taken the lock yet means "queued"; a job whose process is gone without a result is
+"running", unless queue.json says it still waits for its slots ("queued"); a started process that is
+still alive (same pid and same process start time, not a zombie) but has not taken the lock yet means
+"queued"; a job whose process is gone without a result is
 "interrupted", and running it again resumes from its parts.
 """
 
@@ -39,6 +41,7 @@ from japagen_core.settings import INSTALLED, PROJECT_ROOT, WORK_ROOT
 FINAL_STATES = ("succeeded", "failed", "cancelled")
 # A launch whose pid is not yet recorded counts as queued this long (Popen returns within milliseconds).
 LAUNCH_GRACE_S = 30.0
+QUEUE_FILE = "queue.json"
 
 
 class JobError(JapagenError):
@@ -80,6 +83,10 @@ class Job:
     @property
     def cancel_requested(self) -> bool:
         return (self.dir / "CANCEL").exists()
+
+    def read_progress(self) -> dict[str, Any]:
+        """progress.json as it is now (``progress`` is what it was when the job was read)."""
+        return _read_json(self.dir / "progress.json") or {}
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -140,7 +147,8 @@ class JobStore:
         if job.result.get("state") in FINAL_STATES:
             return job.result["state"]
         if lock_is_held(job.dir):
-            return "running"
+            queue = self.read_queue(job.dir)
+            return "queued" if queue and queue.get("pools") and not queue.get("acquired_at") else "running"
         if launch is not None:  # started: queued while its process lives and has not taken the lock yet
             if launch.get("pid") is None:  # being launched right now (the pid follows within moments)
                 return "queued" if time.time() - float(launch.get("at", 0)) < LAUNCH_GRACE_S else "interrupted"
@@ -149,6 +157,19 @@ class JobStore:
         if starting.exists() and time.time() - starting.stat().st_mtime < LAUNCH_GRACE_S:
             return "queued"
         return "interrupted" if pid_info is not None or starting.exists() else "queued"
+
+    def launched_and_alive(self, job_dir: Path) -> bool:
+        """Whether a start of this job is under way: its process lives (or is being launched right now)."""
+        launch = _read_json(job_dir / "launch.json")
+        if launch is None:
+            return False
+        if launch.get("pid") is None:
+            return time.time() - float(launch.get("at", 0)) < LAUNCH_GRACE_S
+        return process_alive(launch)
+
+    def read_queue(self, job_dir: Path) -> dict[str, Any] | None:
+        """The job's queue.json: the pools it waits for (``acquired_at`` null) or holds."""
+        return _read_json(job_dir / QUEUE_FILE)
 
     # -- processes ---------------------------------------------------------------------------------
 
@@ -169,7 +190,7 @@ class JobStore:
             time.sleep(0.05)  # the attempt that wrote the result is still closing: its lock goes with it
         if current.state == "running" or lock_is_held(job.dir):
             raise JobError(f"job {job.id} is already running")
-        for stale in ("CANCEL", "result.json", "STARTING"):
+        for stale in ("CANCEL", "result.json", "STARTING", QUEUE_FILE):
             (job.dir / stale).unlink(missing_ok=True)
         write_json_atomic(job.dir / "launch.json", {"pid": None, "at": time.time()})
         run_env = dict(os.environ if env is None else env)

@@ -18,13 +18,13 @@ import warnings
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import accuracy_score, confusion_matrix, mean_squared_error
-from sklearn.model_selection import KFold, StratifiedKFold
-from threadpoolctl import threadpool_limits
+
+if TYPE_CHECKING:  # scikit-learn loads when a model is fitted or scored, not with the pages and the CLI
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression, Ridge
 
 QUICK_METHOD = "quick estimate: TF-IDF + logistic regression, class-balanced"
 DEGENERATE_RECALL = 0.05  # a label present in the scored set with a recall below this: degenerate
@@ -84,11 +84,16 @@ class GoldModel:
 def _fit(train_features, train_targets, labels, seed):
     # One BLAS thread: on these small sparse problems a thread pool only fights itself (measured 10x
     # slower on a busy two-core machine, 20 s against 2 s for gold JNLI valid).
+    from threadpoolctl import threadpool_limits
+
     with threadpool_limits(limits=1):
         return _fit_now(train_features, train_targets, labels, seed)
 
 
 def _fit_now(train_features, train_targets, labels, seed):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression, Ridge
+
     vectorizer = TfidfVectorizer(analyzer=lambda feats: feats, min_df=1, sublinear_tf=True)
     x_train = vectorizer.fit_transform(train_features)
     if labels is None:
@@ -150,6 +155,8 @@ def _fold_of_training_rows(trained: GoldModel, folds: int) -> tuple[np.ndarray, 
     if k < 2:
         raise ValueError("the training split has fewer than two distinct rows: it cannot be cross-validated")
     first_row = np.unique(groups, return_index=True)[1]  # the first row of each group, in group order
+    from sklearn.model_selection import KFold, StratifiedKFold
+
     if trained.labels is None:
         splits = KFold(n_splits=k, shuffle=True, random_state=trained.seed).split(first_row)
     else:
@@ -219,6 +226,8 @@ def class_correctness(predicted: Sequence[str], probabilities: list[list[float]]
                       labels: Sequence[str], signature: str, cross_validated: int = 0,
                       folds: int | None = None) -> Correctness:  # fmt: skip
     """Accuracy, balanced accuracy, recall per present label and the degenerate flag of predicted labels."""
+    from sklearn.metrics import accuracy_score, confusion_matrix
+
     labels, truth, predicted = list(labels), list(truth), list(predicted)
     recall = {}
     for name in labels:
@@ -236,6 +245,8 @@ def class_correctness(predicted: Sequence[str], probabilities: list[list[float]]
 def score_correctness(predicted: Sequence[float], truth: Sequence, *, grade_of: Callable | None, signature: str,
                       cross_validated: int = 0, folds: int | None = None) -> Correctness:  # fmt: skip
     """MSE overall and per grade of predicted scores."""
+    from sklearn.metrics import mean_squared_error
+
     pred = np.asarray(predicted, dtype=float)
     true = np.asarray(truth, dtype=float)
     groups: dict[str, list[int]] = {}

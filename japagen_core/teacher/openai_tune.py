@@ -21,12 +21,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from japagen_core.jobs.store import write_json_atomic
 from japagen_core.teacher.trainfile import TeacherError
+
+if TYPE_CHECKING:
+    import openai
 
 log = logging.getLogger(__name__)
 REMOTE_STATE = "remote.json"
@@ -63,6 +64,8 @@ class OpenAITuning:
 
 def _call(what: str, where: str, fn: Callable[[], Any]) -> Any:
     """Run one SDK call (the SDK retries 408/409/429/5xx); a failure becomes a TeacherError naming it."""
+    import openai  # loads only in a tuning job, not with the pages and the CLI
+
     try:
         return fn()
     except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
@@ -102,6 +105,8 @@ class FineTuningFlow:
         on_created: Callable[[str], None] = lambda remote_id: None,
         sleep: Callable[[float], None] = time.sleep,
     ):
+        import openai
+
         self.base_model, self.settings, self.teacher_id = base_model, settings, teacher_id
         self.client = openai.OpenAI(api_key=api_key, base_url=base_url or None, timeout=settings.timeout,
                                     max_retries=settings.max_retries)  # fmt: skip

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -217,6 +218,14 @@ def new_teacher_id(task: str, backend: str) -> str:
 
 def submit_teacher(project: Project, request: TeacherRequest, *, start: bool = True) -> tuple[Teacher, Job]:
     """Freeze the data, write the training file into a new job folder, register the teacher, start the job."""
+    from japagen_core.jobs.kinds import submit  # the job kinds' one way in (teacher/kind.py plans it)
+
+    job = submit(project, JOB_KINDS.get(request.backend, f"teacher-tune-{request.backend}"), request, start=start)
+    return registry.get_teacher(project, job.config["teacher_id"]), job
+
+
+def plan_teacher(project: Project, request: TeacherRequest) -> tuple[dict[str, Any], bytes, Callable[[Job], None]]:
+    """At submit: the job's config, the exact training file, and what registers the teacher once the job exists."""
     project.require_writable("fine-tuning a teacher")
     if request.backend == "openai":  # no key: say so now, not in the job's log
         resolve_api_key(request.base_url, allow_insecure_http=request.allow_insecure_http, secrets_path=SECRETS_PATH)
@@ -234,23 +243,21 @@ def submit_teacher(project: Project, request: TeacherRequest, *, start: bool = T
         "summary": prepared.summary(),
         "task": request.task,  # the Jobs page and CLI show a job's task from here
     }
-    store = project.jobs
-    job = store.create(JOB_KINDS[request.backend], config, label=request.task)
-    (job.dir / TRAINING_FILE).write_bytes(prepared.file.data)
-    teacher = Teacher(
-        id=teacher_id, task=request.task, backend=request.backend, purpose=request.purpose,
-        base_model=request.base_model, base_url=request.base_url, model=None, status="queued", job_id=job.id,
-        remote_job_id=None, training_file_sha=prepared.file.sha256, data_spec=prepared.data_spec,
-        snapshot_id=prepared.snapshot_id, examples=len(prepared.file.records),
-        meta={"settings": request.openai if request.backend == "openai" else request.lora, "seed": request.seed,
-              "source_dataset": prepared.source_dataset, "tokens_estimate": prepared.tokens,
-              "trained_tokens_estimate": prepared.trained_tokens, "cost_usd_estimate": prepared.cost_usd,
-              "prompt_version": prepared.file.prompt_version},
-    )  # fmt: skip
-    registry.insert_teacher(project, teacher)
-    if start:
-        store.start(job)
-    return teacher, job
+
+    def register(job: Job) -> None:
+        teacher = Teacher(
+            id=teacher_id, task=request.task, backend=request.backend, purpose=request.purpose,
+            base_model=request.base_model, base_url=request.base_url, model=None, status="queued", job_id=job.id,
+            remote_job_id=None, training_file_sha=prepared.file.sha256, data_spec=prepared.data_spec,
+            snapshot_id=prepared.snapshot_id, examples=len(prepared.file.records),
+            meta={"settings": request.openai if request.backend == "openai" else request.lora, "seed": request.seed,
+                  "source_dataset": prepared.source_dataset, "tokens_estimate": prepared.tokens,
+                  "trained_tokens_estimate": prepared.trained_tokens, "cost_usd_estimate": prepared.cost_usd,
+                  "prompt_version": prepared.file.prompt_version},
+        )  # fmt: skip
+        registry.insert_teacher(project, teacher)
+
+    return config, prepared.file.data, register
 
 
 # --- the job ------------------------------------------------------------------------------------------

@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
-from sklearn import metrics as skm
 
 from japagen_core.tasks import Task
 
@@ -43,6 +41,8 @@ def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str | None], 
     if unknown:
         raise ValueError(f"gold labels {unknown} are not among {list(labels)}")
     pred = [UNPARSABLE if p is None else p for p in y_pred]
+    from sklearn import metrics as skm  # loads when scoring, not with every page and command
+
     return {
         "accuracy": float(skm.accuracy_score(y_true, pred)),
         "mcc": float(skm.matthews_corrcoef(y_true, pred)),
@@ -62,6 +62,9 @@ def score_metrics(y_true: Sequence[float], y_pred: Sequence[float | None], *,
     true = np.asarray(y_true, dtype=float)
     pred = np.asarray([fill if p is None else p for p in y_pred], dtype=float)
     constant = len(true) < 2 or np.ptp(true) == 0 or np.ptp(pred) == 0
+    from scipy import stats
+    from sklearn import metrics as skm
+
     return {
         "spearman": None if constant else _finite_or_none(stats.spearmanr(true, pred).statistic),
         "pearson": None if constant else _finite_or_none(stats.pearsonr(true, pred).statistic),

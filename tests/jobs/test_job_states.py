@@ -16,7 +16,7 @@ import pytest
 from japagen_core.generation.llm import LLMConfig
 from japagen_core.generation.run import RunConfig
 from japagen_core.jobs import JobStore
-from japagen_core.jobs.runner import submit_run
+from japagen_core.jobs.kinds import submit
 from tests.conftest import wait_for_job
 from tests.openai_server import FakeOpenAI, ServerConfig
 
@@ -60,7 +60,7 @@ def _resume_and_check(project, store: JobStore, job_id: str, run_id: str, per_la
 
 def test_a_job_killed_before_taking_its_lock_is_not_queued_and_resumes(project, home, fake):
     store = JobStore(project.settings.jobs_dir)
-    job = submit_run(project, _config(fake, "marc-early", per_label=10))
+    job = submit(project, "generate", _config(fake, "marc-early", per_label=10))
     launched = json.loads((job.dir / "launch.json").read_text())
     os.kill(launched["pid"], signal.SIGKILL)  # at once: Python has not even imported japagen yet
     dead = wait_for_job(store, job.id, lambda j: j.state != "queued", timeout=10)
@@ -73,7 +73,7 @@ def test_a_job_killed_before_taking_its_lock_is_not_queued_and_resumes(project, 
 @pytest.mark.parametrize("sig", [signal.SIGSEGV, signal.SIGKILL])
 def test_a_job_whose_work_dies_by_a_signal_is_failed_with_the_signal_and_its_step(project, fake, sig):
     store = JobStore(project.settings.jobs_dir)
-    job = submit_run(project, _config(fake, f"marc-{sig.name.lower()}", per_label=150))
+    job = submit(project, "generate", _config(fake, f"marc-{sig.name.lower()}", per_label=150))
     running = wait_for_job(store, job.id, lambda j: len(list(j.parts_dir.glob("part-*.parquet"))) >= 1, timeout=120)
     assert running.state == "running"
     worker = json.loads((job.dir / "pid.json").read_text())["worker_pid"]
@@ -90,7 +90,7 @@ def test_a_job_whose_work_dies_by_a_signal_is_failed_with_the_signal_and_its_ste
 
 def test_a_zero_byte_part_is_set_aside_and_redone(project, fake):
     store = JobStore(project.settings.jobs_dir)
-    job = submit_run(project, _config(fake, "marc-empty-part", per_label=150))
+    job = submit(project, "generate", _config(fake, "marc-empty-part", per_label=150))
     wait_for_job(store, job.id, lambda j: len(list(j.parts_dir.glob("part-*.parquet"))) >= 2, timeout=120)
     os.killpg(json.loads((job.dir / "pid.json").read_text())["pid"], signal.SIGKILL)
     wait_for_job(store, job.id, lambda j: j.state == "interrupted")
@@ -113,7 +113,7 @@ def _digests(folder: Path) -> dict[str, str]:
 
 def test_read_only_mode_runs_and_resumes_no_job(project, home, fake):
     store = JobStore(project.settings.jobs_dir)
-    job = submit_run(project, _config(fake, "marc-ro", per_label=5))
+    job = submit(project, "generate", _config(fake, "marc-ro", per_label=5))
     assert wait_for_job(store, job.id, lambda j: j.state in ENDED, timeout=120).state == "succeeded"
     failed = store.create("generate", asdict(_config(fake, "marc-ro-2", per_label=5)), label="marc_ja")
     (failed.dir / "result.json").write_text('{"state": "failed", "message": "for the test"}')

@@ -11,7 +11,8 @@ import pytest
 from japagen_core.generation.llm import LLMConfig
 from japagen_core.generation.run import RunConfig
 from japagen_core.jobs import JobStore
-from japagen_core.jobs.runner import submit_run
+from japagen_core.jobs.kinds import submit
+from japagen_core.jobs.progress import Progress
 from tests.conftest import wait_for_job
 from tests.openai_server import FakeOpenAI, ServerConfig
 
@@ -42,7 +43,7 @@ def _examples(project, run_id):
 
 def test_sigkill_mid_run_then_resume_gives_every_example_exactly_once(project, slow_fake):
     store = JobStore(project.settings.jobs_dir)
-    job = submit_run(project, _config(slow_fake, "marc-kill", per_label=150))
+    job = submit(project, "generate", _config(slow_fake, "marc-kill", per_label=150))
     _wait(store, job.id, lambda j: len(list(j.parts_dir.glob("part-*.parquet"))) >= 2)
     pid = int(__import__("json").loads((job.dir / "pid.json").read_text())["pid"])
     os.killpg(pid, signal.SIGKILL)
@@ -58,14 +59,14 @@ def test_sigkill_mid_run_then_resume_gives_every_example_exactly_once(project, s
     assert sorted({label for label, _ in rows}) == ["negative", "positive"]
     assert sum(label == "positive" for label, _ in rows) == 150 and len(rows) == 300
     assert len({text for _, text in rows}) == 300  # nothing generated twice
-    assert finished.progress["ok"] == 300 and finished.progress["state"] == "succeeded"
+    assert Progress.from_json(finished.progress).done == 300 and finished.progress["state"] == "succeeded"
     assert "api.openai.com" not in finished.log_tail()
 
 
 def test_cancel_then_resume(project, slow_fake):
     store = JobStore(project.settings.jobs_dir)
-    job = submit_run(project, _config(slow_fake, "marc-cancel", per_label=100))
-    _wait(store, job.id, lambda j: j.state == "running" and j.progress.get("done_units", 0) >= 1)
+    job = submit(project, "generate", _config(slow_fake, "marc-cancel", per_label=100))
+    _wait(store, job.id, lambda j: j.state == "running" and Progress.from_json(j.progress).get("done_units", 0) >= 1)
     store.cancel(store.get(job.id), grace=10)
     assert store.get(job.id).state == "cancelled"
     store.start(store.get(job.id))
@@ -76,7 +77,7 @@ def test_cancel_then_resume(project, slow_fake):
 def test_a_bad_key_fails_the_job_with_one_clear_message(project, slow_fake, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong")
     store = JobStore(project.settings.jobs_dir)
-    job = submit_run(project, _config(slow_fake, "marc-401", per_label=500))
+    job = submit(project, "generate", _config(slow_fake, "marc-401", per_label=500))
     failed = _wait(store, job.id, lambda j: j.state in ("succeeded", "failed"))
     assert failed.state == "failed" and "refused the API key" in failed.result["message"]
     assert len(slow_fake.requests) <= 4  # the calls in flight when the first 401 came back
@@ -84,7 +85,7 @@ def test_a_bad_key_fails_the_job_with_one_clear_message(project, slow_fake, monk
 
 def test_the_api_key_is_in_no_database_row_job_file_or_log(project, slow_fake):
     store = JobStore(project.settings.jobs_dir)
-    job = submit_run(project, _config(slow_fake, "marc-secret", per_label=10))
+    job = submit(project, "generate", _config(slow_fake, "marc-secret", per_label=10))
     assert _wait(store, job.id, lambda j: j.state in ("succeeded", "failed")).state == "succeeded"
     assert len(_examples(project, "marc-secret")) == 20
     files = [p for p in Path(project.settings.home).rglob("*") if p.is_file()]
@@ -96,7 +97,7 @@ def test_the_api_key_is_in_no_database_row_job_file_or_log(project, slow_fake):
 def test_a_run_with_no_usable_answers_fails_clearly_and_can_resume(project, slow_fake):
     slow_fake.config.fault_rate, slow_fake.config.faults = 1.0, ("non_japanese",)
     store = JobStore(project.settings.jobs_dir)
-    job = submit_run(project, _config(slow_fake, "marc-nothing", per_label=5))
+    job = submit(project, "generate", _config(slow_fake, "marc-nothing", per_label=5))
     failed = _wait(store, job.id, lambda j: j.state in ("succeeded", "failed"))
     assert failed.state == "failed" and "not enough usable answers" in failed.result["message"]
     assert "not_japanese" in failed.result["message"]
@@ -117,7 +118,7 @@ def test_two_starts_of_one_job_run_it_once(project, slow_fake):
     # Slow enough answers that the job still runs when the second process (seconds of start-up on a busy
     # machine) tries to take it; saving used to take that long, now it is quick.
     slow_fake.config.latency = 1.0
-    job = submit_run(project, _config(slow_fake, "marc-twice", per_label=50))
+    job = submit(project, "generate", _config(slow_fake, "marc-twice", per_label=50))
     _wait(store, job.id, lambda j: j.state == "running")
     second = subprocess.run(
         [sys.executable, "-m", "japagen_core", "job", "run", str(job.dir)], capture_output=True, text=True, timeout=60
@@ -152,10 +153,9 @@ def test_a_silent_server_fails_the_job_quickly_and_progress_counts_the_timeouts(
         text=True,
     )  # fmt: skip
     try:
-        seen = _wait_for_any_job(store, lambda j: j.state == "running" and j.progress.get("timeouts", 0) >= 2)
-        assert seen.progress["ok"] == 0 and "timeouts" in __import__("japagen_core.cli").cli._progress_text(
-            "generate", seen.progress
-        )
+        seen = _wait_for_any_job(store, lambda j: j.state == "running" and _timeouts(j) >= 2)
+        line = __import__("japagen_core.cli").cli._progress_text("generate", seen.progress)
+        assert Progress.from_json(seen.progress).done == 0 and "timeouts" in line
         _, err = cli.communicate(timeout=60)
     finally:
         cli.kill()
@@ -164,11 +164,16 @@ def test_a_silent_server_fails_the_job_quickly_and_progress_counts_the_timeouts(
     assert cli.returncode != 0 and job.state == "failed"
     expected = f"the LLM server at {fake_server.base_url} is not answering (6 consecutive timeouts/connection errors"
     assert expected in job.result["message"] and expected in err and "last: no whole answer within 1 s" in err
-    assert job.progress["timeouts"] >= 6 and job.progress["retries"] >= 4
+    progress = Progress.from_json(job.progress)
+    assert progress.get("timeouts") >= 6 and progress.retries >= 4
     assert elapsed < 40, elapsed  # ~5 s of timeouts and backoff, plus starting two Python processes
     listed = subprocess.run([sys.executable, "-m", "japagen_core", "jobs"], cwd=root, capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(root)}, timeout=60)  # fmt: skip
     assert "timeouts" in listed.stdout and "failed" in listed.stdout
+
+
+def _timeouts(job) -> int:
+    return Progress.from_json(job.progress).get("timeouts", 0)
 
 
 def _wait_for_any_job(store: JobStore, until, timeout: float = 60):
@@ -195,7 +200,7 @@ def test_sigkill_then_resume_pays_each_answered_call_once_and_counts_them_all(pr
     cfg = RunConfig(mode="generate", task="marc_ja", run_id="marc-paid-once", llm=llm, setting="zero-shot",
                     per_label=50)  # fmt: skip
     store = JobStore(project.settings.jobs_dir)
-    job = submit_run(project, cfg)
+    job = submit(project, "generate", cfg)
     journal = job.parts_dir / "usage.jsonl"
 
     def answered_in_journal() -> int:
@@ -216,7 +221,7 @@ def test_sigkill_then_resume_pays_each_answered_call_once_and_counts_them_all(pr
     answered = fake_server.answered
     assert len(answered) == 20  # the 10 answered before the kill were not sent again
     assert len(fake_server.requests) == 24  # 10 + 4 held at the kill + 10 after
-    p = finished.progress
+    p = Progress.from_json(finished.progress).flat()
     assert p["prompt_tokens"] == sum(a["prompt_tokens"] for a in answered) == 800
     assert p["completion_tokens"] == sum(a["completion_tokens"] for a in answered) == 2000
     assert p["cut_off_calls"] == 4 and p["reused_calls"] == 10 - 10 * parts_before

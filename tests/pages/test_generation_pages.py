@@ -78,7 +78,8 @@ def test_paper_scale_and_the_batch_api_show_calls_cost_and_time_before_launch(ho
         time.sleep(0.2)
     at.switch_page("../pages/jobs.py").run()
     shown = texts(at)  # the job's message is data, escaped for Markdown (batch\_000001 shows as batch_000001)
-    assert not at.exception and "Batch API round 1\\: batch\\_000001" in shown and "kadg · Batch API" in shown
+    assert not at.exception and "Batch API round 1\\: batch\\_000001" in shown
+    assert "kadg · 5 per label · Batch API" in shown
     store.cancel(store.get(job.id))
 
 

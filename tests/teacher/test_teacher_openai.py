@@ -8,6 +8,7 @@ from dataclasses import asdict
 import pytest
 
 from japagen_core.jobs import JobStore
+from japagen_core.jobs.progress import Progress
 from japagen_core.teacher import registry
 from japagen_core.teacher.openai_tune import REMOTE_STATE
 from japagen_core.teacher.service import TeacherRequest, list_teachers, run_fields, run_teacher_job, submit_teacher
@@ -111,7 +112,7 @@ def test_cancel_from_the_job_store_stops_the_remote_job(project, marc_gold, ft_s
     ft_server.config.ft_polls = 100_000
     store = JobStore(project.settings.jobs_dir)
     _, job = submit_teacher(project, _request(ft_server, poll_seconds=0.05))
-    _wait(store, job.id, lambda j: j.progress.get("remote_status") == "running")
+    _wait(store, job.id, lambda j: Progress.from_json(j.progress).get("remote_status") == "running")
     store.cancel(job)
     done = _wait(store, job.id, lambda j: j.state in ("succeeded", "failed", "cancelled"))
     assert done.state == "cancelled"

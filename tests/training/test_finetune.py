@@ -11,6 +11,7 @@ from scipy import stats
 from sklearn import metrics as skm
 
 from japagen_core.jobs import JobStore
+from japagen_core.jobs.progress import Progress
 from japagen_core.jobs.runner import submit_training
 from japagen_core.review.snapshots import read_snapshot
 from japagen_core.training.config import TrainConfig, TrainingError
@@ -176,7 +177,7 @@ def test_a_train_job_is_cancelled_within_seconds(project, tmp_path, tiny_model):
     job = submit_training(project, request)
     store = JobStore(project.settings.jobs_dir)
     deadline = time.monotonic() + 60
-    while store.get(job.id).progress.get("step", 0) < 3:  # it trains
+    while Progress.from_json(store.get(job.id).progress).get("step", 0) < 3:  # it trains
         assert time.monotonic() < deadline and store.get(job.id).state in ("queued", "running"), store.get(
             job.id
         ).log_tail()
@@ -188,5 +189,6 @@ def test_a_train_job_is_cancelled_within_seconds(project, tmp_path, tiny_model):
     assert time.monotonic() - started < 5
     done = store.get(job.id)
     assert done.state == "cancelled" and "resume" in done.result["message"], done.log_tail()
-    assert done.progress["unit"] == "steps" and done.progress["target"] > done.progress["ok"] >= 3
+    progress = Progress.from_json(done.progress)
+    assert progress.unit == "steps" and progress.target > progress.done >= 3
     assert list_models(project) == []
