@@ -201,22 +201,32 @@ def undo_last(project: Project, dataset_ids: Sequence[str], *, reviewer: str) ->
     """Undo this reviewer's newest action (a whole batch) not yet undone, over these datasets.
     Returns (the undone batch, events undone), or None when there is nothing to undo."""
     reviewer = _reviewer(reviewer)
+    with project.db.transaction() as con:
+        batch = _last_batch(con, dataset_ids, reviewer)
+        return None if batch is None else (batch, _undo_batch(con, batch, reviewer))
+
+
+def last_action(project: Project, dataset_ids: Sequence[str], *, reviewer: str) -> str | None:
+    """The batch id of this reviewer's newest action over these datasets that is not undone."""
+    reviewer = _reviewer(reviewer)
+    with project.db.transaction() as con:
+        return _last_batch(con, dataset_ids, reviewer)
+
+
+def _last_batch(con: duckdb.DuckDBPyConnection, dataset_ids: Sequence[str], reviewer: str) -> str | None:
     if not dataset_ids:
         return None
     marks = ", ".join("?" for _ in dataset_ids)
-    with project.db.transaction() as con:
-        row = con.execute(
-            f"""
-            SELECT batch_id FROM review_events e
-            WHERE reviewer = ? AND action <> 'undo' AND dataset_id IN ({marks})
-              AND NOT EXISTS (SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.id)
-            ORDER BY id DESC LIMIT 1
-            """,
-            [reviewer, *dataset_ids],
-        ).fetchall()
-        if not row:
-            return None
-        return row[0][0], _undo_batch(con, row[0][0], reviewer)
+    row = con.execute(
+        f"""
+        SELECT batch_id FROM review_events e
+        WHERE reviewer = ? AND action <> 'undo' AND dataset_id IN ({marks})
+          AND NOT EXISTS (SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.id)
+        ORDER BY id DESC LIMIT 1
+        """,
+        [reviewer, *dataset_ids],
+    ).fetchall()
+    return row[0][0] if row else None
 
 
 def undo_batch(project: Project, batch_id: str, *, reviewer: str, undo_batch_id: str | None = None) -> list[Event]:
