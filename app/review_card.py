@@ -14,7 +14,8 @@ new actions in order through the review events (``japagen_core.review.client_eve
 
 Session keys (all ``rv_``): ``rv_card`` (the component), ``rv_order`` (the frozen queue order: examples
 reviewed on the way keep their place, so K finds them again), ``rv_acked`` (client -> last action
-applied), ``rv_pos`` (the position, from the card), ``rv_epoch`` (bumped when the server moves the card).
+applied), ``rv_sync_seen`` (the last sync read), ``rv_pos`` (the position, from the card), ``rv_epoch``
+(bumped when the server moves the card).
 """
 
 from __future__ import annotations
@@ -172,10 +173,11 @@ def _apply_sync(project: Project, task: Task, reviewer: str, can_act: bool) -> t
             acked_by_client[client] = done.acked
             if done.errors:
                 message = t("Not saved:") + " " + "; ".join(done.errors)
-    pos = sync.get("pos")
-    if isinstance(pos, int) and pos >= 0:
-        st.session_state["rv_pos"] = pos
-    n = sync.get("n")
+    pos, n = sync.get("pos"), sync.get("n")
+    if st.session_state.get("rv_sync_seen") != (client, n):  # a sync stays in the state: adopt its position once
+        st.session_state["rv_sync_seen"] = (client, n)
+        if isinstance(pos, int) and pos >= 0:
+            st.session_state["rv_pos"] = pos
     return client, acked_by_client.get(client, 0), n if isinstance(n, int) else 0, message
 
 
