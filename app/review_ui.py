@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from app.components import label_text
 from app.i18n import N_, shown_as, t
@@ -164,3 +165,15 @@ def undone_text(task: Task, undone: list[ev.Event]) -> str:
     return "; ".join(f"{event_text(task, e)} ({e.dataset_id} #{e.row_idx})" for e in undone[:3]) + (
         t(" and {count:,} more", count=len(undone) - 3) if len(undone) > 3 else ""
     )
+
+
+MATCH_STYLE = "background-color: rgba(255, 214, 0, 0.35)"
+
+
+def highlight_matches(table: pd.DataFrame, columns: list[str], term: str | None) -> pd.DataFrame | Styler:
+    """The grid with the text cells that contain the search term (any case) marked by a background colour:
+    a style, so the texts themselves stay plain (the card marks the very words)."""
+    if not term:
+        return table
+    needle = term.lower()
+    return table.style.map(lambda v: MATCH_STYLE if isinstance(v, str) and needle in v.lower() else "", subset=columns)

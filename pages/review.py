@@ -7,7 +7,16 @@ from app.components import dataset_names, datasets_or_stop, label_text, show_err
 from app.i18n import N_, shown_as, t, task_title, text_names
 from app.resources import get_project
 from app.review_card import card_view, move_to, order, set_order
-from app.review_ui import ACTION_NAMES, FLAG_NAMES, UNDO_KEY, filters, flag_name, reviewer_name, undone_text
+from app.review_ui import (
+    ACTION_NAMES,
+    FLAG_NAMES,
+    UNDO_KEY,
+    filters,
+    flag_name,
+    highlight_matches,
+    reviewer_name,
+    undone_text,
+)  # fmt: skip
 from japagen_core.errors import JapagenError
 from japagen_core.review import agreement as ag
 from japagen_core.review import events as ev
@@ -437,7 +446,7 @@ shown_columns = st.multiselect(
 )  # fmt: skip
 st.caption(reviewed_of(q.queue_keys(project, qfilter)) + " · " + t("{total:,} matching examples", total=page.total))
 selection = st.dataframe(
-    table,
+    highlight_matches(table, shown_names[: 2 if task.is_pair else 1], qfilter.text),
     hide_index=True,
     on_select="rerun",
     selection_mode="multi-row",

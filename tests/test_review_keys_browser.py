@@ -84,7 +84,7 @@ def test_twenty_fast_keys_show_at_once_and_all_land_in_order(jnli_review, projec
 
     assert len(latencies) == len(keys)
     ordered = sorted(latencies)
-    p50, p95 = statistics.median(ordered), ordered[int(round(0.95 * (len(ordered) - 1)))]
+    p50, p95 = statistics.median(ordered), ordered[round(0.95 * (len(ordered) - 1))]
     print(f"\nreview key latency over {len(keys)} keys: p50 {p50:.1f} ms, p95 {p95:.1f} ms (max {ordered[-1]:.1f})")
     assert p95 < 150, f"p95 {p95:.0f} ms; all: {[round(x) for x in latencies]}"
 
@@ -145,7 +145,9 @@ def test_every_label_and_value_reads_in_full_at_1280px(jnli_review, project, ser
             """c => [...c.querySelectorAll('.btn .name, .metric-value, .metric-name, [data-testid="rv-text"]')]
                  .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"""
         )
-        labels = card.evaluate("""c => [...c.querySelectorAll('[data-testid="rv-label"] .name')].map(e => e.textContent)""")
+        labels = card.evaluate(
+            """c => [...c.querySelectorAll('[data-testid="rv-label"] .name')].map(e => e.textContent)"""
+        )
         browser.close()
     assert cut == []
     if lang == "en":

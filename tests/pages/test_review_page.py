@@ -97,7 +97,9 @@ def test_relabel_flag_and_undo_one_at_a_time(project, jnli_review):
     at.button(key="rv_undo").click().run()  # the page's undo: the relabel of example 1, and the card goes there
     assert ev.states(project, [first]).get(first, ev.State()).label is None
     assert _card(at)["pos"] == 0
-    assert f"Undid: relabeled contradiction (矛盾) → entailment (含意) ({run} #{first[1]})" in [t.value for t in at.toast]
+    assert f"Undid: relabeled contradiction (矛盾) → entailment (含意) ({run} #{first[1]})" in [
+        t.value for t in at.toast
+    ]
 
 
 def test_drill_down_cell_opens_exactly_those_pairs(project, jnli_review):
