@@ -7,6 +7,27 @@
 
 const STATES = new WeakMap();
 const RESEND_MS = 4000; // a sync nobody answered (a lost rerun) is sent again
+// Actions not yet acknowledged survive a reload of the tab: the next card sends them again under their
+// old client id and numbers, and the server skips those it had already written (batch ids).
+const STORE = "japagen.review.outbox";
+
+function restore() {
+  try {
+    const saved = JSON.parse(window.sessionStorage.getItem(STORE) || "null");
+    if (saved && typeof saved.client === "string" && Array.isArray(saved.outbox) && saved.outbox.length) return saved;
+  } catch (e) {
+    // no storage (private mode) or a broken entry: start afresh
+  }
+  return null;
+}
+
+function persist(s) {
+  try {
+    window.sessionStorage.setItem(STORE, JSON.stringify({ client: s.client, seq: s.seq, outbox: s.outbox }));
+  } catch (e) {
+    // storage full or refused: the actions are still sent, only a reload before the reply could lose them
+  }
+}
 
 function el(tag, cls, text) {
   const node = document.createElement(tag);
@@ -48,13 +69,14 @@ function newState(parentElement) {
   root.setAttribute("data-testid", "rv-card");
   root.tabIndex = -1;
   parentElement.appendChild(root);
+  const saved = restore();
   return {
     root,
-    client: Math.random().toString(36).slice(2, 10) + Date.now().toString(36),
-    seq: 0,
+    client: saved ? saved.client : Math.random().toString(36).slice(2, 10) + Date.now().toString(36),
+    seq: saved ? saved.seq : 0,
     sent: 0, // sync messages sent
     answered: 0, // the newest sync the server has run
-    outbox: [], // events not yet acknowledged, in order
+    outbox: saved ? saved.outbox : [], // events not yet acknowledged, in order
     overlay: new Map(), // key -> {now, flag, reviewed, seq}: what this client did, until the server has it
     history: [], // actions of this session, for undo: {seq, key, index, before, after, what}
     epoch: null,
@@ -114,6 +136,7 @@ function send(s) {
 
 // Send what is pending unless a sync is on its way (then its answer sends the rest: one batch).
 function flush(s, force) {
+  persist(s);
   if (force || s.answered >= s.sent) send(s);
 }
 
@@ -332,6 +355,7 @@ export default function (component) {
   const answered = data.client === s.client ? data.answered : 0;
   if (data.client === s.client) {
     s.outbox = s.outbox.filter((e) => e.seq > data.acked);
+    persist(s);
     for (const [key, local] of s.overlay) if (local.seq <= data.acked) s.overlay.delete(key); // the data has it
   }
   if (data.epoch !== s.epoch) {

@@ -154,3 +154,24 @@ def test_every_label_and_value_reads_in_full_at_1280px(jnli_review, project, ser
         assert labels == ["entailment (含意)", "contradiction (矛盾)", "neutral (中立)"]
     else:
         assert labels == ["含意", "矛盾", "中立"]
+
+
+@pytest.mark.browser
+def test_actions_not_saved_yet_survive_a_reload(jnli_review, project, server: str):  # noqa: F811
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import expect, sync_playwright
+
+    _, run = jnli_review
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        _open(page, server)
+        for key in ["1", "2", "M", "3", "1"]:
+            page.keyboard.press(key)
+        page.reload()  # at once: most of these are still on their way
+        expect(page.get_by_test_id("rv-card")).to_be_visible(timeout=60_000)
+        expect(page.get_by_test_id("rv-pending")).to_have_text("all saved", timeout=60_000)
+        browser.close()
+    log = [e for e in ev.all_events(project, run) if e.reviewer == "aiko"]
+    assert [e.new_value for e in log] == ["entailment", "contradiction", "mislabeled", "neutral", "entailment"]
