@@ -145,7 +145,6 @@ def _item(task: Task, row: pd.Series) -> dict[str, Any]:
         "issue": bool(row["is_issue"]) if row["is_issue"] is not None and not pd.isna(row["is_issue"]) else False,
         "flag": _text(row["flag"]),
         "note": _text(row["note"]),
-        "reviewed": int(row["events"] or 0) > 0,
         "kadg": _text(row["kadg_word"]),
         "setting": _text(row["setting"]),
     }
@@ -199,8 +198,9 @@ def card_view(project: Project, qfilter: q.QueueFilter, task: Task, reviewer: st
     if len(items) < len(window):  # an example removed since the session started: start over from the store
         st.session_state.pop("rv_order", None)
         st.rerun(scope="app")
-    states = ev.states(project, keys)
-    reviewed = sum(1 for s in states.values() if s.events > 0)
+    done = ev.reviewed(project, keys)
+    for item in items:
+        item["reviewed"] = (item["ds"], item["row"]) in done
     epoch = hashlib.sha256(f"{order_id}|{st.session_state.get('rv_epoch', 0)}".encode()).hexdigest()[:16]
     data = {
         "epoch": epoch,
@@ -209,7 +209,7 @@ def card_view(project: Project, qfilter: q.QueueFilter, task: Task, reviewer: st
         "answered": answered,
         "pos": pos,
         "total": total,
-        "reviewed": reviewed,
+        "reviewed": len(done),
         "start": start,
         "items": items,
         "target": task.target,

@@ -344,7 +344,7 @@ if last_filter != qfilter:
 
 
 def reviewed_of(keys: list[tuple[str, int]]) -> str:
-    done = sum(1 for s in ev.states(project, keys).values() if s.events > 0)
+    done = len(ev.reviewed(project, keys))
     return t("{done:,} of {total:,} reviewed", done=done, total=len(keys))
 
 

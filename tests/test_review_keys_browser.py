@@ -121,7 +121,8 @@ def test_undo_goes_back_to_the_example_and_says_what_it_undid(jnli_review, proje
         expect(card).to_contain_text("Example 2 of 48")
         expect(message).to_contain_text("Undid on example 2: relabeled as contradiction")
         expect(page.get_by_test_id("rv-pending")).to_have_text("all saved", timeout=60_000)
-        page.screenshot(path=str(tmp_path / "undo.png"), full_page=True)
+        expect(card).to_contain_text("0 of 48 reviewed")  # what was undone does not count
+        card.screenshot(path=str(tmp_path / "undo.png"))
         browser.close()
     log = [e for e in ev.all_events(project, run) if e.reviewer == "aiko"]
     assert [e.action for e in log] == ["relabel", "flag", "undo", "undo"]
@@ -140,7 +141,7 @@ def test_every_label_and_value_reads_in_full_at_1280px(jnli_review, project, ser
         browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         card = _open(page, server, lang)
-        page.screenshot(path=str(tmp_path / f"card-{lang}.png"), full_page=True)
+        card.screenshot(path=str(tmp_path / f"card-{lang}.png"))
         cut = card.evaluate(
             """c => [...c.querySelectorAll('.btn .name, .metric-value, .metric-name, [data-testid="rv-text"]')]
                  .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"""

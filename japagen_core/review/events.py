@@ -407,6 +407,25 @@ def states(project: Project, keys: Sequence[Key]) -> dict[Key, State]:
         return _states(con, [(str(d), int(r)) for d, r in keys])
 
 
+def reviewed(project: Project, keys: Sequence[Key]) -> set[Key]:
+    """The examples among ``keys`` with an action that stands (not an undo, not undone): reviewed, where
+    an example whose every action was undone is not."""
+    keys = [(str(d), int(r)) for d, r in keys]
+    if not keys:
+        return set()
+    with project.db.transaction() as con:
+        _keys_table(con, keys)
+        try:
+            rows = con.execute(
+                "SELECT DISTINCT e.dataset_id, e.row_idx FROM review_events e JOIN wanted_keys k "
+                "USING (dataset_id, row_idx) WHERE e.action <> 'undo' AND NOT EXISTS "
+                "(SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.id)"
+            ).fetchall()
+        finally:
+            con.unregister("wanted_keys")
+    return {(d, int(r)) for d, r in rows}
+
+
 def all_events(project: Project, dataset_id: str) -> list[Event]:
     with project.db.transaction() as con:
         rows = con.execute(
