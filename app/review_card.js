@@ -203,6 +203,9 @@ function onKey(s, event) {
   if (!s.data || event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
   const target = event.composedPath ? event.composedPath()[0] : event.target;
   if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName || ""))) return;
+  // A focused widget that reads keys itself (a slider, a list, a grid) keeps them.
+  if (target && target.closest && target.closest('[role="slider"],[role="combobox"],[role="listbox"],[role="grid"]'))
+    return;
   if (!s.root.isConnected) return;
   const key = event.key.length === 1 ? event.key.toUpperCase() : event.key;
   const d = s.data;
