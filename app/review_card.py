@@ -4,8 +4,8 @@ browser and saves the actions in the background.
 Why a component, not fragments: a key bound to a Streamlit button (``shortcut=``) is a server round trip
 and a rerun before anything changes on screen: 1.05-1.38 s per key by a previous tester; p50 1.48 s,
 p95 1.77 s here (the old page, keydown to the caption showing the next example, 12 keys, 2 shared cores
-under load). A fragment
-that reruns only the card still waits for the server on every key. The component is sent a window of
+under load). A fragment that reruns only the card (not measured) would still wait for a server round trip
+and a rerun on every key, so it cannot get near 150 ms on a loaded machine. The component is sent a window of
 the queue (the current example and the next ~100, texts as JSON, shown as text nodes only: never HTML),
 moves, relabels, flags and undoes on the client (the next example is on screen in a few milliseconds),
 and sends its actions with sequence numbers in batches (``setStateValue("sync", ...)``: one sync in
