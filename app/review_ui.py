@@ -1,17 +1,16 @@
-"""Review page pieces: the reviewer name, the queue filters and the example card.
+"""Review page pieces: the reviewer name, the queue filters, and review events in words.
 
-Session keys used here all start with ``rv_``. Data text is shown with st.text (plain text only).
+Session keys used here all start with ``rv_``. The card itself is app/review_card.py.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 
-from app.components import label_text, plain
-from app.i18n import N_, shown_as, t, text_names
+from app.components import label_text
+from app.i18n import N_, shown_as, t
 from japagen_core.review import events as ev
 from japagen_core.review import queue as q
 from japagen_core.tasks import Task
@@ -98,80 +97,83 @@ def filters(task: Task, dataset_ids: list[str], words: list[str], scope: str, so
     )  # fmt: skip
 
 
-def legend(task: Task) -> None:
-    keys = [f"`{i}` {plain(label_text(task, n))}" for i, n in enumerate(task.label_names[:9], start=1)]
-    flags = [f"`{k}` {flag_name(f)}" for f, k in FLAG_KEYS.items()]
-    st.caption(
-        t("Keyboard:")
-        + " "
-        + t("`{next}` next · `{previous}` previous", next=NEXT_KEY, previous=PREV_KEY)
-        + " · "
-        + (" · ".join(keys) + " " + t("(relabel)") + " · " if task.target == "class" else "")
-        + " · ".join(flags)
-        + " · "
-        + t("`{unflag}` unflag · `{undo}` undo your last action", unflag=UNFLAG_KEY, undo=UNDO_KEY)
-    )
+def _value_text(task: Task, action: str, value: str | None) -> str:
+    """A stored event value in words: a label's title, a flag's name, a score's number."""
+    if value is None:
+        return t("none")
+    if action in ("flag", "unflag"):
+        return flag_name(value) or value
+    if action == "relabel":
+        if value.startswith("score:"):
+            return value.removeprefix("score:")
+        return label_text(task, value)
+    return value
 
 
-def _fmt(value: Any, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return "–"
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
-
-
-def example_card(task: Task, row: pd.Series, position: int, total: int) -> None:
-    """One example: its texts side by side, labels, the classifier's suggestion and its review state."""
-    with st.container(border=True):
-        st.caption(
-            t("Example {number:,} of {total:,}", number=position + 1, total=total)
-            + f" · {plain(row['dataset_id'])} #{int(row['row_idx'])}"
+def event_text(task: Task, event: ev.Event, undone: ev.Event | None = None) -> str:
+    """What an event did, as a reviewer would say it ("relabeled neutral → entailment")."""
+    old, new = _value_text(task, event.action, event.old_value), _value_text(task, event.action, event.new_value)
+    if event.action == "undo":
+        if undone is None:
+            return t("undid event #{id}", id=event.undoes)
+        return t("undid #{id} ({what})", id=undone.id, what=event_text(task, undone))
+    if event.action == "relabel":
+        if event.old_value == event.new_value:
+            return t("confirmed {label}", label=new)
+        return t("relabeled {old} → {new}", old=old, new=new)
+    if event.action == "flag":
+        return (
+            t("flagged as {flag}", flag=new)
+            if event.old_value is None
+            else t("flagged as {flag} (was {old})", flag=new, old=old)
         )
-        columns = st.columns(2) if task.is_pair else [st.container()]
-        for column, name, field in zip(columns, text_names(task), ("text", "text_b"), strict=False):
-            column.caption(plain(name))
-            column.text(row[field])
-        a, b, c, d = st.columns(4)
-        assigned = label_text(task, row["assigned"])
-        if task.target == "score" and row["assigned_score"] == row["assigned_score"]:
-            assigned = f"{row['assigned_score']:.2f}"
-        a.metric(t("Assigned"), assigned or "–")
-        current = label_text(task, row["current"])
-        if row["relabel_score"] == row["relabel_score"] and row["relabel_score"] is not None:
-            current = f"{row['relabel_score']:.2f}"
-        relabeled = t("relabeled") if current != assigned else None
-        b.metric(t("Now"), current or "–", delta=relabeled, delta_color="off")
-        suggestion = label_text(task, row["predicted"]) if row["predicted"] else t("no analysis yet")
-        c.metric(t("Classifier suggests"), suggestion, help=t("The gold-trained classifier of the newest analysis."))
-        d.metric(
-            t("Suspicion"), _fmt(row["suspicion"]),
-            help=t("1 − cleanlab's label quality: near 1 means the assigned label is probably wrong."),
-        )  # fmt: skip
-        details = [t("confidence {value}", value=_fmt(row["confidence"]))]
-        if row["is_issue"] is True:
-            details.append(t("cleanlab: label issue"))
-        if row["kadg_word"]:
-            details.append(t("KADG word: {word}", word=plain(row["kadg_word"])))
-        if row["setting"]:
-            details.append(t("setting: {setting}", setting=plain(row["setting"])))
-        details.append(t("flag: {flag}", flag=flag_name(row["flag"]) or t("none")))
-        st.caption(" · ".join(details))
-        if row["note"]:
-            st.caption(t("Note:"))
-            st.text(row["note"])
+    if event.action == "unflag":
+        return t("removed the flag {flag}", flag=old)
+    if event.action == "note":
+        return t("wrote a note") if event.new_value else t("cleared the note")
+    return event.action
 
 
-def history_table(events: list[ev.Event]) -> pd.DataFrame:
+REASON_NAMES = {"review": N_("review"), "bulk review": N_("bulk action")}
+
+
+def reason_text(reason: str | None) -> str:
+    if not reason or reason.startswith("undo "):  # an undo says what it undid already
+        return ""
+    if reason.startswith("imported from "):
+        return t("imported from {tool}", tool=reason.removeprefix("imported from "))
+    return t(REASON_NAMES[reason]) if reason in REASON_NAMES else reason
+
+
+def history_table(task: Task, events: list[ev.Event]) -> pd.DataFrame:
+    """An example's events in words, oldest first (a note's text in its own column: data, never markup)."""
+    by_id = {e.id: e for e in events}
     return pd.DataFrame(
         {
             "#": [e.id for e in events],
             t("when"): [e.created_at for e in events],
             t("reviewer"): [e.reviewer for e in events],
-            t("action"): [
-                t(ACTION_NAMES.get(e.action, e.action)) if e.undoes is None else t("undo #{id}", id=e.undoes)
-                for e in events
-            ],
-            t("old"): [e.old_value for e in events],
-            t("new"): [e.new_value for e in events],
-            t("reason"): [e.reason for e in events],
+            t("what"): [event_text(task, e, by_id.get(e.undoes)) for e in events],
+            t("note"): [e.new_value if e.action == "note" else "" for e in events],
+            t("why"): [reason_text(e.reason) for e in events],
         }
     )
+
+
+def undone_text(task: Task, undone: list[ev.Event]) -> str:
+    """What an undo took back: "relabeled neutral → entailment on jnli-run #3" (one line per example)."""
+    return "; ".join(f"{event_text(task, e)} ({e.dataset_id} #{e.row_idx})" for e in undone[:3]) + (
+        t(" and {count:,} more", count=len(undone) - 3) if len(undone) > 3 else ""
+    )
+
+
+MATCH_STYLE = "background-color: rgba(255, 214, 0, 0.35)"
+
+
+def highlight_matches(table: pd.DataFrame, columns: list[str], term: str | None) -> pd.DataFrame | Styler:
+    """The grid with the text cells that contain the search term (any case) marked by a background colour:
+    a style, so the texts themselves stay plain (the card marks the very words)."""
+    if not term:
+        return table
+    needle = term.lower()
+    return table.style.map(lambda v: MATCH_STYLE if isinstance(v, str) and needle in v.lower() else "", subset=columns)

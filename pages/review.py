@@ -6,28 +6,25 @@ import streamlit as st
 from app.components import dataset_names, datasets_or_stop, label_text, show_error
 from app.i18n import N_, shown_as, t, task_title, text_names
 from app.resources import get_project
+from app.review_card import card_view, move_to, order, set_order
 from app.review_ui import (
     ACTION_NAMES,
-    FLAG_KEYS,
     FLAG_NAMES,
-    NEXT_KEY,
-    PREV_KEY,
     UNDO_KEY,
-    UNFLAG_KEY,
-    example_card,
     filters,
     flag_name,
-    history_table,
-    legend,
+    highlight_matches,
     reviewer_name,
-)
+    undone_text,
+)  # fmt: skip
 from japagen_core.errors import JapagenError
+from japagen_core.review import agreement as ag
 from japagen_core.review import events as ev
 from japagen_core.review import queue as q
 from japagen_core.review import snapshots as snap
 from japagen_core.showcase import list_pins, pin, unpin
 
-MODES = [N_("One at a time"), N_("Page"), N_("Drill-down"), N_("Export")]
+MODES = [N_("One at a time"), N_("Page"), N_("Drill-down"), N_("Agreement"), N_("Export")]
 
 project = get_project()
 st.title(t("Review"))
@@ -89,16 +86,21 @@ def act(keys, action: ev.Action) -> int | None:
 
 
 def undo() -> None:
+    """Undo the reviewer's newest action here; say what it undid, and show that example on the card."""
     try:
-        undone = ev.undo_last(project, chosen, reviewer=reviewer)
+        batch = ev.last_action(project, chosen, reviewer=reviewer)
+        undone = ev.undo_batch(project, batch, reviewer=reviewer) if batch else []
     except JapagenError as exc:
         st.session_state["rv_error"] = (t("Nothing was undone."), str(exc))
         return
-    st.session_state["rv_toast"] = (
-        t("Undid your last action ({count} event(s)).", count=undone[1])
-        if undone
-        else t("You have nothing left to undo here.")
-    )
+    if not undone:
+        st.session_state["rv_toast"] = t("You have nothing left to undo here.")
+        return
+    st.session_state["rv_toast"] = t("Undid: {what}", what=undone_text(task, undone))
+    current = order()
+    first = (undone[0].dataset_id, undone[0].row_idx)
+    if current and first in current[1]:
+        move_to(current[1].index(first))
 
 
 def need_reviewer() -> bool:
@@ -239,39 +241,125 @@ if mode == "Export":
     st.stop()
 
 
+# --- agreement between reviewers ---------------------------------------------------------------------
+
+if mode == "Agreement":
+    if task.target != "class":
+        st.info(t("Agreement (Cohen's kappa) is measured for label tasks; this task is scored."))
+        st.stop()
+    events = [e for dataset_id in chosen for e in ev.all_events(project, dataset_id)]
+    pairs = ag.agreement(events, labels=task.label_names)
+    if not pairs:
+        st.info(
+            t(
+                "No two reviewers have labelled the same examples yet. When two reviewers each press a label "
+                "for the same examples (a label that agrees counts too), their agreement shows here."
+            )
+        )
+        st.stop()
+    st.caption(
+        t(
+            "Cohen's kappa (scikit-learn) over the examples both reviewers labelled: 1 is full agreement, 0 is "
+            "what chance would give. Per label: one label against the rest. – : undefined (one answer only)."
+        )
+    )
+
+    def kappa_text(value: float | None) -> str:
+        return "–" if value is None else f"{value:.2f}"
+
+    st.dataframe(
+        pd.DataFrame(
+            {
+                t("reviewers"): [f"{p.first} · {p.second}" for p in pairs],
+                t("examples both labelled"): [p.examples for p in pairs],
+                t("agreed"): [p.agreed for p in pairs],
+                t("observed agreement"): [p.observed for p in pairs],
+                t("Cohen's kappa"): [kappa_text(p.kappa) for p in pairs],
+            }
+        ),
+        hide_index=True,
+        column_config={t("observed agreement"): st.column_config.NumberColumn(format="percent")},
+    )
+    pair = st.selectbox(
+        t("Reviewer pair"), pairs, format_func=shown_as(lambda p: f"{p.first} · {p.second}", pairs), key="rv_pair"
+    )
+    left, right = st.columns(2)
+    left.markdown("**" + t("Kappa per label") + "**")
+    left.dataframe(
+        pd.DataFrame(
+            {
+                t("label"): [label_text(task, n) for n in task.label_names],
+                t("Cohen's kappa"): [kappa_text(pair.per_label[n]) for n in task.label_names],
+            }
+        ),
+        hide_index=True,
+    )
+    right.markdown("**" + t("Who said what (rows: {first}, columns: {second})", first=pair.first, second=pair.second)
+                   + "**")  # fmt: skip
+    right.dataframe(
+        pd.DataFrame(
+            [[pair.pairs.get((a, b), 0) for b in task.label_names] for a in task.label_names],
+            index=[label_text(task, n) for n in task.label_names],
+            columns=[label_text(task, n) for n in task.label_names],
+        )
+    )
+    disagreements = ag.disagreements(events, reviewers=[pair.first, pair.second])
+    if not disagreements:
+        st.success(t("These two agree on every example both labelled."))
+        st.stop()
+    st.dataframe(
+        pd.DataFrame(
+            {
+                t("dataset"): [d.key[0] for d in disagreements],
+                "#": [d.key[1] for d in disagreements],
+                pair.first: [label_text(task, d.labels[pair.first]) for d in disagreements],
+                pair.second: [label_text(task, d.labels[pair.second]) for d in disagreements],
+            }
+        ),
+        hide_index=True,
+    )
+
+    def review_disagreements(keys: list[tuple[str, int]], name: str) -> None:
+        set_order(f"disagreements:{name}", keys)
+        st.session_state["rv_mode"] = MODES[0]
+        st.session_state["rv_last_filter"] = None
+
+    st.button(
+        t("Review these {count:,} disagreements", count=len(disagreements)), key="rv_review_disagreements",
+        type="primary", on_click=review_disagreements,
+        args=([d.key for d in disagreements], f"{pair.first}|{pair.second}"),
+    )  # fmt: skip
+    st.stop()
+
+
 # --- the queue ----------------------------------------------------------------------------------------
 
 qfilter = filters(task, chosen, q.kadg_words(project, chosen), task_name, source)
-if st.session_state.get("rv_last_filter") != qfilter:
+last_filter = st.session_state.get("rv_last_filter")
+if last_filter != qfilter:
+    if last_filter is not None:  # None: a disagreement queue was just chosen, it stays until a filter changes
+        st.session_state.pop("rv_order", None)
     st.session_state["rv_last_filter"] = qfilter
-    st.session_state["rv_pos"] = 0
     st.session_state["rv_page"] = 1
 
+
+def reviewed_of(keys: list[tuple[str, int]]) -> str:
+    done = len(ev.reviewed(project, keys))
+    return t("{done:,} of {total:,} reviewed", done=done, total=len(keys))
+
+
 if mode == "One at a time":
-    position = int(st.session_state.get("rv_pos", 0))
-    page = q.queue_page(project, qfilter, offset=position, limit=1)
-    if page.total == 0:
-        st.warning(t("No examples match these filters."))
-        st.stop()
-    if not page.analyses:
+    if order() is None:
+        set_order(repr(qfilter), q.queue_order(project, qfilter))
+    order_id, keys = order()
+    if order_id.startswith("disagreements:"):
+        left, right = st.columns([3, 1])
+        left.info(t("Reviewing the disagreements of {pair} ({count:,} examples).",
+                    pair=order_id.removeprefix("disagreements:").replace("|", " · "), count=len(keys)))  # fmt: skip
+        right.button(t("Back to the queue"), key="rv_back_to_queue", on_click=lambda: st.session_state.pop("rv_order"))
+    elif not q.latest_predictions(project, chosen) and source is None:
         st.caption(t("No classifier predictions yet: run label correctness on the Analysis page to rank by suspicion."))
-    position = page.offset
-    st.session_state["rv_pos"] = position
-    row = page.rows.iloc[0]
-    key = (row["dataset_id"], int(row["row_idx"]))
-    example_card(task, row, position, page.total)
-
-    def move(step: int) -> None:
-        st.session_state["rv_pos"] = max(0, min(page.total - 1, position + step))
-
-    def on_action(action: ev.Action) -> None:
-        """A button callback (one run per key press): act, then advance to the next example unless
-        the action took this one out of the queue (the next one has slid into its place)."""
-        if act([key], action) is None:
-            return
-        again = q.queue_page(project, qfilter, offset=position, limit=1).rows
-        if len(again) and (again["dataset_id"].iat[0], int(again["row_idx"].iat[0])) == key:
-            move(1)
+    can_act = need_reviewer()
 
     def toggle_pin(example: tuple[str, int], pinned: bool) -> None:
         try:
@@ -282,56 +370,42 @@ if mode == "One at a time":
         except JapagenError as exc:
             st.session_state["rv_error"] = (t("The card was not changed."), str(exc))
 
-    def on_note() -> None:
-        act([key], ev.Action("note", st.session_state.get("rv_note", "")))
-
-    nav = st.columns([1, 1, 6])
-    nav[0].button(t("Previous"), key="rv_prev", shortcut=PREV_KEY, on_click=move, args=(-1,), width="stretch")
-    nav[1].button(t("Next"), key="rv_next", shortcut=NEXT_KEY, on_click=move, args=(1,), width="stretch")
-    if need_reviewer():
-        if task.target == "class":
-            label_columns = st.columns(len(task.label_names[:9]))
-            for i, (column, name) in enumerate(zip(label_columns, task.label_names[:9], strict=False), start=1):
-                column.button(
-                    label_text(task, name), key=f"rv_label_{i}", shortcut=str(i), width="stretch",
-                    on_click=on_action, args=(ev.Action("relabel", name, reason="review"),),
-                )  # fmt: skip
-        else:
+    @st.fragment
+    def one_at_a_time() -> None:
+        """The card and what acts on its current example: a sync from the card reruns only this."""
+        card_view(project, qfilter, task, reviewer, can_act)
+        if not can_act or not keys:
+            return
+        position = max(0, min(len(keys) - 1, int(st.session_state.get("rv_pos", 0))))
+        key = keys[position]
+        if task.target == "score":
             s1, s2 = st.columns([2, 1])
             low, high = task.score_range or (0.0, 5.0)
-            s1.number_input(t("Score"), float(low), float(high), step=0.1, key="rv_score")
-            s2.button(
-                t("Set score"), key="rv_set_score",
-                on_click=lambda: on_action(ev.Action("relabel", float(st.session_state["rv_score"]), reason="review")),
-            )  # fmt: skip
-        flag_columns = st.columns(len(FLAG_KEYS) + 2)
-        for column, (flag, shortcut) in zip(flag_columns, FLAG_KEYS.items(), strict=False):
-            column.button(
-                flag_name(flag), key=f"rv_flag_{flag}", shortcut=shortcut, width="stretch",
-                on_click=on_action, args=(ev.Action("flag", flag),),
-            )  # fmt: skip
-        flag_columns[-2].button(
-            t("Unflag"), key="rv_unflag", shortcut=UNFLAG_KEY, width="stretch", on_click=on_action,
-            args=(ev.Action("unflag"),),
-        )  # fmt: skip
-        flag_columns[-1].button(t("Undo"), key="rv_undo", shortcut=UNDO_KEY, width="stretch", on_click=undo)
-        legend(task)
-        pinned = (key[0], key[1]) in {(p.dataset_id, p.row_idx) for p in list_pins(project, dataset_id=key[0])}
-        st.button(
-            t("Unpin") if pinned else t("Pin to showcase"), key="rv_pin", icon=":material/keep:",
-            on_click=toggle_pin, args=(key, pinned),
+            s1.number_input(t("Score for example {number:,}", number=position + 1), float(low), float(high),
+                            step=0.1, key="rv_score")  # fmt: skip
+            score = ev.Action("relabel", float(st.session_state["rv_score"]), reason="review")
+            if s2.button(t("Set score"), key="rv_set_score") and act([key], score) is not None:
+                move_to(min(len(keys) - 1, position + 1))
+                st.rerun(scope="fragment")
+        pinned = key in {(p.dataset_id, p.row_idx) for p in list_pins(project, dataset_id=key[0])}
+        c1, c2 = st.columns([1, 2])
+        c1.button(
+            t("Unpin example {number:,}", number=position + 1) if pinned
+            else t("Pin example {number:,} to showcase", number=position + 1),
+            key="rv_pin", icon=":material/keep:", on_click=toggle_pin, args=(key, pinned),
             help=t("Pinned examples are shown first on the Example cards page and in the report."),
         )  # fmt: skip
-        with st.form("rv_note_form", clear_on_submit=True, border=False):
+        with c2.form("rv_note_form", clear_on_submit=True, border=False):
             n1, n2 = st.columns([4, 1])
-            n1.text_input(t("Note"), placeholder=t("why, for the record"), key="rv_note")
-            n2.form_submit_button(t("Save note"), on_click=on_note)
-    with st.expander(t("History of this example ({count} event(s))", count=int(row["events"]))):
-        events = ev.history(project, *key)
-        if events:
-            st.dataframe(history_table(events), hide_index=True)
-        else:
-            st.caption(t("No review action yet."))
+            n1.text_input(t("Note on example {number:,}", number=position + 1), placeholder=t("why, for the record"),
+                          key="rv_note")  # fmt: skip
+            if n2.form_submit_button(t("Save note")):
+                act([key], ev.Action("note", st.session_state.get("rv_note", "")))
+
+    one_at_a_time()
+    if can_act:
+        st.button(t("Undo my last action"), key="rv_undo", on_click=undo,
+                  help=t("Also undoes actions from before this page was opened."))  # fmt: skip
     st.stop()
 
 
@@ -352,8 +426,6 @@ shown_names = text_names(task)
 suspicion = t("suspicion")
 table = pd.DataFrame(
     {
-        t("dataset"): rows["dataset_id"],
-        "#": rows["row_idx"],
         shown_names[0]: rows["text"],
         **({shown_names[1]: rows["text_b"]} if task.is_pair else {}),
         t("assigned"): [label_text(task, n) for n in rows["assigned"]],
@@ -362,26 +434,33 @@ table = pd.DataFrame(
         suspicion: rows["suspicion"],
         t("flag"): [flag_name(f) for f in rows["flag"]],
         t("KADG word"): rows["kadg_word"],
+        t("setting"): rows["setting"],
+        t("dataset"): rows["dataset_id"],
+        "#": rows["row_idx"],
     }
 )
+columns = list(table.columns)
+shown_columns = st.multiselect(
+    t("Columns"), columns, default=[c for c in columns if c not in (t("setting"), t("dataset"))],
+    key=f"rv_columns_{task_name}", help=t("Choose and order the grid's columns (the order you pick them in)."),
+)  # fmt: skip
+st.caption(reviewed_of(q.queue_keys(project, qfilter)) + " · " + t("{total:,} matching examples", total=page.total))
 selection = st.dataframe(
-    table,
+    highlight_matches(table, shown_names[: 2 if task.is_pair else 1], qfilter.text),
     hide_index=True,
     on_select="rerun",
     selection_mode="multi-row",
     key=f"rv_table_{page_number}_{page_size}_{hash(qfilter)}",
-    column_config={suspicion: st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f")},
+    column_order=shown_columns or columns,
+    column_config={
+        suspicion: st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f", width="small"),
+        shown_names[0]: st.column_config.TextColumn(width="large"),
+        **({shown_names[1]: st.column_config.TextColumn(width="large")} if task.is_pair else {}),
+    },
 )
 picked = [(rows["dataset_id"].iat[i], int(rows["row_idx"].iat[i])) for i in selection.selection.rows if i < len(rows)]
-if project.read_only:
-    st.caption(t("{total:,} matching examples.", total=page.total))
-else:
-    st.caption(
-        t(
-            "{total:,} matching examples. Select rows to act on them, or act on every matching row below.",
-            total=page.total,
-        )
-    )
+if not project.read_only:
+    st.caption(t("Select rows to act on them, or act on every matching row below."))
 
 if need_reviewer():
     choices = [("flag", f) for f in FLAG_NAMES] + [("unflag", None)]

@@ -51,7 +51,8 @@ def test_the_wheel_carries_engine_app_pages_prompts_and_word_lists(wheel: zipfil
         assert f"{package}/__init__.py" in names, package
     for module in (ROOT / "japagen_core").rglob("*.py"):
         assert module.relative_to(ROOT).as_posix() in names
-    for folder, pattern in (("app", "*.py"), ("pages", "*.py"), ("prompts", "*.yaml"), ("prompts/kadg", "*.txt")):
+    for folder, pattern in (("app", "*.py"), ("app", "*.js"), ("app", "*.css"), ("pages", "*.py"), ("prompts", "*.yaml"),
+                            ("prompts/kadg", "*.txt")):  # fmt: skip
         files = sorted((ROOT / folder).glob(pattern))
         assert files, folder
         for path in files:

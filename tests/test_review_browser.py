@@ -63,8 +63,9 @@ def test_review_three_examples_by_keyboard_only(jnli_review, project, server: st
             press(key, shown)
         press("K", "Example 3 of 48")  # back to the third one
         page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
-        page.reload()  # nothing is lost on a reload
+        page.reload()  # nothing is lost on a reload, even actions not saved yet: the card sends them again
         expect(page.get_by_text("Example 1 of 48")).to_be_visible(timeout=30_000)
+        expect(page.get_by_test_id("rv-pending")).to_have_text("all saved", timeout=30_000)
         browser.close()
 
     log = [e for e in ev.all_events(project, run) if e.reviewer == "aiko"]

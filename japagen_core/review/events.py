@@ -74,7 +74,7 @@ def fold(events: Iterable[Event]) -> State:
             flag = None
         elif e.action == "note":
             note = e.new_value or None
-        elif e.action == "relabel":
+        elif e.action == "relabel" and e.old_value != e.new_value:  # equal: a reviewer confirming the label
             label, score = _relabel_value(e.new_value)
     return State(label, score, flag, note, len(ordered), ordered[-1].id if ordered else 0)
 
@@ -124,30 +124,62 @@ def check_action(task: Task, action: Action) -> str | None:
     return None
 
 
-def apply(project: Project, task: Task, keys: Sequence[Key], action: Action, *, reviewer: str) -> tuple[str, int]:
+def apply(
+    project: Project,
+    task: Task,
+    keys: Sequence[Key],
+    action: Action,
+    *,
+    reviewer: str,
+    batch_id: str | None = None,
+    confirm: bool = False,
+) -> tuple[str, int]:
     """Append one event per example for ``action`` and refresh their state, in one transaction.
-    Returns (batch id, events written). Examples the action would not change get no event."""
+    Returns (batch id, events written). Examples the action would not change get no event, except with
+    ``confirm``: a relabel to the label an example already has is then recorded as this reviewer's
+    judgement (old = new; it changes no state), once per reviewer, so agreement between reviewers
+    can be measured. ``batch_id`` makes a resent action idempotent: a batch already in the log is
+    not applied again (0 events)."""
     reviewer = _reviewer(reviewer)
     new_value = check_action(task, action)
     keys = list(dict.fromkeys((str(d), int(r)) for d, r in keys))
     if not keys:
         raise ReviewError("no examples selected")
-    batch = uuid.uuid4().hex[:12]
+    if batch_id is not None and not (0 < len(batch_id) <= 64):
+        raise ReviewError(f"batch id {batch_id!r} must have 1 to 64 characters")
+    batch = batch_id or uuid.uuid4().hex[:12]
     with project.db.transaction() as con:
+        if batch_id and con.execute("SELECT 1 FROM review_events WHERE batch_id = ? LIMIT 1", [batch]).fetchall():
+            return batch, 0  # sent again (a retry): it is in the log already
         _check_examples(con, keys)
         current = _states(con, keys)
         originals = _original_labels(con, keys) if action.action == "relabel" else {}
+        given = _given_labels(con, keys, reviewer) if confirm and action.action == "relabel" else {}
         rows = []
         for key in keys:
             state = current.get(key, State())
             old = _old_value(action.action, state, originals.get(key))
             if action.action == "unflag" and state.flag is None:
                 continue
-            if old == new_value and action.action != "unflag":
+            if old == new_value and action.action != "unflag" and (not confirm or given.get(key) == new_value):
                 continue
             rows.append((batch, *key, action.action, old, new_value, action.reason))
         written = _append(con, rows, reviewer)
     return batch, written
+
+
+def _given_labels(con: duckdb.DuckDBPyConnection, keys: list[Key], reviewer: str) -> dict[Key, str | None]:
+    """The label each example was last given by this reviewer (relabels not undone)."""
+    given: dict[Key, str | None] = {}
+    for e in _events(con, keys):
+        if e.reviewer == reviewer and e.action == "relabel" and not _is_undone(con, e.id):
+            given[(e.dataset_id, e.row_idx)] = e.new_value
+    return given
+
+
+def _is_undone(con: duckdb.DuckDBPyConnection, event_id: int) -> bool:
+    found = con.execute("SELECT 1 FROM review_events WHERE action = 'undo' AND undoes = ? LIMIT 1", [event_id])
+    return bool(found.fetchall())
 
 
 def _old_value(action: str, state: State, original: tuple[str | None, float | None] | None) -> str | None:
@@ -169,22 +201,48 @@ def undo_last(project: Project, dataset_ids: Sequence[str], *, reviewer: str) ->
     """Undo this reviewer's newest action (a whole batch) not yet undone, over these datasets.
     Returns (the undone batch, events undone), or None when there is nothing to undo."""
     reviewer = _reviewer(reviewer)
+    with project.db.transaction() as con:
+        batch = _last_batch(con, dataset_ids, reviewer)
+        return None if batch is None else (batch, _undo_batch(con, batch, reviewer))
+
+
+def last_action(project: Project, dataset_ids: Sequence[str], *, reviewer: str) -> str | None:
+    """The batch id of this reviewer's newest action over these datasets that is not undone."""
+    reviewer = _reviewer(reviewer)
+    with project.db.transaction() as con:
+        return _last_batch(con, dataset_ids, reviewer)
+
+
+def _last_batch(con: duckdb.DuckDBPyConnection, dataset_ids: Sequence[str], reviewer: str) -> str | None:
     if not dataset_ids:
         return None
     marks = ", ".join("?" for _ in dataset_ids)
+    row = con.execute(
+        f"""
+        SELECT batch_id FROM review_events e
+        WHERE reviewer = ? AND action <> 'undo' AND dataset_id IN ({marks})
+          AND NOT EXISTS (SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.id)
+        ORDER BY id DESC LIMIT 1
+        """,
+        [reviewer, *dataset_ids],
+    ).fetchall()
+    return row[0][0] if row else None
+
+
+def undo_batch(project: Project, batch_id: str, *, reviewer: str, undo_batch_id: str | None = None) -> list[Event]:
+    """Undo one action (a batch) by its id: the events it undid, oldest first ([] when the batch wrote
+    nothing or is undone already). ``undo_batch_id`` makes a resent undo idempotent, as in ``apply``."""
+    reviewer = _reviewer(reviewer)
     with project.db.transaction() as con:
-        row = con.execute(
-            f"""
-            SELECT batch_id FROM review_events e
-            WHERE reviewer = ? AND action <> 'undo' AND dataset_id IN ({marks})
-              AND NOT EXISTS (SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.id)
-            ORDER BY id DESC LIMIT 1
-            """,
-            [reviewer, *dataset_ids],
-        ).fetchall()
-        if not row:
-            return None
-        return row[0][0], _undo_batch(con, row[0][0], reviewer)
+        if (
+            undo_batch_id
+            and con.execute("SELECT 1 FROM review_events WHERE batch_id = ? LIMIT 1", [undo_batch_id]).fetchall()
+        ):
+            return []
+        ids = [r[0] for r in con.execute("SELECT id FROM review_events WHERE batch_id = ?", [batch_id]).fetchall()]
+        before = _undoable(con, ids)
+        _undo(con, ids, reviewer, batch=undo_batch_id)
+        return before
 
 
 def undo_event(project: Project, event_id: int, *, reviewer: str) -> int:
@@ -199,7 +257,23 @@ def _undo_batch(con: duckdb.DuckDBPyConnection, batch: str, reviewer: str) -> in
     return _undo(con, ids, reviewer)
 
 
-def _undo(con: duckdb.DuckDBPyConnection, event_ids: list[int], reviewer: str) -> int:
+def _undoable(con: duckdb.DuckDBPyConnection, event_ids: list[int]) -> list[Event]:
+    """These events, less undos and those undone already, oldest first."""
+    if not event_ids:
+        return []
+    marks = ", ".join("?" for _ in event_ids)
+    rows = con.execute(
+        f"""
+        SELECT id, batch_id, dataset_id, row_idx, action, old_value, new_value, reason, reviewer, created_at, undoes
+        FROM review_events e WHERE id IN ({marks}) AND action <> 'undo'
+          AND NOT EXISTS (SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.id) ORDER BY id
+        """,
+        event_ids,
+    ).fetchall()
+    return [Event(*row) for row in rows]
+
+
+def _undo(con: duckdb.DuckDBPyConnection, event_ids: list[int], reviewer: str, batch: str | None = None) -> int:
     if not event_ids:
         return 0
     marks = ", ".join("?" for _ in event_ids)
@@ -213,7 +287,7 @@ def _undo(con: duckdb.DuckDBPyConnection, event_ids: list[int], reviewer: str) -
     ).fetchall()
     if not targets:
         return 0
-    batch = uuid.uuid4().hex[:12]
+    batch = batch or uuid.uuid4().hex[:12]
     rows = [(batch, d, r, "undo", new, old, f"undo {action} #{eid}", eid) for eid, d, r, action, old, new in targets]
     return _append(con, rows, reviewer)
 
@@ -331,6 +405,25 @@ def history(project: Project, dataset_id: str, row_idx: int) -> list[Event]:
 def states(project: Project, keys: Sequence[Key]) -> dict[Key, State]:
     with project.db.transaction() as con:
         return _states(con, [(str(d), int(r)) for d, r in keys])
+
+
+def reviewed(project: Project, keys: Sequence[Key]) -> set[Key]:
+    """The examples among ``keys`` with an action that stands (not an undo, not undone): reviewed, where
+    an example whose every action was undone is not."""
+    keys = [(str(d), int(r)) for d, r in keys]
+    if not keys:
+        return set()
+    with project.db.transaction() as con:
+        _keys_table(con, keys)
+        try:
+            rows = con.execute(
+                "SELECT DISTINCT e.dataset_id, e.row_idx FROM review_events e JOIN wanted_keys k "
+                "USING (dataset_id, row_idx) WHERE e.action <> 'undo' AND NOT EXISTS "
+                "(SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.id)"
+            ).fetchall()
+        finally:
+            con.unregister("wanted_keys")
+    return {(d, int(r)) for d, r in rows}
 
 
 def all_events(project: Project, dataset_id: str) -> list[Event]:

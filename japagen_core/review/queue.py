@@ -476,3 +476,34 @@ def kadg_words(project: Project, dataset_ids: Sequence[str]) -> list[str]:
             list(dataset_ids),
         ).fetchall()
     return [r[0] for r in rows]
+
+
+def queue_order(project: Project, f: QueueFilter) -> list[tuple[str, int]]:
+    """Every (dataset, row) the filter matches, in queue order: the frozen order a review session walks
+    (examples reviewed on the way stay where they were, so going back finds them)."""
+    f.check()
+    labels = _labels(project, f.datasets) if f.source else None
+    order = (
+        "r.suspicion DESC NULLS LAST, r.dataset_id, r.row_idx" if f.order == "suspicion" else "r.dataset_id, r.row_idx"
+    )
+    with _filtered(project, f, f.source, labels) as (con, _, where, params):
+        rows = con.execute(f"SELECT r.dataset_id, r.row_idx FROM review_index r WHERE {where} ORDER BY {order}", params)
+        frame = rows.df()
+    return list(zip(frame["dataset_id"].tolist(), frame["row_idx"].astype(int).tolist(), strict=True))
+
+
+def queue_rows(project: Project, f: QueueFilter, keys: Sequence[tuple[str, int]]) -> pd.DataFrame:
+    """The queue rows (columns as ``queue_page``'s) of these examples, in the order given; an example no
+    longer in the index is left out."""
+    labels = _labels(project, f.datasets) if f.source else None
+    wanted = pd.DataFrame({"dataset_id": [str(d) for d, _ in keys], "row_idx": [int(r) for _, r in keys]})
+    wanted["row_idx"], wanted["_at"] = wanted["row_idx"].astype("int32"), range(len(wanted))
+    _prepare_index(project, f.datasets, f.source, labels)
+    with project.db.transaction() as con:
+        _ensure_index(con, f.datasets, f.source, labels)
+        con.register("wanted_queue_keys", wanted)
+        rows = con.execute(
+            "SELECT r.*, 1 - r.suspicion AS label_quality FROM review_index r "
+            "JOIN wanted_queue_keys k USING (dataset_id, row_idx) ORDER BY k._at"
+        ).df()
+    return rows.reindex(columns=_PAGE_COLUMNS)

@@ -128,3 +128,12 @@ def test_score_task_relabel_takes_a_score(project):
     assert ev.states(project, [(jsts, 0)])[(jsts, 0)].score == 4.2
     with pytest.raises(ReviewError, match="score"):
         ev.apply(project, task, [(jsts, 0)], Action("relabel", 9.0), reviewer="a")
+
+
+def test_an_example_whose_actions_were_all_undone_is_not_reviewed(project, run):
+    task = project.registry["jnli"]
+    ev.apply(project, task, [(run, 0)], Action("flag", "duplicate"), reviewer="aiko")
+    ev.apply(project, task, [(run, 1)], Action("flag", "duplicate"), reviewer="aiko")
+    assert ev.reviewed(project, [(run, 0), (run, 1)]) == {(run, 0), (run, 1)}
+    ev.undo_last(project, [run], reviewer="aiko")
+    assert ev.reviewed(project, [(run, 0), (run, 1)]) == {(run, 0)}
