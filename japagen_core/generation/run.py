@@ -232,7 +232,11 @@ class Runner:
         each; False when cancelled (the units in flight are not written, so a resume redoes them)."""
 
         async def one(unit: Unit) -> None:
-            self._write_part(unit, await self._unit(unit))
+            rows = await self._unit(unit)
+            # In a worker thread: the part's two fsyncs take milliseconds on a busy disk, and the event
+            # loop keeps answering the other units' calls meanwhile (a cancel now still leaves a whole part).
+            await asyncio.to_thread(self.parts.write, unit.id, rows)
+            self._counted(rows)
 
         def tick() -> None:
             if self._call_stats() != self._reported_calls:  # retries and timeouts show while they happen
@@ -243,6 +247,9 @@ class Runner:
 
     def _write_part(self, unit: Unit, rows: list[dict[str, Any]]) -> None:
         self.parts.write(unit.id, rows)
+        self._counted(rows)
+
+    def _counted(self, rows: list[dict[str, Any]]) -> None:
         self.progress.add(rows)
         self._report("running")
 
@@ -386,7 +393,8 @@ class Runner:
                 raise
             except LLMError as exc:
                 return [_failure(label, exc.reason, str(exc), None, prov) for _ in range(count)]
-            rows = [self._row(label, raw, None, meta, prov) for raw in texts]
+            prov_json = json.dumps({**prov, "list_mode": self.list_mode}, ensure_ascii=False)  # once for all n
+            rows = [self._row(label, raw, None, meta, prov_json) for raw in texts]
             rows += [_failure(label, meta["missing_reason"], "", meta, prov) for _ in range(count - len(texts))]
             return rows
 
@@ -454,7 +462,10 @@ class Runner:
         return row
 
     def _row(self, label, raw: str, x1: str | None, meta, prov, *, pair: bool = False) -> dict[str, Any]:
-        prov = {**prov, "list_mode": self.list_mode}  # it may have switched during this call
+        """One answer's row; ``prov`` is the provenance, or its JSON when the caller made it once for all
+        the answers of one call."""
+        if not isinstance(prov, str):
+            prov = json.dumps({**prov, "list_mode": self.list_mode}, ensure_ascii=False)  # it may have switched
         text, reason = clean_text(raw, self.task)
         if reason is not None:
             return _failure(label, reason, raw, meta, prov)
@@ -467,7 +478,7 @@ class Runner:
             "text_b": second,
             "raw": raw,
             **_meta_fields(meta),
-            "provenance": json.dumps(prov, ensure_ascii=False),
+            "provenance": prov,
         }
 
     async def _annotate_unit(self, unit: Unit) -> list[dict[str, Any]]:
@@ -512,7 +523,7 @@ def _meta_fields(meta: dict[str, Any] | None) -> dict[str, Any]:
     return {"request_id": ";".join(ids) or None}
 
 
-def _failure(label, reason: str, raw: str, meta, prov) -> dict[str, Any]:
+def _failure(label, reason: str, raw: str, meta, prov: dict[str, Any] | str) -> dict[str, Any]:
     return {
         "status": "failed",
         "reason": reason,
@@ -521,7 +532,7 @@ def _failure(label, reason: str, raw: str, meta, prov) -> dict[str, Any]:
         "text_b": None,
         "raw": raw,
         **_meta_fields(meta),
-        "provenance": json.dumps(prov, ensure_ascii=False),
+        "provenance": prov if isinstance(prov, str) else json.dumps(prov, ensure_ascii=False),
     }
 
 
