@@ -57,13 +57,12 @@ from japagen_core.storage import repository as repo
 
 __all__ = [  # the names importers used before the split, from where they live now
     "BACKENDS", "CALL_STATS", "FEWSHOT_DRAWS", "MODES", "PAIR_PROTOCOLS", "PART_COLUMNS", "TOPUP_ROUNDS",
-    "UNIT_EXAMPLES", "USAGE_FILE", "Progress", "RunConfig", "Runner", "Unit", "check_fewshot_source",
+    "UNIT_EXAMPLES", "USAGE_FILE", "RunConfig", "RunProgress", "Runner", "Unit", "check_fewshot_source",
     "draw_fewshot", "ingest", "new_run_id", "plan", "progress_line", "topup_units", "usage_totals",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
-Progress = RunProgress  # the name this module gave the run's counters before jobs.progress.Progress
 LIST_PROMPT = "\n\n異なる{n}件を、「1. 」「2. 」のように番号を付けて、1行に1件ずつ書いてください。"
 PART_COLUMNS = {
     "unit_id": "string",
