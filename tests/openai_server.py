@@ -41,6 +41,12 @@ ACTIONS = ["走っています", "座っています", "遊んでいます", "�
 FAULTS = ("429", "500", "timeout", "bad_json", "empty_choices", "non_japanese", "hang", "drip")
 
 
+class _Server(ThreadingHTTPServer):
+    # The listen backlog: socketserver's default of 5 overflows when 64 clients connect at once, and the
+    # dropped SYNs come back as connection errors and retries a real server would never cause.
+    request_queue_size = 1024
+
+
 @dataclass
 class ServerConfig:
     latency: float = 0.0
@@ -97,7 +103,7 @@ class FakeOpenAI:
             def do_GET(self):
                 fake._handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server = _Server(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self

@@ -338,7 +338,7 @@ class BatchRunner(Runner):
             self.report(snapshot)
 
     async def run(self) -> str:
-        source_rows = list(self._source.index) if self._source is not None else None
+        source_rows = list(self._source) if self._source is not None else None
         units = plan(self.task, self.cfg, source_rows=source_rows)
         units += [Unit(uid, tuple(labels), count) for uid, labels, count in self.state.data["extra_units"]]
         done = self.done_parts()
@@ -369,7 +369,7 @@ class BatchRunner(Runner):
             short, topups = self.shortfall(done), self.state.data["topup_rounds"]
             if not generate or not short or topups >= TOPUP_ROUNDS:
                 break
-            if topups and not any((part["status"] == "ok").any() for part in done.values()):
+            if topups and not any(row["status"] == "ok" for part in done.values() for row in part):
                 break  # a top-up round and still not one usable answer: more would only repeat the failure
             extra = self._topups(short, topups + 1)
             self.state.data["extra_units"] += [[u.id, list(u.labels), u.count] for u in extra]

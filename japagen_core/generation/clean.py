@@ -25,6 +25,7 @@ _PREFIXES = (
     "ラベル",
     "問い合わせ",
 )
+_PREFIX = re.compile(r"^[\[【(（]?\s*([^\s:：】\])）]{1,20})\s*[\]】)）]?\s*[:：]\s*")
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -64,11 +65,11 @@ def clean_text(raw: str, task: Task) -> tuple[str, str | None]:
 
 
 def _strip_prefix(text: str, task: Task) -> str:
+    match = _PREFIX.match(text)
+    if match is None:  # (most answers: the names are only gathered for a text that has a prefix)
+        return text
     names = {*_PREFIXES, *(label.name for label in task.labels), *(label.display_ja for label in task.labels)}
-    match = re.match(r"^[\[【(（]?\s*([^\s:：】\])）]{1,20})\s*[\]】)）]?\s*[:：]\s*", text)
-    if match and match.group(1) in names:
-        return text[match.end() :].strip()
-    return text
+    return text[match.end() :].strip() if match.group(1) in names else text
 
 
 def _strip_quotes(text: str) -> str:

@@ -29,6 +29,8 @@ from pathlib import Path
 
 from japagen_core.generation.llm import Completion, Message
 
+USAGE_FILE = "usage.jsonl"  # in the parts folder, kept across attempts
+
 
 @dataclass
 class JournalTotals:

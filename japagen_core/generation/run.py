@@ -1,12 +1,13 @@
 """Generation and annotation runs (paper Eq. 1-5; Kaddour & Liu's Y|X), executed as resumable jobs.
 
-A run is planned as units of work with deterministic ids. Each finished unit is written as one Parquet
-part (temp name, fsync, ``os.replace``, fsync of the folder), so a run killed at any moment resumes by
-skipping the units whose part exists: every requested example is produced exactly once. A part that
-does not read (left empty by a crash of the machine) is set aside as ``*.corrupt`` and its unit redone.
-Every answer becomes a row: a usable example, or a failure with its raw text and reason. When all units
-are done the parts are ingested in one short transaction as a synthetic dataset (examples) plus its
-failures.
+The ``Runner`` is the loop: it plans the run's units (plan.py), skips the units whose Parquet part exists,
+runs the rest concurrently through the shared parts loop (jobs/parts.py: one atomically written part per
+unit, corrupt parts set aside and redone), then tops up shortfalls. Every answer becomes a row: a usable
+example, or a failure with its raw text and reason; progress is counted from those rows (progress.py).
+Every call is journaled (journal.py), so a killed run pays for no answer twice. When all units are done,
+``ingest`` (ingest.py) turns the parts into a synthetic dataset plus its failures.
+
+This module keeps the names it had before the split importable (``RunConfig``, ``plan``, ``ingest``, ...).
 """
 
 from __future__ import annotations
@@ -16,44 +17,52 @@ import contextvars
 import json
 import logging
 import math
-import os
 import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import pandas as pd
+import pyarrow as pa
 
-from japagen_core import outputs
 from japagen_core.errors import JapagenError
 from japagen_core.generation.clean import clean_text, parse_label, split_numbered
-from japagen_core.generation.journal import CallJournal, call_key, read_journal
-from japagen_core.generation.llm import ChatClient, FatalLLMError, LLMConfig, LLMError, OpenAIChatClient, cost_usd
-from japagen_core.generation.local import LocalConfig, check_model_name
+from japagen_core.generation.ingest import ingest, usage_totals
+from japagen_core.generation.journal import USAGE_FILE, CallJournal, call_key
+from japagen_core.generation.llm import ChatClient, FatalLLMError, LLMConfig, LLMError, OpenAIChatClient
+from japagen_core.generation.plan import (
+    BACKENDS,
+    FEWSHOT_DRAWS,
+    MODES,
+    PAIR_PROTOCOLS,
+    TOPUP_ROUNDS,
+    UNIT_EXAMPLES,
+    RunConfig,
+    Unit,
+    check_fewshot_source,
+    draw_fewshot,
+    new_run_id,
+    plan,
+    topup_units,
+)
 from japagen_core.generation.presets import kadg_words, load_preset_spec
-from japagen_core.generation.prompts import PRESETS, SETTINGS, PromptSpec, format_example
+from japagen_core.generation.progress import CALL_STATS, REPORT_EVERY_S, RunProgress, progress_line
+from japagen_core.generation.prompts import PromptSpec, format_example
+from japagen_core.jobs.parts import PartsFolder, run_units
 from japagen_core.project import Project
 from japagen_core.review.word_lists import ListVersion
 from japagen_core.storage import repository as repo
-from japagen_core.storage import staging
-from japagen_core.tasks import Task
+
+__all__ = [  # the names importers used before the split, from where they live now
+    "BACKENDS", "CALL_STATS", "FEWSHOT_DRAWS", "MODES", "PAIR_PROTOCOLS", "PART_COLUMNS", "TOPUP_ROUNDS",
+    "UNIT_EXAMPLES", "USAGE_FILE", "RunConfig", "RunProgress", "Runner", "Unit", "check_fewshot_source",
+    "draw_fewshot", "ingest", "new_run_id", "plan", "progress_line", "topup_units", "usage_totals",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
-MODES = ("generate", "annotate")
-BACKENDS = ("openai", "local")
-# paired (the paper's Eq. 2-3): each pair's first sentence is written for its own label and used once;
-# contrastive: one first sentence is shared by all labels (minimal pairs, but x1 repeats across labels).
-PAIR_PROTOCOLS = ("paired", "contrastive")
-# per-run (the paper): one gold example per class, drawn once with the run's seed; per-call: a new draw per call.
-FEWSHOT_DRAWS = ("per-run", "per-call")
-UNIT_EXAMPLES = 50  # examples (or annotated texts) per unit of work: one Parquet part each
-TOPUP_ROUNDS = 3  # extra rounds that make up for failed answers
 LIST_PROMPT = "\n\n異なる{n}件を、「1. 」「2. 」のように番号を付けて、1行に1件ずつ書いてください。"
 PART_COLUMNS = {
     "unit_id": "string",
@@ -68,218 +77,9 @@ PART_COLUMNS = {
     "created_at": "string",
     "provenance": "string",
 }
-USAGE_FILE = "usage.jsonl"  # in the parts folder: the call journal (journal.py), kept across attempts
-CALL_STATS = ("retries", "timeouts", "connection_errors", "rate_limited", "server_errors")  # the client's counters
+PART_SCHEMA = pa.schema([(name, pa.int64() if kind == "int64" else pa.string()) for name, kind in PART_COLUMNS.items()])
+DONE_COLUMNS = ("status", "label", "reason")  # what resuming and the shortfall read back from the parts
 _UNIT_ID: contextvars.ContextVar[str] = contextvars.ContextVar("unit_id")  # the unit a call belongs to
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything a run needs, stored in job.json (never an API key)."""
-
-    mode: str
-    task: str
-    run_id: str
-    llm: dict[str, Any]
-    setting: str = "zero-shot"
-    per_label: int = 0
-    seed: int = 0
-    fewshot_dataset: str | None = None
-    source_dataset: str | None = None  # annotate: the dataset whose texts the LLM labels
-    list_mode: bool = False  # ask for a numbered list with n=1 instead of n choices
-    backend: str = "openai"  # openai: any OpenAI-compatible server; local: a causal LM in the job (local.py)
-    local: dict[str, Any] = field(default_factory=dict)  # the local backend's LocalConfig (adapter, batch size)
-    teacher: str | None = None  # a registered fine-tuned teacher this run generates with (recorded per example)
-    batch: dict[str, Any] = field(default_factory=dict)  # the OpenAI Batch API's BatchSettings (batch.py); {}: off
-    preset: str = "japagen"  # the prompts: japagen's (prompts/<task>.yaml) or the authors' (imported "paper")
-    pair_protocol: str = "paired"
-    fewshot_draw: str = "per-run"
-
-    @classmethod
-    def from_stored(cls, data: dict[str, Any]) -> RunConfig:
-        """A config read back from job.json: one written before the paper's protocols became the default
-        resumes as it started (contrastive pairs, a few-shot draw per call), so its parts still match."""
-        return cls(**{"pair_protocol": "contrastive", "fewshot_draw": "per-call", **data})
-
-    def check(self, project: Project) -> None:
-        task = project.registry[self.task]
-        llm = LLMConfig(**self.llm)
-        if self.backend not in BACKENDS:
-            raise JapagenError(f"backend {self.backend!r} must be one of {list(BACKENDS)}")
-        if self.backend == "local":
-            LocalConfig(**self.local)
-            check_model_name(llm.model)
-        if self.mode not in MODES:
-            raise JapagenError(f"mode {self.mode!r} must be one of {list(MODES)}")
-        if self.batch:
-            from japagen_core.generation.batch import check_batch  # batch.py builds on this module
-
-            check_batch(self)
-        if self.mode == "generate":
-            if self.setting not in SETTINGS:
-                raise JapagenError(f"setting {self.setting!r} must be one of {list(SETTINGS)}")
-            if not 1 <= self.per_label <= 1_000_000:
-                raise JapagenError(f"per_label {self.per_label} must be between 1 and 1,000,000")
-            if self.setting == "few-shot" and not self.fewshot_dataset:
-                raise JapagenError("the few-shot setting needs a gold dataset to draw examples from")
-            choices = {"preset": PRESETS, "pair_protocol": PAIR_PROTOCOLS, "fewshot_draw": FEWSHOT_DRAWS}
-            for name, allowed in choices.items():
-                if (value := getattr(self, name)) not in allowed:
-                    raise JapagenError(f"{name} {value!r} must be one of {list(allowed)}")
-            if self.setting == "few-shot":
-                check_fewshot_source(project, task, self.fewshot_dataset)
-        elif not self.source_dataset:
-            raise JapagenError("annotation needs a source dataset (import texts with import-gold --unlabeled)")
-        spec = load_preset_spec(project, task, self.preset)
-        if self.mode == "generate" and self.setting == "kadg":
-            if not spec.has_kadg:
-                raise JapagenError(
-                    f"{spec.path}: no kadg section, so the KADG setting is not available for {task.name}"
-                )
-            kadg_words(project, spec)  # the edited list when there is one, else the file
-        dataset_id = self.source_dataset if self.mode == "annotate" else self.fewshot_dataset
-        if dataset_id:
-            with project.db.transaction() as con:
-                info = repo.get_dataset(con, dataset_id)
-            if info.task != task.name:
-                raise JapagenError(f"dataset {dataset_id} is a {info.task} dataset, not {task.name}")
-
-
-def check_fewshot_source(project: Project, task: Task, dataset_id: str | None) -> None:
-    """Refuse the task's evaluation split as a few-shot source: the rule PROMPTING applies (the split
-    that training and PROMPTING evaluate on, test, else valid / validation / dev)."""
-    from japagen_core.training.config import TrainingError
-    from japagen_core.training.plan import default_eval
-
-    with project.db.transaction() as con:
-        datasets = repo.list_datasets(con)
-    try:
-        eval_id = default_eval(task, datasets, exclude=None)
-    except TrainingError:
-        return  # no evaluation split (or several: each is named when training asks)
-    if dataset_id == eval_id:
-        split = next(d.split for d in datasets if d.id == eval_id)
-        raise JapagenError(
-            f"few-shot examples would come from the evaluation split {eval_id} ({split}) of {task.name}: "
-            "draw them from a training split"
-        )
-
-
-def draw_fewshot(pool: dict[str, list[tuple[str, str]]], seed: int, dataset_id: str) -> dict[str, tuple[str, str]]:
-    """The paper's few-shot draw: one gold example per class, once per run (seeded)."""
-    rng = random.Random(f"{seed}:fewshot:{dataset_id}")
-    return {label: rng.choice(examples) for label, examples in sorted(pool.items())}
-
-
-def new_run_id(task: str, setting: str) -> str:
-    """A readable, unique id for a run; it becomes the synthetic dataset's id."""
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return f"{task}-{setting}-{stamp}-{os.urandom(2).hex()}"
-
-
-def progress_line(p: dict[str, Any]) -> str:
-    """One line of a run's progress, for the CLI and the Jobs page."""
-    eta = f", ETA {p['eta_s']} s" if p.get("eta_s") is not None else ""
-    cost = f", ${p['cost_usd']:.4f}" if p.get("cost_usd") is not None else ""
-    failures = ", ".join(f"{k} {v}" for k, v in sorted((p.get("failures") or {}).items()))
-    return (
-        f"{p.get('ok', 0)}/{p.get('target', 0)} examples, {p.get('failed', 0)} failed"
-        f"{' (' + failures + ')' if failures else ''}, {p.get('rate_per_s', 0)}/s{eta}, "
-        f"{p.get('prompt_tokens', 0) + p.get('completion_tokens', 0):,} tokens{cost}{_calls_text(p)}"
-    )
-
-
-def _calls_text(p: dict[str, Any]) -> str:
-    """Retries, timeouts and calls cut off by a stop, when there are any."""
-    counts = [(p.get(k) or 0, k.replace("_", " ")) for k in CALL_STATS]
-    text = "; " + ", ".join(f"{n} {name}" for n, name in counts if n) if any(n for n, _ in counts) else ""
-    if p.get("cut_off_calls"):
-        text += f"; {p['cut_off_calls']} calls cut off by a stop (tokens unknown)"
-    if p.get("reused_calls"):
-        text += f"; {p['reused_calls']} answers reused"
-    return text
-
-
-@dataclass(frozen=True)
-class Unit:
-    id: str
-    labels: tuple[str, ...]
-    count: int  # examples per label (generate) or texts (annotate)
-    rows: tuple[int, ...] = ()  # annotate: source row ids
-
-
-def plan(task: Task, cfg: RunConfig, *, source_rows: list[int] | None = None) -> list[Unit]:
-    """The run's first pass. Single-text tasks: units of up to UNIT_EXAMPLES per label; pair tasks: units
-    of one stage-1 call of n first sentences, for one label (paired) or shared by all labels (contrastive)."""
-    if cfg.mode == "annotate":
-        rows = source_rows or []
-        return [
-            Unit(f"a{i // UNIT_EXAMPLES:06d}", (), len(chunk), tuple(chunk))
-            for i in range(0, len(rows), UNIT_EXAMPLES)
-            for chunk in [rows[i : i + UNIT_EXAMPLES]]
-        ]
-    if task.is_pair:  # a unit is one stage-1 call (n first sentences) and their second sentences
-        step = max(1, int(cfg.llm.get("n", 5)))
-        sizes = [min(step, cfg.per_label - i) for i in range(0, cfg.per_label, step)]
-        if cfg.pair_protocol == "paired":  # the first sentences of a unit are for its one label only
-            return [Unit(f"{lab}-p{k:06d}", (lab,), size) for lab in task.label_names for k, size in enumerate(sizes)]
-        return [Unit(f"p{k:06d}", tuple(task.label_names), size) for k, size in enumerate(sizes)]
-    sizes = [min(UNIT_EXAMPLES, cfg.per_label - i) for i in range(0, cfg.per_label, UNIT_EXAMPLES)]
-    return [Unit(f"{label}-{k:06d}", (label,), size) for label in task.label_names for k, size in enumerate(sizes)]
-
-
-@dataclass
-class Progress:
-    """Counters a job reports in progress.json."""
-
-    total_units: int = 0
-    done_units: int = 0
-    target: int = 0
-    ok: int = 0
-    failed: int = 0
-    per_label: dict[str, int] = field(default_factory=dict)
-    failures: dict[str, int] = field(default_factory=dict)
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    started: float = field(default_factory=time.monotonic)
-    produced_this_attempt: int = 0
-    per_label_target: int = 0  # generate: examples wanted per label (surplus answers do not count)
-
-    def add(self, part: pd.DataFrame, *, resumed: bool = False) -> None:
-        ok = part[part["status"] == "ok"]
-        failed = part[part["status"] == "failed"]
-        self.ok += len(ok)
-        self.failed += len(failed)
-        for label, n in ok["label"].value_counts().items():
-            self.per_label[label] = self.per_label.get(label, 0) + int(n)
-        for reason, n in failed["reason"].value_counts().items():
-            self.failures[reason] = self.failures.get(reason, 0) + int(n)
-        self.done_units += 1
-        if not resumed:
-            self.produced_this_attempt += len(ok)
-
-    def snapshot(self, model: str, state: str, message: str = "") -> dict[str, Any]:
-        elapsed = max(time.monotonic() - self.started, 1e-9)
-        rate = self.produced_this_attempt / elapsed
-        remaining = max(self.target - self.ok, 0)  # (an estimate; surplus answers make it a little short)
-        ok = sum(min(n, self.per_label_target) for n in self.per_label.values()) if self.per_label_target else self.ok
-        return {
-            "state": state,
-            "message": message,
-            "done_units": self.done_units,
-            "total_units": self.total_units,
-            "target": self.target,
-            "ok": ok,
-            "failed": self.failed,
-            "per_label": self.per_label,
-            "failures": self.failures,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "cost_usd": cost_usd(model, self.prompt_tokens, self.completion_tokens),
-            "rate_per_s": round(rate, 2),
-            "eta_s": round(remaining / rate) if rate > 0 else None,
-            "updated_at": datetime.now(UTC).isoformat(),
-        }
 
 
 class Runner:
@@ -309,7 +109,8 @@ class Runner:
         self.report, self.cancelled = report, cancelled
         # What the client adds to each example's provenance (the local backend: model, adapter and its sha).
         self.client_provenance = dict(getattr(client, "provenance", None) or {})
-        self.progress = Progress()
+        self.parts = PartsFolder(parts_dir, PART_SCHEMA)
+        self.progress = RunProgress()
         self.journal = CallJournal(parts_dir / USAGE_FILE)  # answered calls are counted and reused on resume
         self.progress.prompt_tokens = self.journal.totals.prompt_tokens
         self.progress.completion_tokens = self.journal.totals.completion_tokens
@@ -345,25 +146,26 @@ class Runner:
             raise JapagenError(f"few-shot dataset {info.id} has no example of label(s) {missing}")
         return pool
 
-    def _load_source(self) -> pd.DataFrame:
+    def _load_source(self) -> dict[int, dict[str, Any]]:
+        """The texts to annotate, by row id (plain dicts: a unit reads one per call)."""
         with self.project.db.transaction() as con:
             info = repo.get_dataset(con, self.cfg.source_dataset)
-            frame = con.execute(
-                "SELECT row_idx, text, text_b, label, score, source_id FROM examples "
-                "WHERE dataset_id = ? ORDER BY row_idx",
+            rows = con.execute(
+                "SELECT row_idx, text, text_b, label, source_id FROM examples WHERE dataset_id = ? ORDER BY row_idx",
                 [info.id],
-            ).df()
+            ).fetchall()
         if info.task != self.task.name:
             raise JapagenError(f"dataset {info.id} is a {info.task} dataset, not {self.task.name}")
-        return frame.set_index("row_idx", drop=False)
+        names = ("text", "text_b", "label", "source_id")
+        return {int(row[0]): dict(zip(names, row[1:], strict=True)) for row in rows}
 
     # -- running -----------------------------------------------------------------------------------
 
-    def done_parts(self) -> dict[str, pd.DataFrame]:
-        """The finished units' rows; a part that cannot be read (left empty or cut short by a crash) is
-        set aside as ``*.corrupt`` so its unit is done again."""
-        parts = outputs.read_or_set_aside(sorted(self.parts_dir.glob("part-*.parquet")), pd.read_parquet)
-        return {path.stem.removeprefix("part-"): frame for path, frame in parts.items()}
+    def done_parts(self) -> dict[str, list[dict[str, Any]]]:
+        """The finished units' rows (their ``status``, ``label`` and ``reason``), by unit id; a part that
+        cannot be read (left empty or cut short by a crash) is set aside as ``*.corrupt`` so its unit is
+        done again."""
+        return self.parts.read_rows(columns=DONE_COLUMNS)
 
     async def run(self) -> str:
         """Run every unit not yet done, then top up shortfalls; 'succeeded', 'incomplete' or 'cancelled'."""
@@ -376,9 +178,9 @@ class Runner:
             self.journal.close()
 
     async def _run(self) -> str:
-        source_rows = list(self._source.index) if self._source is not None else None
+        source_rows = list(self._source) if self._source is not None else None
         units = plan(self.task, self.cfg, source_rows=source_rows)
-        outputs.remove_stale_temps(self.parts_dir)  # this job's lock is ours: no other writer is at work
+        self.parts.remove_stale_temps()  # this job's lock is ours: no other writer is at work
         done = self.done_parts()
         self.progress.target = (
             self.cfg.per_label * len(self.task.labels) if self.cfg.mode == "generate" else len(source_rows)
@@ -388,99 +190,74 @@ class Runner:
         for part in done.values():
             self.progress.add(part, resumed=True)
         self.progress.done_units = sum(u.id in done for u in units)
+        done_ids = set(done)  # from here on the counts in self.progress stand for the parts' rows
+        del done
         self._report("running", force=True)  # the target is known before the first unit ends
-        first_round = 1 + max((int(m[1]) for u in done if (m := re.match(r"t(\d+)-", u))), default=0)
+        first_round = 1 + max((int(m[1]) for u in done_ids if (m := re.match(r"t(\d+)-", u))), default=0)
         for round_no in range(first_round, first_round + TOPUP_ROUNDS + 1):
-            todo = [u for u in units if u.id not in done]
+            todo = [u for u in units if u.id not in done_ids]
             if todo and not await self._run_units(todo):
                 return "cancelled"
-            done = self.done_parts()
-            short = self.shortfall(done)
+            done_ids.update(u.id for u in todo)
+            short = self.shortfall()
             if self.cfg.mode == "annotate" or not short or round_no == first_round + TOPUP_ROUNDS:
                 break
-            if round_no > first_round and not any((part["status"] == "ok").any() for part in done.values()):
+            if round_no > first_round and not self.progress.ok:
                 break  # a top-up round and still not one usable answer: more would only repeat the failure
-            units = self._topups(short, round_no)
+            units = topup_units(self.task, self.cfg, short, round_no)
             self.progress.total_units += len(units)
         self._report("running", force=True)
-        return "succeeded" if not self.shortfall(done) else "incomplete"
+        return "succeeded" if not self.shortfall() else "incomplete"
 
-    def shortfall(self, done: dict[str, pd.DataFrame]) -> dict[str, int]:
-        """Examples still missing per label (generate), or {"texts": n} when nothing was labelled (annotate)."""
-        have = pd.concat(done.values()) if done else pd.DataFrame(columns=list(PART_COLUMNS))
-        ok = have[have["status"] == "ok"]
+    def shortfall(self, done: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, int]:
+        """Examples still missing per label (generate), or {"texts": n} when nothing was labelled (annotate);
+        counted from ``done`` (``done_parts()``), else from the rows this runner has counted."""
+        if done is None:
+            counts = self.progress.per_label
+        else:
+            counts = {}
+            for row in (row for rows in done.values() for row in rows if row["status"] == "ok"):
+                counts[row["label"]] = counts.get(row["label"], 0) + 1
         if self.cfg.mode == "annotate":
-            return {} if len(ok) else {"texts": self.progress.target}
-        counts = ok["label"].value_counts()
-        short = {name: self.cfg.per_label - int(counts.get(name, 0)) for name in self.task.label_names}
+            return {} if sum(counts.values()) else {"texts": self.progress.target}
+        short = {name: self.cfg.per_label - counts.get(name, 0) for name in self.task.label_names}
         return {name: n for name, n in short.items() if n > 0}
 
     def _topups(self, short: dict[str, int], round_no: int) -> list[Unit]:
-        """Units that make up for failed answers, split like the first pass (ids are deterministic)."""
-        if self.task.is_pair and self.cfg.pair_protocol == "paired":
-            step = max(1, self.llm.n)
-            return [
-                Unit(f"t{round_no}-{name}-p{k:06d}", (name,), min(step, n - i))
-                for name, n in short.items()
-                for k, i in enumerate(range(0, n, step))
-            ]
-        if self.task.is_pair:
-            step, need = max(1, self.llm.n), max(short.values())
-            return [
-                Unit(f"t{round_no}-p{k:06d}", tuple(short), min(step, need - i))
-                for k, i in enumerate(range(0, need, step))
-            ]
-        return [
-            Unit(f"t{round_no}-{name}-{k:06d}", (name,), min(UNIT_EXAMPLES, n - i))
-            for name, n in short.items()
-            for k, i in enumerate(range(0, n, UNIT_EXAMPLES))
-        ]
+        return topup_units(self.task, self.cfg, short, round_no)
 
     async def _run_units(self, units: list[Unit]) -> bool:
-        """Run units concurrently (a few more in flight than the client's concurrency needs).
-
-        A cancel request stops the units in flight too: their work is not written, so resuming
-        redoes exactly them. Returns False when cancelled.
-        """
-        in_flight = max(2, math.ceil(self.llm.concurrency / max(1, self.llm.n)) + 2)
-        gate = asyncio.Semaphore(in_flight)
+        """Run units concurrently (a few more in flight than the client's concurrency needs), one part
+        each; False when cancelled (the units in flight are not written, so a resume redoes them)."""
 
         async def one(unit: Unit) -> None:
-            async with gate:
-                rows = await self._unit(unit)
-                self._write_part(unit, rows)
+            rows = await self._unit(unit)
+            # In a worker thread: the part's two fsyncs take milliseconds on a busy disk, and the event
+            # loop keeps answering the other units' calls meanwhile (a cancel now still leaves a whole part).
+            await asyncio.to_thread(self.parts.write, unit.id, rows)
+            self._counted(rows)
 
-        tasks = [asyncio.create_task(one(u)) for u in units]
-        work = asyncio.gather(*tasks)
-        work.add_done_callback(lambda w: w.cancelled() or w.exception())  # never "exception not retrieved"
-        try:
-            while not work.done():
-                await asyncio.wait([work], timeout=0.2)
-                if self._call_stats() != self._reported_calls:  # retries and timeouts show while they happen
-                    self._report("running")
-                if not work.done() and self.cancelled():
-                    log.info("cancel requested: stopping the units in flight")
-                    return False
-            work.result()  # raises a unit's exception (a fatal LLM error) here
-            return True
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        def tick() -> None:
+            if self._call_stats() != self._reported_calls:  # retries and timeouts show while they happen
+                self._report("running")
+
+        in_flight = max(2, math.ceil(self.llm.concurrency / max(1, self.llm.n)) + 2)
+        return await run_units(units, one, in_flight=in_flight, cancelled=self.cancelled, tick=tick)
 
     def _write_part(self, unit: Unit, rows: list[dict[str, Any]]) -> None:
-        frame = pd.DataFrame(rows, columns=list(PART_COLUMNS)).astype(PART_COLUMNS)
-        final = self.parts_dir / f"part-{unit.id}.parquet"
-        outputs.write_file_atomic(final, lambda tmp: frame.to_parquet(tmp, index=False))
-        self.progress.add(frame)
+        self.parts.write(unit.id, rows)
+        self._counted(rows)
+
+    def _counted(self, rows: list[dict[str, Any]]) -> None:
+        self.progress.add(rows)
         self._report("running")
 
     def _report(self, state: str, *, force: bool = False) -> None:
         now = time.monotonic()
-        if force or now - self._last_report >= 0.5:
+        if force or now - self._last_report >= REPORT_EVERY_S:
             self._last_report = now
             self._reported_calls = self._call_stats()
-            self.report({**self.progress.snapshot(self.llm.model, state), **self._reported_calls})
+            self.report(self.progress.snapshot(self.llm.model, state, calls=self._reported_calls))
 
     def _call_stats(self) -> dict[str, int]:
         stats = getattr(self.client, "stats", None) or {}
@@ -615,7 +392,8 @@ class Runner:
                 raise
             except LLMError as exc:
                 return [_failure(label, exc.reason, str(exc), None, prov) for _ in range(count)]
-            rows = [self._row(label, raw, None, meta, prov) for raw in texts]
+            prov_json = json.dumps({**prov, "list_mode": self.list_mode}, ensure_ascii=False)  # once for all n
+            rows = [self._row(label, raw, None, meta, prov_json) for raw in texts]
             rows += [_failure(label, meta["missing_reason"], "", meta, prov) for _ in range(count - len(texts))]
             return rows
 
@@ -683,7 +461,10 @@ class Runner:
         return row
 
     def _row(self, label, raw: str, x1: str | None, meta, prov, *, pair: bool = False) -> dict[str, Any]:
-        prov = {**prov, "list_mode": self.list_mode}  # it may have switched during this call
+        """One answer's row; ``prov`` is the provenance, or its JSON when the caller made it once for all
+        the answers of one call."""
+        if not isinstance(prov, str):
+            prov = json.dumps({**prov, "list_mode": self.list_mode}, ensure_ascii=False)  # it may have switched
         text, reason = clean_text(raw, self.task)
         if reason is not None:
             return _failure(label, reason, raw, meta, prov)
@@ -696,12 +477,12 @@ class Runner:
             "text_b": second,
             "raw": raw,
             **_meta_fields(meta),
-            "provenance": json.dumps(prov, ensure_ascii=False),
+            "provenance": prov,
         }
 
     async def _annotate_unit(self, unit: Unit) -> list[dict[str, Any]]:
         async def one(row_idx: int) -> dict[str, Any]:
-            src = self._source.loc[row_idx]
+            src = self._source[row_idx]
             text_b = src["text_b"] if isinstance(src["text_b"], str) else None
             prov = {
                 **self._base_provenance(unit, None, []),
@@ -736,18 +517,12 @@ class Runner:
         return _number(unit, list(rows))
 
 
-def usage_totals(parts_dir: Path) -> tuple[int, int]:
-    """(prompt, completion) tokens of every answered call of a run, across attempts."""
-    totals, _ = read_journal(parts_dir / USAGE_FILE)
-    return totals.prompt_tokens, totals.completion_tokens
-
-
 def _meta_fields(meta: dict[str, Any] | None) -> dict[str, Any]:
     ids = [r for r in (meta or {}).get("request_ids", []) if r]
     return {"request_id": ";".join(ids) or None}
 
 
-def _failure(label, reason: str, raw: str, meta, prov) -> dict[str, Any]:
+def _failure(label, reason: str, raw: str, meta, prov: dict[str, Any] | str) -> dict[str, Any]:
     return {
         "status": "failed",
         "reason": reason,
@@ -756,7 +531,7 @@ def _failure(label, reason: str, raw: str, meta, prov) -> dict[str, Any]:
         "text_b": None,
         "raw": raw,
         **_meta_fields(meta),
-        "provenance": json.dumps(prov, ensure_ascii=False),
+        "provenance": prov if isinstance(prov, str) else json.dumps(prov, ensure_ascii=False),
     }
 
 
@@ -764,117 +539,3 @@ def _number(unit: Unit, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Give each row its place in the unit and the time."""
     now = datetime.now(UTC).isoformat()
     return [{**row, "unit_id": unit.id, "seq": seq, "created_at": now} for seq, row in enumerate(rows)]
-
-
-# -- ingest ------------------------------------------------------------------------------------------
-
-
-def ingest(project: Project, cfg: RunConfig, parts_dir: Path, *, job_id: str) -> dict[str, Any]:
-    """Turn a finished run's parts into a synthetic dataset and its failure rows (idempotent)."""
-    task = project.registry[cfg.task]
-    files = sorted(parts_dir.glob("part-*.parquet"))
-    if not files:
-        raise JapagenError(f"run {cfg.run_id} produced no output in {parts_dir}")
-    parts = (
-        duckdb.connect().execute("SELECT * FROM read_parquet(?, union_by_name = true)", [[str(f) for f in files]]).df()
-    )
-    order = {name: i for i, name in enumerate(task.label_names)}
-    parts["_label_order"] = parts["label"].map(order).fillna(len(order))
-    parts["_topup"] = parts["unit_id"].str.match(r"t\d+-")  # (a label may start with "t": topic-news)
-    parts = parts.sort_values(["_label_order", "_topup", "unit_id", "seq"], kind="stable").reset_index(drop=True)
-    ok = parts[parts["status"] == "ok"].copy()
-    if cfg.mode == "generate":  # keep exactly per_label examples per label; the rest is surplus
-        ok["_rank"] = ok.groupby("label").cumcount()
-        surplus = ok[ok["_rank"] >= cfg.per_label]
-        ok = ok[ok["_rank"] < cfg.per_label]
-    else:
-        surplus = ok.iloc[0:0]
-        ok = ok.sort_values(["unit_id", "seq"])
-    ok = ok.reset_index(drop=True)
-    key = ok["text"].fillna("") + "\x00" + ok["text_b"].fillna("")
-    first_of: dict[str, int] = {}
-    duplicate_of: list[int | None] = []
-    for i, k in enumerate(key):
-        duplicate_of.append(first_of.get(k))
-        first_of.setdefault(k, i)
-    examples = pd.DataFrame(
-        {
-            "row_idx": range(len(ok)),
-            "text": ok["text"],
-            "text_b": ok["text_b"] if task.is_pair else None,
-            "label": ok["label"],
-            "score": [float(task.label(name).id) if task.target == "score" else None for name in ok["label"]],
-            "split": "synthetic",
-            "source": "llm",
-            "source_id": ok["request_id"],
-            "provenance": [
-                _with_time(p, t, r) for p, t, r in zip(ok["provenance"], ok["created_at"], ok["raw"], strict=True)
-            ],
-            "duplicate_of": pd.array(duplicate_of, dtype="Int64"),
-        }
-    )
-    failures = pd.concat([parts[parts["status"] == "failed"], surplus.assign(reason="surplus")])
-    llm = LLMConfig(**cfg.llm)
-    summary = {
-        "rows": len(examples),
-        "duplicates": int(examples["duplicate_of"].notna().sum()),
-        "failures": failures["reason"].value_counts().to_dict(),
-        **dict(zip(("prompt_tokens", "completion_tokens"), usage_totals(parts_dir), strict=True)),
-    }
-    summary["cost_usd"] = cost_usd(
-        llm.model, summary["prompt_tokens"], summary["completion_tokens"], batch=bool(cfg.batch)
-    )
-    if cfg.mode == "generate" and cfg.setting == "few-shot":  # which gold examples the prompts showed, per label
-        drawn: dict[str, set[str]] = {}
-        for label, prov in zip(ok["label"], ok["provenance"], strict=True):
-            drawn.setdefault(label, set()).update(json.loads(prov).get("fewshot_ids") or [])
-        summary["fewshot_ids"] = {label: sorted(ids) for label, ids in drawn.items()}
-    info = repo.DatasetInfo(
-        id=cfg.run_id,
-        task=task.name,
-        split="synthetic",
-        kind="synthetic",
-        name=_run_name(task, cfg, len(examples)),
-        source=f"job:{job_id}",
-        source_format="llm",
-        content_sha256=cfg.run_id,
-        is_demo=False,
-        rows=len(examples),
-        meta={"run": asdict(cfg), "summary": summary},
-    )
-
-    def record_failures(con) -> None:  # in the transaction that makes the run visible
-        con.execute("DELETE FROM generation_failures WHERE run_id = ?", [cfg.run_id])
-        frame = pd.DataFrame(
-            {
-                "run_id": cfg.run_id,
-                "unit_id": failures["unit_id"],
-                "seq": failures["seq"],
-                "label": failures["label"],
-                "reason": failures["reason"],
-                "raw": failures["raw"],
-                "request_id": failures["request_id"],
-                "created_at": pd.to_datetime(failures["created_at"], utc=True).dt.tz_localize(None),
-                "provenance": failures["provenance"],
-            }
-        )
-        con.register("incoming_failures", frame)
-        con.execute("INSERT INTO generation_failures SELECT * FROM incoming_failures")
-        con.unregister("incoming_failures")
-
-    staging.write_datasets(project.db, [(info, examples)], finish=record_failures)
-    return summary
-
-
-def _with_time(provenance: str, created_at: str, raw: str) -> str:
-    data = json.loads(provenance)
-    data["time"] = created_at
-    data["raw"] = raw
-    return json.dumps(data, ensure_ascii=False)
-
-
-def _run_name(task: Task, cfg: RunConfig, rows: int) -> str:
-    model = cfg.llm.get("model", "?")
-    if cfg.mode == "annotate":
-        return f"{task.title} · annotated by {model} · {rows:,}"
-    return f"{task.title} · {cfg.setting} · {model} · {rows:,}"

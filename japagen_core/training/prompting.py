@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
 from collections.abc import Callable
@@ -23,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
-from japagen_core import outputs
 from japagen_core.generation.clean import parse_label
 from japagen_core.generation.llm import (
     ChatClient,
@@ -33,7 +34,10 @@ from japagen_core.generation.llm import (
     LLMError,
     cost_usd,
 )
+from japagen_core.generation.progress import REPORT_EVERY_S, with_legacy_keys
 from japagen_core.generation.prompts import PromptSpec, load_spec
+from japagen_core.jobs.parts import PartsFolder, run_units
+from japagen_core.jobs.progress import Progress
 from japagen_core.project import Project
 from japagen_core.review.snapshots import create_snapshot, read_snapshot
 from japagen_core.storage import repository as repo
@@ -46,6 +50,9 @@ from japagen_core.training.store import ModelRecord, model_done, save_model
 
 log = logging.getLogger(__name__)
 CHUNK = 50  # examples per part file
+PART_SCHEMA = pa.schema([("row_idx", pa.int64()), ("predicted", pa.string()), ("score", pa.float64()),
+                         ("raw", pa.string()), ("reason", pa.string()), ("prompt_tokens", pa.int64()),
+                         ("completion_tokens", pa.int64())])  # fmt: skip
 # Labelling wants a steady answer: low temperature (Kaddour & Liu), one choice, a short reply.
 PROMPTING_LLM = replace(LLMConfig(), temperature=0.1, n=1, max_tokens=100)
 
@@ -137,16 +144,21 @@ def fewshot_examples(task: Task, frame: pd.DataFrame, shots: int, *, seed: int) 
     return frame.iloc[rows].reset_index(drop=True)
 
 
-def messages_for(spec: PromptSpec, task: Task, text: str, text_b: str | None,
-                 examples: pd.DataFrame | None = None) -> list[dict[str, str]]:  # fmt: skip
-    """The chat for one test example: [system, (question, answer) per few-shot example, question]."""
-    system, question = spec.annotate_messages(task, text, text_b)
-    turns = [system]
+def shot_turns(spec: PromptSpec, task: Task, examples: pd.DataFrame | None) -> list[dict[str, str]]:
+    """The few-shot turns: (question, answer) per example; made once per seed, shared by every call."""
+    turns = []
     for ex in (examples if examples is not None else pd.DataFrame()).itertuples(index=False):
         ex_b = ex.text_b if isinstance(ex.text_b, str) else None
         turns.append(spec.annotate_messages(task, ex.text, ex_b)[1])
         turns.append({"role": "assistant", "content": answer_of(task, ex.label, ex.score)})
-    return [*turns, question]
+    return turns
+
+
+def messages_for(spec: PromptSpec, task: Task, text: str, text_b: str | None,
+                 examples: pd.DataFrame | None = None) -> list[dict[str, str]]:  # fmt: skip
+    """The chat for one test example: [system, (question, answer) per few-shot example, question]."""
+    system, question = spec.annotate_messages(task, text, text_b)
+    return [system, *shot_turns(spec, task, examples), question]
 
 
 def to_prediction(task: Task, answer: str) -> tuple[str | None, float | None]:
@@ -160,74 +172,81 @@ def to_prediction(task: Task, answer: str) -> tuple[str | None, float | None]:
 # --- the job -------------------------------------------------------------------------------------
 
 
+def _unit_id(seed: int, start: int) -> str:
+    """A chunk's part name (``s000-part-00000``): the same as before the shared parts loop, so a job
+    started before it resumes."""
+    return f"s{seed:03d}-part-{start // CHUNK:05d}"
+
+
 async def run_prompting(project: Project, config: dict[str, Any], *, job_id: str, parts_dir: Path, client: ChatClient,
                         report: Callable, cancelled: Callable[[], bool]) -> dict[str, Any]:  # fmt: skip
-    """Ask the LLM about every evaluation example for every seed, then score and store each seed."""
+    """Ask the LLM about every evaluation example for every seed, then score and store each seed.
+
+    The chunks of a seed run through the shared resumable parts loop (jobs/parts.py), a few at once so
+    the client's concurrency is used; a seed is scored and stored when all its chunks are written."""
     plan = PromptingPlan(**config)
     task = project.registry[plan.task]
     spec = load_spec(project.settings.prompts_dir, task)
     evaluation = labelled(read_snapshot(project, plan.eval_snapshot))
     gold = labelled(read_snapshot(project, plan.fewshot_snapshot)) if plan.fewshot_snapshot is not None else None
-    progress = _Progress(report, plan, len(evaluation), parts_dir)
+    parts = PartsFolder(parts_dir, PART_SCHEMA, prefix="")
+    progress = _Progress(report, plan, len(evaluation), parts)
+    llm = LLMConfig(**plan.llm)
     stored = []
     for seed in plan.seeds:
         if model_done(project, plan.model_id(seed)):
             stored.append(plan.model_id(seed))
             continue
         examples = fewshot_examples(task, gold, plan.shots, seed=seed) if gold is not None else None
-        for start in range(0, len(evaluation), CHUNK):
-            part = parts_dir / f"s{seed:03d}-part-{start // CHUNK:05d}.parquet"
-            if part.exists():
-                continue
-            if cancelled():
-                return {"state": "cancelled", "message": f"cancelled after {len(stored)} seed(s); resume to go on"}
-            chunk = evaluation.iloc[start : start + CHUNK]
-            rows = await _ask_all(client, spec, task, chunk, examples)
-            _write_part(part, pd.DataFrame(rows))
-            progress.add(seed, pd.DataFrame(rows))
-        _store_seed(project, plan, task, job_id, seed, evaluation, parts_dir, examples)
+        shots = shot_turns(spec, task, examples)
+
+        async def one(start: int, seed: int = seed, shots: list[dict[str, str]] = shots) -> None:
+            rows = await _ask_all(client, spec, task, evaluation.iloc[start : start + CHUNK], shots)
+            await asyncio.to_thread(parts.write, _unit_id(seed, start), rows)  # fsyncs off the event loop
+            progress.add(seed, rows)
+
+        todo = [start for start in range(0, len(evaluation), CHUNK) if not parts.exists(_unit_id(seed, start))]
+        in_flight = max(2, math.ceil(llm.concurrency / CHUNK) + 1)
+        if not await run_units(todo, one, in_flight=in_flight, cancelled=cancelled):
+            progress.report_now("cancelled", f"cancelled at seed {seed}")
+            return {"state": "cancelled", "message": f"cancelled after {len(stored)} seed(s); resume to go on"}
+        _store_seed(project, plan, task, job_id, seed, evaluation, parts, examples)
         stored.append(plan.model_id(seed))
+    progress.report_now("running", f"{len(stored)} seed(s) scored")
     return {"state": "succeeded", "message": f"{len(stored)} prompting run(s) scored", "models": stored,
             "run_id": plan.run_id}  # fmt: skip
 
 
-async def _ask_all(client: ChatClient, spec, task: Task, chunk: pd.DataFrame, examples) -> list[dict[str, Any]]:
-    async def one(row) -> dict[str, Any]:
-        text_b = row.text_b if isinstance(row.text_b, str) else None
+async def _ask_all(client: ChatClient, spec, task: Task, chunk: pd.DataFrame, shots) -> list[dict[str, Any]]:
+    async def one(row_idx: int, text: str, text_b: Any) -> dict[str, Any]:
+        text_b = text_b if isinstance(text_b, str) else None
+        system, question = spec.annotate_messages(task, text, text_b)
         try:
-            completion = await client.complete(messages_for(spec, task, row.text, text_b, examples), n=1)
+            completion = await client.complete([system, *shots, question], n=1)
         except FatalLLMError:
             raise
         except LLMError as exc:
-            return {"row_idx": int(row.row_idx), "predicted": None, "score": None, "raw": str(exc),
+            return {"row_idx": row_idx, "predicted": None, "score": None, "raw": str(exc),
                     "reason": exc.reason, "prompt_tokens": 0, "completion_tokens": 0}  # fmt: skip
         answer = completion.texts[0] if completion.texts else ""
         label, score = to_prediction(task, answer)
-        return {"row_idx": int(row.row_idx), "predicted": label, "score": score, "raw": answer,
+        return {"row_idx": row_idx, "predicted": label, "score": score, "raw": answer,
                 "reason": None if label else "unparsable", "prompt_tokens": completion.prompt_tokens,
                 "completion_tokens": completion.completion_tokens}  # fmt: skip
 
-    return list(await asyncio.gather(*(one(r) for r in chunk.itertuples(index=False))))
+    columns = zip(chunk["row_idx"].tolist(), chunk["text"].tolist(), chunk["text_b"].tolist(), strict=True)
+    return list(await asyncio.gather(*(one(int(r), t, b) for r, t, b in columns)))
 
 
-def _write_part(path: Path, frame: pd.DataFrame) -> None:
-    types = {"predicted": object, "score": "float64", "raw": object, "reason": object}
-    typed = frame.astype(types)
-    outputs.write_file_atomic(path, lambda tmp: typed.to_parquet(tmp, index=False))
+def _read_parts(parts: PartsFolder, seed: int) -> pd.DataFrame:
+    """A seed's answers; a corrupt part is set aside (its chunk is asked again when the job resumes)."""
+    tables = parts.read(f"s{seed:03d}-part-*").values()
+    frames = [t.to_pandas() for t in tables]  # (parts from before pyarrow may type an all-null column as null)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PART_SCHEMA.names)
 
 
-def _sound_parts(parts_dir: Path, pattern: str) -> list[pd.DataFrame]:
-    """The parts that read; a corrupt one (0 bytes, cut short) is set aside so its chunk is asked again."""
-    return list(outputs.read_or_set_aside(sorted(parts_dir.glob(pattern)), pd.read_parquet).values())
-
-
-def _read_parts(parts_dir: Path, seed: int) -> pd.DataFrame:
-    frames = _sound_parts(parts_dir, f"s{seed:03d}-part-*.parquet")
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def _store_seed(project, plan: PromptingPlan, task: Task, job_id, seed, evaluation, parts_dir, examples) -> None:
-    answers = _read_parts(parts_dir, seed).set_index("row_idx").reindex(evaluation["row_idx"]).reset_index()
+def _store_seed(project, plan: PromptingPlan, task: Task, job_id, seed, evaluation, parts, examples) -> None:
+    answers = _read_parts(parts, seed).set_index("row_idx").reindex(evaluation["row_idx"]).reset_index()
     predicted = [p if isinstance(p, str) else None for p in answers["predicted"]]
     values = predicted if task.target == "class" else [s if s == s else None for s in answers["score"]]
     gold = list(evaluation["label"]) if task.target == "class" else [
@@ -276,41 +295,48 @@ def _store_seed(project, plan: PromptingPlan, task: Task, job_id, seed, evaluati
 
 
 class _Progress:
-    """The job's progress in the generation jobs' shape (examples answered, failures, tokens, cost)."""
+    """The job's progress as ``jobs.progress.Progress`` (examples answered of all seeds' examples, failures,
+    tokens, cost), counted from the rows of the parts; progress.json is rewritten at most every
+    ``REPORT_EVERY_S`` but for the first and last reports."""
 
-    def __init__(self, report, plan: PromptingPlan, per_seed: int, parts_dir: Path):
+    def __init__(self, report, plan: PromptingPlan, per_seed: int, parts: PartsFolder):
         self.report, self.plan, self.target = report, plan, per_seed * len(plan.seeds)
-        outputs.remove_stale_temps(parts_dir)  # the job's lock is ours: no other writer is at work
-        done = _sound_parts(parts_dir, "s*-part-*.parquet")
-        self.answered = sum(len(d) for d in done)
+        self.model = LLMConfig(**plan.llm).model
+        parts.remove_stale_temps()  # the job's lock is ours: no other writer is at work
+        self.answered = 0
         self.failures: dict[str, int] = {}
         self.tokens = [0, 0]
-        for d in done:
-            self._count(d)
+        for rows in parts.read_rows("s*-part-*", columns=("reason", "prompt_tokens", "completion_tokens")).values():
+            self._count(rows)
         self.started = time.monotonic()
         self.new = 0
-        self.report(self.snapshot("running", "starting"))
+        self._last = 0.0
+        self.report_now("running", "starting")
 
-    def _count(self, frame: pd.DataFrame) -> None:
-        for reason, n in frame["reason"].dropna().value_counts().items():
-            self.failures[reason] = self.failures.get(reason, 0) + int(n)
-        self.tokens[0] += int(frame["prompt_tokens"].sum())
-        self.tokens[1] += int(frame["completion_tokens"].sum())
+    def _count(self, rows: list[dict[str, Any]]) -> None:
+        self.answered += len(rows)
+        for row in rows:
+            if row["reason"] is not None:
+                self.failures[row["reason"]] = self.failures.get(row["reason"], 0) + 1
+            self.tokens[0] += int(row["prompt_tokens"] or 0)
+            self.tokens[1] += int(row["completion_tokens"] or 0)
 
-    def add(self, seed: int, frame: pd.DataFrame) -> None:
-        self.answered += len(frame)
-        self.new += len(frame)
-        self._count(frame)
-        self.report(self.snapshot("running", f"seed {seed}"))
+    def add(self, seed: int, rows: list[dict[str, Any]]) -> None:
+        self._count(rows)
+        self.new += len(rows)
+        if time.monotonic() - self._last >= REPORT_EVERY_S:
+            self.report_now("running", f"seed {seed}")
 
-    def snapshot(self, state: str, message: str) -> dict[str, Any]:
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        rate = self.new / elapsed
-        llm = LLMConfig(**self.plan.llm)
-        return {
-            "state": state, "unit": "examples", "ok": self.answered, "target": self.target,
-            "failed": sum(self.failures.values()), "failures": dict(self.failures),
-            "prompt_tokens": self.tokens[0], "completion_tokens": self.tokens[1],
-            "cost_usd": cost_usd(llm.model, *self.tokens), "rate_per_s": round(rate, 1),
-            "eta_s": int((self.target - self.answered) / rate) if rate > 0 else None, "message": message,
-        }  # fmt: skip
+    def report_now(self, state: str, message: str) -> None:
+        self._last = time.monotonic()
+        self.report(with_legacy_keys(self.snapshot(state, message).to_json()))
+
+    def snapshot(self, state: str, message: str) -> Progress:
+        rate = self.new / max(time.monotonic() - self.started, 1e-6)
+        return Progress(
+            state=state, done=self.answered, target=self.target, unit="examples",
+            failed=sum(self.failures.values()), failures=dict(self.failures),
+            prompt_tokens=self.tokens[0], completion_tokens=self.tokens[1],
+            cost_usd=cost_usd(self.model, *self.tokens), rate_per_s=round(rate, 1),
+            eta_s=int((self.target - self.answered) / rate) if rate > 0 else None, message=message,
+        )  # fmt: skip

@@ -104,3 +104,26 @@ def test_prompting_requests_are_checked(project, tmp_path, fake):
         plan_prompting(project, request("jnli", fake, shots=1, fewshot_dataset=ids["valid"], eval_dataset=ids["valid"]))
     with pytest.raises(TrainingError, match="must be a gold dataset"):
         plan_prompting(project, request("jnli", fake, eval_dataset=ids["synthetic"]))
+
+
+def test_a_corrupt_part_is_set_aside_and_its_chunk_asked_again(project, tmp_path, fake):
+    ids = setup_jnli(project, tmp_path)
+    plan = plan_prompting(project, request("jnli", fake, seeds=1))
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    (parts / "s000-part-00000.parquet").write_bytes(b"")  # what a crash of the machine can leave
+    reports = []
+
+    async def main():
+        client = OpenAIChatClient(LLMConfig(**plan.llm), "sk-test")
+        try:
+            return await run_prompting(project, asdict(plan), job_id="job-p", parts_dir=parts, client=client,
+                                       report=reports.append, cancelled=lambda: False)  # fmt: skip
+        finally:
+            await client.close()
+
+    assert asyncio.run(main())["state"] == "succeeded"
+    assert (parts / "s000-part-00000.parquet.corrupt").exists() and len(fake.requests) == 15
+    answers = evaluation_predictions(project, list_models(project)[0]["id"], ids["valid"])
+    assert len(answers) == 15
+    assert reports[-1]["done"] == reports[-1]["ok"] == reports[-1]["target"] == 15 and reports[-1]["unit"] == "examples"
