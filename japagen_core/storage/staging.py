@@ -28,6 +28,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -67,7 +68,7 @@ def _exclusive(path: Path) -> Iterator[bool]:
 
 def write_datasets(
     db,
-    items: Sequence[tuple[repo.DatasetInfo, pd.DataFrame]],
+    items: Sequence[tuple[repo.DatasetInfo, pd.DataFrame | pa.Table]],
     *,
     finish: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> list[bool]:
@@ -125,10 +126,24 @@ def _stage(db, infos: list[repo.DatasetInfo]) -> dict[str, bool]:
     return created
 
 
-def _insert_chunks(db, dataset_id: str, frame: pd.DataFrame) -> None:
-    frame = frame.reindex(columns=repo.EXAMPLE_COLUMNS)
-    frame["dataset_id"] = dataset_id
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+def _as_table(dataset_id: str, frame: pd.DataFrame | pa.Table) -> pa.Table:
+    """The examples as an Arrow table with the store's columns (missing ones null)."""
+    if isinstance(frame, pd.DataFrame):
+        frame = frame.reindex(columns=repo.EXAMPLE_COLUMNS)
+        frame["dataset_id"] = dataset_id
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    n = frame.num_rows
+    columns = {}
+    for name in repo.EXAMPLE_COLUMNS:
+        if name == "dataset_id":
+            columns[name] = pa.array([dataset_id], pa.string()).take(pa.array(np.zeros(n, np.int32)))
+        else:
+            columns[name] = frame.column(name) if name in frame.column_names else pa.nulls(n)
+    return pa.table(columns)
+
+
+def _insert_chunks(db, dataset_id: str, frame: pd.DataFrame | pa.Table) -> None:
+    table = _as_table(dataset_id, frame)
     bytes_per_row = max(1, sum(table.column(c).nbytes for c in ("text", "text_b")) // max(1, table.num_rows))
     group = ROW_GROUP_SIZE
     with db.transaction() as con:  # end the first chunk where the table's last row group ends
