@@ -117,7 +117,7 @@ con.close()
 
 def measured(home: Path, module: str, *argv: str) -> tuple[dict, str]:
     report = home / f"{module}.measure.json"
-    env = {**os.environ, "JAPAGEN_HOME": str(home / "store"), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "JAPAGEN_HOME": str(home / "store"), "PYTHONPATH": f"{ROOT}{os.pathsep}{home}"}
     done = subprocess.run(
         [sys.executable, "-c", _MEASURED, str(report), module, *argv],
         cwd=ROOT, env=env, capture_output=True, text=True, check=False,
@@ -156,7 +156,6 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        sys.path.insert(0, str(home))  # the DuckDB import script, run as a module
         imported, dataset_id = import_case(home, args.rows)
         j, b = imported["japagen"], imported["baseline"]
         say(f"import: {j['seconds']:.1f} s, store {j['store_mib']:.0f} MiB, peak RSS {j['peak_rss_mib']:.0f} MiB "
