@@ -24,7 +24,8 @@ buffer cache. The alternatives weighed:
   that file every ``POLL_SECONDS`` while idle and closes at once on a new request, and a process that
   saw a request in the last ``REQUEST_GRACE_SECONDS`` does not keep the file at all (it opens and
   closes per transaction, as every process did before), so a writer's next transactions, e.g. an
-  import's chunks, are not slowed by one round trip each.
+  import's chunks, are not slowed by one round trip each. The same file serves the other direction: a
+  long writer (storage.staging) pauses between its chunks only when someone asked meanwhile.
 
 The trade-off with the single-writer rule: a writer that arrives while the app idles waits up to one
 poll (~``POLL_SECONDS``) plus the close, instead of nothing; while the app is *inside* a transaction it
@@ -82,7 +83,7 @@ class _Instance:
     idle_since: float | None = None
 
     def requested(self) -> bool:
-        return _want_mtime(self.want) != self.want_seen
+        return want_mtime(self.want) != self.want_seen
 
 
 _shared: dict[tuple[str, bool], _Instance] = {}  # (path, read-only) -> its attached instance
@@ -95,7 +96,7 @@ def want_path(path: Path) -> Path:
     return path.with_name(path.name + ".want")
 
 
-def _want_mtime(want: Path) -> int | None:
+def want_mtime(want: Path) -> int | None:
     try:
         return want.stat().st_mtime_ns
     except FileNotFoundError:
@@ -113,7 +114,7 @@ def _ask_for_the_file(path: Path) -> None:
 
 
 def _asked_lately(want: Path) -> bool:
-    mtime = _want_mtime(want)
+    mtime = want_mtime(want)
     return mtime is not None and time.time() - mtime / 1e9 < REQUEST_GRACE_SECONDS
 
 
@@ -262,7 +263,7 @@ class Database:
                 options = f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}" + (", READ_ONLY" if self.read_only else "")
                 path = str(self.path).replace("'", "''")  # ATTACH takes no parameters; the path is ours
                 want = want_path(self.path)
-                seen = _want_mtime(want)
+                seen = want_mtime(want)
                 try:
                     base.execute(f"ATTACH '{path}' AS store ({options})")
                 except BaseException:

@@ -34,13 +34,15 @@ import pyarrow as pa
 
 from japagen_core.errors import StoreError
 from japagen_core.storage import repository as repo
-from japagen_core.storage.db import MAX_RETRY_DELAY, ROW_GROUP_SIZE
+from japagen_core.storage.db import MAX_RETRY_DELAY, ROW_GROUP_SIZE, want_mtime, want_path
 
 log = logging.getLogger(__name__)
 
 CHUNK_SECONDS = 0.4  # aim per insert transaction, from open to closed (DuckDB checkpoints on close)
 MAX_CHUNK_ROWS = 250_000
-YIELD_SECONDS = 2 * MAX_RETRY_DELAY  # pause between chunks: longer than a waiting reader's retry interval
+# Pause between chunks when another process asked for the store meanwhile: longer than a waiting
+# reader's retry interval. (Readers that find the file locked write the request file, storage.db.)
+YIELD_SECONDS = 2 * MAX_RETRY_DELAY
 MAX_CHUNK_BYTES = 8 << 20  # of text per chunk, whatever the time says: long texts cost more to compress
 DELETE_CHUNK_ROWS = 200_000
 
@@ -154,6 +156,7 @@ def _insert_chunks(db, dataset_id: str, frame: pd.DataFrame | pa.Table) -> None:
             rows = min(rows, MAX_CHUNK_ROWS, MAX_CHUNK_BYTES // bytes_per_row)
             rows = max(group, rows // group * group)
         batch = table.slice(start, rows)
+        asked = want_mtime(want_path(db.path))
         with db.transaction() as con:
             began = time.monotonic()  # the lock is held from here (waiting to open it is not)
             con.register("incoming_examples", batch)  # gone when the connection closes
@@ -162,7 +165,8 @@ def _insert_chunks(db, dataset_id: str, frame: pd.DataFrame | pa.Table) -> None:
                 f"SELECT {', '.join(repo.EXAMPLE_COLUMNS)} FROM incoming_examples"
             )
         took = (time.monotonic() - began) / batch.num_rows
-        time.sleep(YIELD_SECONDS)  # let the processes that wait for the store have it between two chunks
+        if want_mtime(want_path(db.path)) != asked:  # someone waited for the store (storage.db): their turn
+            time.sleep(YIELD_SECONDS)
         per_row = took if per_row is None else (per_row + took) / 2  # smoothed: checkpoints come and go
         start += batch.num_rows
         rows = min(4 * batch.num_rows, int(CHUNK_SECONDS / max(per_row, 1e-9)))
