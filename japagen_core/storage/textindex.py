@@ -167,14 +167,14 @@ class TextIndex:
             raise ValueError("an empty query matches everything: browse without one")
         cased = needle != needle.upper()
         cps = [ord(c) for c in needle]
-        hits = []
+        hits, allowed = [], self._allowed(label_keys) if label_keys else None
         for number, block in enumerate(self._blocks):
             local = self._candidates(block, cps)
             if not len(local):
                 continue
             positions = local.astype(np.int64) + number * BLOCK
-            if label_keys:
-                positions = positions[self._label_filter(positions, label_keys)]
+            if allowed is not None:
+                positions = positions[allowed[self._label_codes[positions]]]
             hits.append(positions)
         positions = np.concatenate(hits) if hits else np.zeros(0, np.int64)
         check = np.ones(len(positions), bool) if len(cps) > 3 else self._differs[positions]
@@ -210,9 +210,11 @@ class TextIndex:
             mask[other] = False
         return result
 
-    def _label_filter(self, positions: np.ndarray, label_keys: Sequence[str]) -> np.ndarray:
-        wanted = [i for i, name in enumerate(self._label_names) if name in set(label_keys)]
-        return np.isin(self._label_codes[positions], wanted)
+    def _allowed(self, label_keys: Sequence[str]) -> np.ndarray:
+        """A lookup by label code: True for the wanted labels (the last entry, code -1, is no label).
+        (A gather: np.isin per block was measured several times slower.)"""
+        wanted = set(label_keys)
+        return np.array([name in wanted for name in self._label_names] + [False], bool)
 
     def _verify(self, positions: np.ndarray, needle: str, cased: bool) -> np.ndarray:
         """Which positions hold the needle in text, or else in text_b (only the rest are read there)."""
