@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import random
 import threading
 import time
@@ -61,7 +60,7 @@ log = logging.getLogger(__name__)
 
 
 # Between two tries to open a locked file; a long writer (storage.staging) pauses longer than this
-# between its transactions, so that waiting readers get their turn instead of starving.
+# between its transactions when a waiting process asked (see below), so readers do not starve.
 MAX_RETRY_DELAY = 0.1
 ROW_GROUP_SIZE = 8_192  # rows per row group of what this process writes (see Database._open)
 
@@ -107,8 +106,7 @@ def _ask_for_the_file(path: Path) -> None:
     """Tell a process that keeps the file open idle that this one needs it (see the module docstring)."""
     want = want_path(path)
     try:
-        want.touch()
-        os.utime(want)  # (touch on an existing file keeps its mtime on some systems)
+        want.touch()  # (on an existing file: sets its mtime to now)
     except OSError as exc:  # a read-only folder (the demo): the holder lets go after keep_open anyway
         log.debug("cannot write the request file %s: %s", want, exc)
 
@@ -167,7 +165,8 @@ def _is_lock_error(exc: BaseException) -> bool:
 
 
 class Database:
-    """The japagen store at ``path``. Cheap to create; holds no connection between calls.
+    """The japagen store at ``path``. Cheap to create; holds no connection between calls (but for the
+    ``keep_open`` moment).
 
     lock_timeout: how long to keep retrying while another process holds the file (seconds); ``None``
         waits for as long as it takes (a job that has finished its work must not fail while saving it).
