@@ -13,6 +13,7 @@ from app.i18n import t
 from japagen_core import readonly
 from japagen_core.project import Project
 from japagen_core.settings import Settings
+from japagen_core.storage.db import KEEP_OPEN_SECONDS
 from japagen_core.storage.textindex import TextIndexCache
 
 
@@ -32,6 +33,9 @@ def _project_for(home: str, prompts: str, read_only: bool) -> Project:
     )
     project.text_indexes = _text_indexes()
     project.db.on_wait = _show_wait
+    # A rerun runs several short transactions: keep the file open between them (given up at once when
+    # a job or the CLI asks for it; storage/db.py says why this keeps the single-writer rule).
+    project.db.keep_open = KEEP_OPEN_SECONDS
     return project
 
 

@@ -95,11 +95,14 @@ class Party:
 
 
 def page_reader(settings: Settings, party: Party, stop: threading.Event) -> None:
-    """The reads a Browse page makes, every 0.25 s, each in its own short transaction."""
+    """The reads a Browse page makes, every 0.25 s, each in its own short transaction, keeping the store
+    open between them as the app does (so writers must ask for it: storage/db.py)."""
     from japagen_core.project import Project
     from japagen_core.storage import repository as repo
+    from japagen_core.storage.db import KEEP_OPEN_SECONDS
 
     project = Project.open(settings)
+    project.db.keep_open = KEEP_OPEN_SECONDS
     while not stop.is_set():
         start = time.perf_counter()
         try:

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from japagen_core.datasets import readers
+from japagen_core.datasets import fastjsonl, readers
 from japagen_core.errors import GoldImportError, UnknownLabelError
 from japagen_core.settings import DEFAULT_MAX_TEXT_CHARS
 from japagen_core.storage import Database, staging
@@ -85,7 +87,7 @@ def label_id_note(task: Task, options: ImportOptions) -> str | None:
 @dataclass(frozen=True)
 class PreparedDataset:
     info: repo.DatasetInfo
-    examples: pd.DataFrame
+    examples: pd.DataFrame | pa.Table  # a JSON Lines file read in bulk gives an Arrow table
 
 
 @dataclass(frozen=True)
@@ -177,23 +179,28 @@ def prepare_gold(
         fields = GoldFields(text="text", label="label", id="article_id")  # what the reader produces
         # The partition does not depend on which part is asked for: train alone = train of "all".
         digest = _digest(_livedoor_bytes(path, raw), task, "partition", fmt, fields, options)
-    else:
-        raw = data if data is not None else path.read_bytes()
-        records = _read(fmt, raw, source, fields)
-        digest = _digest(raw, task, split, fmt, fields, options)
-
-    frame = _validate(
-        task, records, fields, source, example_source="demo" if is_demo else "gold", unlabeled=options.unlabeled,
-        label_map=dict(options.label_map), max_text_chars=options.max_text_chars,
-    )  # fmt: skip
+    example_source = "demo" if is_demo else "gold"
+    frame = None
+    if fmt == "jsonl":  # in bulk when it surely is valid (datasets.fastjsonl), else record by record below
+        hashed = _digest_start(task, split, fmt, fields, options)
+        if fastjsonl.scan(path, data, hashed):
+            frame = _read_jsonl_fast(task, path, data, fields, source, example_source, options)
+        digest = hashed.hexdigest()
+    if frame is None:
+        if fmt != "livedoor":
+            raw = data if data is not None else path.read_bytes()
+            records = _read(fmt, raw, source, fields)
+            digest = _digest(raw, task, split, fmt, fields, options)
+        frame = _validate(
+            task, records, fields, source, example_source=example_source, unlabeled=options.unlabeled,
+            label_map=dict(options.label_map), max_text_chars=options.max_text_chars,
+        )  # fmt: skip
     parts = _livedoor_split(frame, split, options, source) if fmt == "livedoor" else {split: frame}
 
     prepared = []
     file_name = Path(source).name
     for part_split, part in parts.items():
-        part = part.reset_index(drop=True)
-        part["row_idx"] = range(len(part))
-        part["split"] = part_split
+        part = _numbered(part, part_split)
         meta = {
             "format": fmt,
             "fields": dataclasses.asdict(fields),
@@ -238,6 +245,40 @@ def import_gold(db: Database, task: Task, split: str, **kwargs: Any) -> list[Imp
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def _numbered(part: pd.DataFrame | pa.Table, split: str) -> pd.DataFrame | pa.Table:
+    """The examples with their row ids (0, 1, ...) and split."""
+    if isinstance(part, pa.Table):
+        rows = pa.array(np.arange(part.num_rows, dtype=np.int32))
+        splits = pa.array([split], pa.string()).take(pa.array(np.zeros(part.num_rows, np.int32)))
+        return part.append_column("row_idx", rows).append_column("split", splits)
+    part = part.reset_index(drop=True)
+    part["row_idx"] = range(len(part))
+    part["split"] = split
+    return part
+
+
+def _read_jsonl_fast(
+    task: Task, path: Path | None, data: bytes | None, fields: GoldFields, source: str, example_source: str,
+    options: ImportOptions,
+) -> pa.Table | None:  # fmt: skip
+    """The examples of a JSON Lines file read in bulk, or None when the exact path must decide."""
+    label_map = dict(options.label_map)
+    labelled = not options.unlabeled
+    return fastjsonl.read(
+        path, data, text=fields.text, text_b=fields.text_b if task.is_pair else None,
+        label=fields.label if labelled and task.target == "class" else None,
+        score=fields.score if labelled and task.target == "score" else None, id_field=fields.id,
+        resolve_label=lambda value: _label_name(task, value, label_map), check_score=task.check_score,
+        file_name=Path(source).name, example_source=example_source, max_text_chars=options.max_text_chars,
+    )  # fmt: skip
+
+
+def _label_name(task: Task, value: Any, label_map: dict[str, str]) -> str:
+    """The label name of a raw label value (``--map-label`` first); raises UnknownLabelError."""
+    key = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip()
+    return label_map[key] if key in label_map else task.resolve_label(value).name
 
 
 def _check_fields(task: Task, fields: GoldFields, source: str, *, unlabeled: bool) -> None:
@@ -354,9 +395,7 @@ def _example(
         else:
             if fields.label not in record.fields:
                 raise _RecordProblem(f"missing field {fields.label!r} (fields here: {sorted(record.fields)})")
-            value = record.fields[fields.label]
-            key = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip()
-            label = label_map[key] if key in label_map else task.resolve_label(value).name
+            label = _label_name(task, record.fields[fields.label], label_map)
     except UnknownLabelError as exc:
         raise _RecordProblem(str(exc)) from None
     source_id = record.fields.get(fields.id) if fields.id else None
@@ -378,6 +417,13 @@ def _example(
 
 
 def _digest(raw: bytes, task: Task, split: str, fmt: str, fields: GoldFields, options: ImportOptions) -> str:
+    digest = _digest_start(task, split, fmt, fields, options)
+    digest.update(raw)
+    return digest.hexdigest()
+
+
+def _digest_start(task: Task, split: str, fmt: str, fields: GoldFields, options: ImportOptions):
+    """The dataset id's hash with the import's settings in; the file's bytes follow."""
     settings = {"task": task.name, "split": split, "format": fmt, "fields": dataclasses.asdict(fields)}
     if options.unlabeled:
         settings["unlabeled"] = True
@@ -385,9 +431,7 @@ def _digest(raw: bytes, task: Task, split: str, fmt: str, fields: GoldFields, op
         settings["label_map"] = [list(pair) for pair in options.label_map]
     if fmt == "livedoor":
         settings.update({"livedoor_sizes": options.livedoor_sizes, "seed": options.seed})
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
-    digest.update(raw)
-    return digest.hexdigest()
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
 
 
 def _livedoor_bytes(path: Path | None, raw: bytes | None) -> bytes:

@@ -332,33 +332,40 @@ def _where(f: QueueFilter) -> tuple[str, list]:
     }[f.state]
     if state_sql:
         clauses.append(state_sql)
-    if f.text:  # the rows found by _text_matches, registered under this name
-        clauses.append(
-            f"EXISTS (SELECT 1 FROM {_MATCHES} m WHERE m.dataset_id = r.dataset_id AND m.row_idx = r.row_idx)"
-        )
+    if f.text:  # the rows found by _text_matches, one registered table per dataset
+        # A plain IN on row_idx per dataset is a hash semi-join; EXISTS over (dataset_id, row_idx) was
+        # planned as a mark join and cost ~1.4 s at 300k matches of 1M rows (measured).
+        per_dataset = [
+            f"(r.dataset_id = ? AND r.row_idx IN (SELECT row_idx FROM {_MATCHES}_{i}))"
+            for i in range(len(_distinct(f.datasets)))
+        ]
+        clauses.append("(" + " OR ".join(per_dataset) + ")")
+        params += _distinct(f.datasets)
     return " AND ".join(clauses), params
 
 
 _MATCHES = "queue_text_matches"
 
 
-def _text_matches(project: Project, f: QueueFilter) -> pa.Table | None:
-    """(dataset_id, row_idx) of the examples whose text or text_b contains ``f.text``, ignoring case as
-    Browse does, from each dataset's in-memory index (storage.textindex; built outside any transaction
-    on first use, then cached per dataset version). The queue index holds copies of the same texts."""
+def _distinct(values: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _text_matches(project: Project, f: QueueFilter) -> list[pa.Table] | None:
+    """Per dataset of ``f`` (in order, once each), the row ids (``row_idx``) of the examples whose text or
+    text_b contains ``f.text``, ignoring case as Browse does, from each dataset's in-memory index
+    (storage.textindex; built outside any transaction on first use, then cached per dataset version).
+    The queue index holds copies of the same texts."""
     if not f.text:
         return None
-    datasets, found = list(dict.fromkeys(f.datasets)), []
-    for dataset_id in datasets:
+    found = []
+    for dataset_id in _distinct(f.datasets):
         try:
-            index = project.text_index(dataset_id)
+            rows = project.text_index(dataset_id).search(f.text)
         except DatasetNotFoundError:
-            continue
-        rows = index.search(f.text)
-        found.append(pa.table({"dataset_id": pa.array([dataset_id] * len(rows), pa.string()), "row_idx": rows}))
-    if not found:
-        return pa.table({"dataset_id": pa.array([], pa.string()), "row_idx": pa.array([], pa.int64())})
-    return pa.concat_tables(found)
+            rows = np.zeros(0, np.int64)
+        found.append(pa.table({"row_idx": pa.array(rows.astype(np.int32))}))
+    return found
 
 
 @contextmanager
@@ -369,8 +376,8 @@ def _filtered(project: Project, f: QueueFilter, source: str | None, labels) -> I
     _prepare_index(project, f.datasets, source, labels)
     with project.db.transaction() as con:
         analyses = _ensure_index(con, f.datasets, source, labels)
-        if matches is not None:
-            con.register(_MATCHES, matches)  # gone when the connection closes
+        for i, rows in enumerate(matches or []):
+            con.register(f"{_MATCHES}_{i}", rows)  # gone when the connection closes
         where, params = _where(f)
         yield con, analyses, where, params
 

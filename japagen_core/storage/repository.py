@@ -166,8 +166,12 @@ def label_counts(con: duckdb.DuckDBPyConnection, task: Task, dataset_id: str) ->
 def all_label_counts(
     con: duckdb.DuckDBPyConnection, tasks: Mapping[str, Task], datasets: list[DatasetInfo]
 ) -> dict[str, dict[str, int]]:
-    """Label counts of every dataset in one scan, keyed by dataset id."""
-    rows = con.execute(f"SELECT dataset_id, label, {_GRADE}, count(*) FROM examples GROUP BY ALL").fetchall()
+    """Label counts of these datasets in one scan, keyed by dataset id."""
+    marks = ", ".join("?" for _ in datasets) or "NULL"
+    rows = con.execute(
+        f"SELECT dataset_id, label, {_GRADE}, count(*) FROM examples WHERE dataset_id IN ({marks}) GROUP BY ALL",
+        [info.id for info in datasets],
+    ).fetchall()
     grouped: dict[str, list[tuple]] = {info.id: [] for info in datasets}
     for dataset_id, *rest in rows:
         grouped.setdefault(dataset_id, []).append(tuple(rest))

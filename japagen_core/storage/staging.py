@@ -28,18 +28,21 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from japagen_core.errors import StoreError
 from japagen_core.storage import repository as repo
-from japagen_core.storage.db import MAX_RETRY_DELAY, ROW_GROUP_SIZE
+from japagen_core.storage.db import MAX_RETRY_DELAY, ROW_GROUP_SIZE, want_mtime, want_path
 
 log = logging.getLogger(__name__)
 
 CHUNK_SECONDS = 0.4  # aim per insert transaction, from open to closed (DuckDB checkpoints on close)
 MAX_CHUNK_ROWS = 250_000
-YIELD_SECONDS = 2 * MAX_RETRY_DELAY  # pause between chunks: longer than a waiting reader's retry interval
+# Pause between chunks when another process asked for the store meanwhile: longer than a waiting
+# reader's retry interval. (Readers that find the file locked write the request file, storage.db.)
+YIELD_SECONDS = 2 * MAX_RETRY_DELAY
 MAX_CHUNK_BYTES = 8 << 20  # of text per chunk, whatever the time says: long texts cost more to compress
 DELETE_CHUNK_ROWS = 200_000
 
@@ -67,7 +70,7 @@ def _exclusive(path: Path) -> Iterator[bool]:
 
 def write_datasets(
     db,
-    items: Sequence[tuple[repo.DatasetInfo, pd.DataFrame]],
+    items: Sequence[tuple[repo.DatasetInfo, pd.DataFrame | pa.Table]],
     *,
     finish: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> list[bool]:
@@ -125,10 +128,24 @@ def _stage(db, infos: list[repo.DatasetInfo]) -> dict[str, bool]:
     return created
 
 
-def _insert_chunks(db, dataset_id: str, frame: pd.DataFrame) -> None:
-    frame = frame.reindex(columns=repo.EXAMPLE_COLUMNS)
-    frame["dataset_id"] = dataset_id
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+def _as_table(dataset_id: str, frame: pd.DataFrame | pa.Table) -> pa.Table:
+    """The examples as an Arrow table with the store's columns (missing ones null)."""
+    if isinstance(frame, pd.DataFrame):
+        frame = frame.reindex(columns=repo.EXAMPLE_COLUMNS)
+        frame["dataset_id"] = dataset_id
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    n = frame.num_rows
+    columns = {}
+    for name in repo.EXAMPLE_COLUMNS:
+        if name == "dataset_id":
+            columns[name] = pa.array([dataset_id], pa.string()).take(pa.array(np.zeros(n, np.int32)))
+        else:
+            columns[name] = frame.column(name) if name in frame.column_names else pa.nulls(n)
+    return pa.table(columns)
+
+
+def _insert_chunks(db, dataset_id: str, frame: pd.DataFrame | pa.Table) -> None:
+    table = _as_table(dataset_id, frame)
     bytes_per_row = max(1, sum(table.column(c).nbytes for c in ("text", "text_b")) // max(1, table.num_rows))
     group = ROW_GROUP_SIZE
     with db.transaction() as con:  # end the first chunk where the table's last row group ends
@@ -139,6 +156,7 @@ def _insert_chunks(db, dataset_id: str, frame: pd.DataFrame) -> None:
             rows = min(rows, MAX_CHUNK_ROWS, MAX_CHUNK_BYTES // bytes_per_row)
             rows = max(group, rows // group * group)
         batch = table.slice(start, rows)
+        asked = want_mtime(want_path(db.path))
         with db.transaction() as con:
             began = time.monotonic()  # the lock is held from here (waiting to open it is not)
             con.register("incoming_examples", batch)  # gone when the connection closes
@@ -147,7 +165,8 @@ def _insert_chunks(db, dataset_id: str, frame: pd.DataFrame) -> None:
                 f"SELECT {', '.join(repo.EXAMPLE_COLUMNS)} FROM incoming_examples"
             )
         took = (time.monotonic() - began) / batch.num_rows
-        time.sleep(YIELD_SECONDS)  # let the processes that wait for the store have it between two chunks
+        if want_mtime(want_path(db.path)) != asked:  # someone waited for the store (storage.db): their turn
+            time.sleep(YIELD_SECONDS)
         per_row = took if per_row is None else (per_row + took) / 2  # smoothed: checkpoints come and go
         start += batch.num_rows
         rows = min(4 * batch.num_rows, int(CHUNK_SECONDS / max(per_row, 1e-9)))

@@ -89,3 +89,24 @@ def test_single_text_task_and_deleted_datasets(tmp_path):
         assert page.rows["text_b"].isna().all()
         repo.delete_dataset(con, "d")
         assert con.execute("SELECT count(*) FROM examples").fetchall() == [(0,)]
+
+
+def test_label_counts_are_kept_per_dataset_version(tmp_path: Path):
+    from japagen_core.project import Project
+    from japagen_core.settings import Settings
+
+    project = Project.open(Settings(home=tmp_path, prompts_dir=tmp_path / "none"))
+    frame = _rows(30, pair=True, score=False)
+    info = repo.DatasetInfo("d", "jnli", "train", "gold", "d", "t", "jsonl", "x", False, len(frame))
+    with project.db.transaction() as con:
+        repo.insert_dataset(con, info, frame)
+    expected = frame["label"].value_counts().to_dict()
+    [first] = project.datasets()
+    assert first["counts"] == expected
+    with project.db.transaction() as con:  # what a counting scan would see now; the cache answers instead
+        con.execute("UPDATE examples SET label = 'neutral'")
+    assert project.datasets()[0]["counts"] == expected
+    with project.db.transaction() as con:  # the dataset re-created: a new version, counted again
+        repo.delete_dataset(con, "d")
+        repo.insert_dataset(con, info, frame.assign(label="neutral"))
+    assert project.datasets()[0]["counts"] == {"neutral": 30}
