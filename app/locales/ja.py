@@ -995,4 +995,6 @@ MESSAGES: dict[str, str] = {
     "This base URL is plain http on another machine: the API key would travel unencrypted.": "このベース URL は別のマシンへの平文の http です。API キーが暗号化されずに送られます。",
     "Send the API key unencrypted to {host} anyway": "それでも API キーを暗号化せずに {host} へ送る",
     "Waiting for the store ({seconds} s): another process (an import or a job saving its results) is writing to it.": "ストアの空きを待っています ({seconds} 秒): 別のプロセス (取り込み、または結果を保存中のジョブ) が書き込んでいます。",
+    # -- stable links, readable charts, pages that remember (issue 17) -----------------------------------
+    "See the results per task on the Overview": "タスクごとの結果を概要で見る",
 }
