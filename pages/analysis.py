@@ -1,9 +1,9 @@
 """Analysis: how close synthetic data is to gold, how diverse it is, and whether its labels are right."""
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app.charts import chart_with_downloads, confusion_figure, overlap_figure
 from app.components import dataset_names, datasets_or_stop, label_text, show_error, writable
 from app.i18n import shown_as, t, task_title
 from app.resources import get_project
@@ -11,6 +11,7 @@ from japagen_core.analysis import PAIR_TEXTS, AnalysisConfig, correctness_summar
 from japagen_core.errors import JapagenError
 from japagen_core.jobs.runner import submit_analysis
 from japagen_core.metrics.tokenizers import KINDS
+from japagen_core.report.charts import overlap_parts
 from japagen_core.training.store import list_models
 
 project = get_project()
@@ -181,36 +182,10 @@ if any(r.get("method", "quick") == "quick" for r in corrs):
     st.caption(t("Quick estimate (TF-IDF + logistic regression, class-balanced): not the paper's BERT; its numbers "
                  "are not comparable with Table 2's label correctness."))  # fmt: skip
 
-parts = []
-for dataset_id in compared:
-    over = results.get(("overlap", dataset_id))
-    if over:
-        label = names.get(dataset_id, dataset_id)
-        parts += [
-            {"dataset": label, "part": t("only in gold"), "share": over["only_gold_mass"]},
-            {"dataset": label, "part": t("in both"), "share": over["both_synthetic_mass"]},
-            {"dataset": label, "part": t("only in this set"), "share": over["only_synthetic_mass"]},
-        ]
+parts = [(names.get(d, d), results[("overlap", d)]) for d in compared if results.get(("overlap", d))]
 if parts:
     st.subheader(t("Token overlap with gold (Figure 2)"))
-    share = t("share of its tokens")
-    chart = (
-        alt.Chart(pd.DataFrame(parts))
-        .mark_bar()
-        .encode(
-            y=alt.Y("dataset:N", title=None, axis=alt.Axis(labelLimit=360)),
-            x=alt.X("share:Q", title=share, axis=alt.Axis(format="%")),
-            color=alt.Color("part:N", title=None),
-            yOffset="part:N",
-            tooltip=[
-                alt.Tooltip("dataset:N", title=t("dataset")),
-                alt.Tooltip("part:N", title=t("part")),
-                alt.Tooltip("share:Q", title=share, format=".1%"),
-            ],
-        )
-        .properties(height=alt.Step(18))
-    )
-    st.altair_chart(chart, width="stretch")
+    chart_with_downloads(overlap_figure(overlap_parts(parts)), f"{task.name}-overlap", key="an_overlap")
     st.caption(
         t(
             "'Only in gold': the share of gold's tokens this set never uses (what it misses); 'in both': the share "
@@ -246,23 +221,9 @@ if over.get("over_represented"):
     c2.dataframe(pd.DataFrame(over["under_represented"], columns=columns), hide_index=True)
 if corr.get("confusion"):
     labels = [label_text(task, name) for name in corr["labels"]]
-    cells = pd.DataFrame(
-        [{"assigned": a, "predicted": p, "examples": corr["confusion"][i][j]}
-         for i, a in enumerate(labels) for j, p in enumerate(labels)]
-    )  # fmt: skip
-    base = alt.Chart(cells).encode(
-        x=alt.X("predicted:N", sort=labels, title=t("predicted")),
-        y=alt.Y("assigned:N", sort=labels, title=t("assigned")),
+    chart_with_downloads(
+        confusion_figure(corr["confusion"], labels), f"{task.name}-confusion", key="an_confusion", width="content"
     )
-    heat = base.mark_rect().encode(
-        color=alt.Color("examples:Q", scale=alt.Scale(scheme="reds"), title=t("examples")),
-        tooltip=[
-            alt.Tooltip("assigned:N", title=t("assigned")),
-            alt.Tooltip("predicted:N", title=t("predicted")),
-            alt.Tooltip("examples:Q", title=t("examples")),
-        ],
-    )
-    st.altair_chart(heat + base.mark_text().encode(text="examples:Q"), width="stretch")
     st.caption(
         t(
             "Confusion matrix: rows are the labels the examples carry, columns what the gold-trained classifier "

@@ -9,6 +9,7 @@ from app.components import chart_height, label_text, prompt_spec_or_stop, show_e
 from app.i18n import shown_as, t, task_title
 from app.resources import get_project
 from japagen_core.errors import JapagenError
+from japagen_core.report.charts import count_axis
 from japagen_core.review.word_lists import (
     STATS_PER_WORD,
     ListVersion,
@@ -307,7 +308,7 @@ chart = (
     alt.Chart(stats)
     .mark_bar()
     .encode(
-        x=alt.X("examples:Q", title=t("examples")),
+        x=alt.X("examples:Q", title=t("examples"), axis=count_axis()),
         y=alt.Y("word:N", sort=list(stats["word"]), title=None, axis=alt.Axis(labelOverlap=False, labelLimit=220)),
         color=alt.Color("in current list:N", title=t("in the current list")),
         tooltip=[

@@ -997,4 +997,7 @@ MESSAGES: dict[str, str] = {
     "Waiting for the store ({seconds} s): another process (an import or a job saving its results) is writing to it.": "ストアの空きを待っています ({seconds} 秒): 別のプロセス (取り込み、または結果を保存中のジョブ) が書き込んでいます。",
     # -- stable links, readable charts, pages that remember (issue 17) -----------------------------------
     "See the results per task on the Overview": "タスクごとの結果を概要で見る",
+    "Confusion matrix": "混同行列",
+    "No model trained on this data.": "このデータで学習したモデルはありません。",
+    "No model results in this store.": "このストアにはモデルの結果がありません。",
 }

@@ -1,12 +1,14 @@
 """The Analysis page: empty state, launching an analysis job, and the table, chart and confusion matrix."""
 
 import dataclasses
+import json
 
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from japagen_core.analysis import AnalysisConfig, run_analysis
 from japagen_core.demo import load_demo
+from japagen_core.report.charts import confusion_cell_size, overlap_chart, overlap_parts
 from japagen_core.settings import PROJECT_ROOT
 from tests.conftest import write_jsonl
 from tests.pages.test_generation_pages import wait_for_the_only_job
@@ -70,6 +72,17 @@ def test_results_show_table_chart_and_confusion_matrix(home, project, tmp_path):
     at.selectbox(key="an_drill").set_value(other).run()
     assert not at.exception and "Confusion matrix" in texts(at)
     assert len(at.get("vega_lite_chart")) >= 2  # the Figure-2 chart and the confusion matrix
+    specs = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    [figure2] = [s for s in specs if s.get("encoding", {}).get("yOffset")]
+    report = overlap_chart(overlap_parts([("x", {})])).to_dict()  # what the HTML report draws
+    assert figure2["encoding"]["color"]["scale"]["range"] == report["encoding"]["color"]["scale"]["range"]
+    [matrix] = [s for s in specs if s.get("layer") and s["layer"][0]["mark"]["type"] == "rect"]
+    heat, numbers = matrix["layer"]
+    assert (
+        heat["encoding"]["x"]["axis"]["labelAngle"] == 0 and "entailment" in heat["encoding"]["x"]["axis"]["labelExpr"]
+    )
+    assert numbers["encoding"]["color"]["condition"]["value"] == "white"  # white numbers on dark cells
+    assert matrix["width"]["step"] == confusion_cell_size(3)
 
 
 def test_run_button_starts_a_job_that_stores_results(home, project, tmp_path):
