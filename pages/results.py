@@ -29,6 +29,9 @@ models = list_models(project)
 paper = st.toggle(t("Show the paper's numbers for comparison"), key="res_paper")
 table = build_table1(models, project.registry, paper=paper)
 if table.empty and not paper:
+    if project.read_only:  # nothing can be trained here: no pointer to the Train page
+        st.info(t("No model results in this store."))
+        st.stop()
     st.info(
         t(
             "No results yet. Fine-tune a model or run the PROMPTING baseline on the Train page (or with "
