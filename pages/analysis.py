@@ -7,6 +7,7 @@ from app.charts import chart_with_downloads, confusion_figure, overlap_figure
 from app.components import dataset_names, datasets_or_stop, label_text, show_error, writable
 from app.i18n import shown_as, t, task_title
 from app.resources import get_project
+from app.url_state import forget, remember, url_index, url_list
 from japagen_core.analysis import PAIR_TEXTS, AnalysisConfig, correctness_summary, latest_results
 from japagen_core.errors import JapagenError
 from japagen_core.jobs.runner import submit_analysis
@@ -36,24 +37,33 @@ if not gold_tasks:
     st.info(t("Analyses compare with a gold split: import one (or load the demo project on Home) first."))
     st.page_link("../pages/import_data.py", label=t("Import data"), icon=":material/upload_file:")
     st.stop()
-task = st.selectbox(t("Task"), gold_tasks, format_func=shown_as(task_title, gold_tasks), key="an_task")
+task = st.selectbox(
+    t("Task"), gold_tasks, format_func=shown_as(task_title, gold_tasks), key="an_task",
+    index=url_index("task", [g.name for g in gold_tasks]),
+)  # fmt: skip
+remember("task", task.name)  # task, gold splits, method and datasets stay in the URL: a reload keeps them
 of_task = [d for d in datasets if d["task"] == task.name]
 names = dataset_names(of_task)
 gold = [d["id"] for d in sorted((d for d in of_task if d["kind"] == "gold"), key=lambda d: real_data and d["is_demo"])]
 is_demo = {d["id"]: d["is_demo"] for d in of_task}
 left, right = st.columns(2)
-reference = left.selectbox(t("Gold split to compare with"), gold, format_func=names.get, key="an_reference")
+reference = left.selectbox(
+    t("Gold split to compare with"), gold, format_func=names.get, key="an_reference", index=url_index("gold", gold)
+)
+remember("gold", reference)
 models = [m for m in list_models(project, task=task.name)
           if m["kind"] == "finetune" and m["path"] and m["data_spec"] == "gold-full"]  # fmt: skip
 QUICK = "quick"
 methods = [*[m["id"] for m in reversed(models)], QUICK]  # a BERT fine-tuned on gold is the headline method
 method = right.selectbox(
-    t("Label correctness by"), methods, key=f"an_method_{task.name}", format_func=shown_as(
+    t("Label correctness by"), methods, key=f"an_method_{task.name}", index=url_index("method", methods),
+    format_func=shown_as(
         lambda m: t("quick estimate: TF-IDF + logistic regression, class-balanced") if m == QUICK
         else t("BERT fine-tuned on gold: {model}", model=m), methods),
     help=t("The paper scores labels with a BERT fine-tuned on gold data (train one on the Train page with gold "
            "data). The quick estimate is a fast stand-in; its numbers are not the paper's."),
 )  # fmt: skip
+remember("method", method)
 train = None
 if method == QUICK:
     # A "train" split first, real data before demo data; the one compared with is allowed (cross-validated).
@@ -64,19 +74,24 @@ if method == QUICK:
     train = right.selectbox(
         t("Gold split the quick classifier trains on"), train_options, format_func=shown_as(
             lambda i: t("(no label correctness)") if i is None else names[i], train_options
-        ), index=1 if usable else len(train_options) - 1, key=f"an_train_{reference}",
+        ), key=f"an_train_{reference}",
+        index=url_index("train", [str(i) for i in train_options], default=1 if usable else len(train_options) - 1),
     )  # fmt: skip
+    remember("train", str(train))  # "None": no label correctness
     if train == reference:
         right.caption(t("Trained on the split it is compared with: its own row is scored by 5-fold "
                         "cross-validation, never by training accuracy."))  # fmt: skip
 else:
     right.caption(t("Rows the model trained on are left out of its scores (out of sample only)."))
+    forget("train")
 others = [d["id"] for d in of_task if d["id"] != reference]
 compared = st.multiselect(
-    t("Datasets to analyse"), others, default=[d["id"] for d in of_task if d["id"] not in (reference, train)
-                                            and d["kind"] != "unlabeled" and not (real_data and d["is_demo"])][:6],
+    t("Datasets to analyse"), others, default=url_list("datasets", others, [
+        d["id"] for d in of_task if d["id"] not in (reference, train) and d["kind"] != "unlabeled"
+        and not (real_data and d["is_demo"])][:6]),
     format_func=names.get, key=f"an_compared_{task.name}",
 )  # fmt: skip
+remember("datasets", compared)
 
 PAIR_TEXT_NAMES = {"per-field": t("each sentence on its own (the paper's protocol)"),
                    "pooled": t("both sentences pooled (not the paper's protocol)")}  # fmt: skip

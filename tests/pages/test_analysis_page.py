@@ -131,3 +131,29 @@ def test_a_bert_fine_tuned_on_gold_is_the_default_method_when_one_exists(home, p
     method = at.selectbox(key="an_method_jnli")
     assert not at.exception and method.value == full.id and method.options[-1].startswith("quick estimate")
     assert len(method.options) == 2  # the few-shot model is not offered
+
+
+def test_the_choices_stay_in_the_url_and_a_reload_restores_them(home, project, tmp_path):
+    demo, other = _two_jnli_sets(project, tmp_path)
+    at = _page()
+    at.selectbox(key="an_task").set_value(project.registry["jnli"]).run()
+    at.selectbox(key="an_reference").set_value(demo).run()
+    at.multiselect(key="an_compared_jnli").set_value([other]).run()
+    at.selectbox(key=f"an_train_{demo}").set_value(demo).run()  # cross-validated on the split itself
+    assert not at.exception
+    url = {k: at.query_params[k] for k in ("task", "gold", "datasets", "method", "train")}
+    assert url == {"task": "jnli", "gold": demo, "datasets": other, "method": "quick", "train": demo}
+
+    reloaded = AppTest.from_file(MAIN, default_timeout=60)  # a new session opened on that URL
+    for key, value in url.items():
+        reloaded.query_params[key] = value
+    reloaded.run()
+    reloaded.switch_page("../pages/analysis.py").run()
+    assert not reloaded.exception
+    assert reloaded.selectbox(key="an_task").value.name == "jnli"
+    assert reloaded.selectbox(key="an_reference").value == demo
+    assert reloaded.multiselect(key="an_compared_jnli").value == [other]
+    assert reloaded.selectbox(key=f"an_train_{demo}").value == demo  # not the default (the other split)
+
+    reloaded.multiselect(key="an_compared_jnli").set_value([]).run()  # none chosen survives a reload too
+    assert reloaded.query_params["datasets"] == ""
