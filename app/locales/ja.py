@@ -989,6 +989,11 @@ MESSAGES: dict[str, str] = {
     "Waiting for the store ({seconds} s): another process (an import or a job saving its results) is writing to it.": "ストアの空きを待っています ({seconds} 秒): 別のプロセス (取り込み、または結果を保存中のジョブ) が書き込んでいます。",
     # -- stable links, readable charts, pages that remember (issue 17) -----------------------------------
     "See the results per task on the Overview": "タスクごとの結果を概要で見る",
+    "Split guessed from the file name: {split}": "ファイル名から推定した分割: {split}",
+    "{rows:,} rows read": "{rows:,} 行を読み込みました",
+    "{done:,} of {total:,} rows checked": "{total:,} 行中 {done:,} 行を確認しました",
+    "Writing {rows:,} rows to the store": "{rows:,} 行をストアに書き込んでいます",
+    "{rows:,} rows imported": "{rows:,} 行を取り込みました",
     "Every older version has the words of the current one: there is nothing to revert to.": "どの古いバージョンも現在と同じ単語です。戻せるバージョンはありません。",
     "API key: none is sent; the model runs inside the job on this machine.": "API キー: 送りません。モデルはこのマシンのジョブ内で動きます。",
     "API key: none is configured, so nothing is sent.": "API キー: 設定されていないため、何も送りません。",
