@@ -92,7 +92,7 @@ def label_counts_chart(
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            y=alt.Y("label:N", title=None, sort=order, axis=alt.Axis(labelLimit=220)),
+            y=alt.Y("label:N", title=None, sort=order, axis=alt.Axis(labelLimit=220, labelOverlap=False)),
             x=alt.X("examples:Q", title=examples, axis=count_axis()),
             color=alt.Color("label:N", scale=category_scale(order), legend=None),
             tooltip=[

@@ -115,3 +115,9 @@ def test_one_colour_scheme_for_labels_settings_and_figure_2():
     assert english["range"] == japanese["range"] == list(OVERLAP_COLOURS)
     assert japanese["domain"] == ["ゴールドのみ", "両方", "このセットのみ"]  # the same colour per part in any language
     assert category_scale([f"s{i}" for i in range(12)]).to_dict()["range"][10] == CATEGORY_COLOURS[0]
+
+
+def test_every_grade_of_a_score_task_keeps_its_bar_label():
+    counts = {"Demo: JSTS train": {str(grade): 5 for grade in range(6)}}
+    spec = label_counts_chart(counts, [str(g) for g in range(6)]).to_dict()
+    assert spec["spec"]["encoding"]["y"]["axis"]["labelOverlap"] is False  # "0" to "5", none hidden
