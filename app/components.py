@@ -17,6 +17,7 @@ from japagen_core.generation.presets import load_preset_spec
 from japagen_core.generation.prompts import PromptSpec
 from japagen_core.jobs.kinds import submit
 from japagen_core.project import Project
+from japagen_core.report.charts import category_scale, count_axis
 from japagen_core.tasks import Task
 
 DEMO_NOTE = N_("Demo data: a few dozen hand-written examples for trying japagen, not real gold data.")
@@ -73,9 +74,9 @@ def label_count_chart(task: Task, counts: dict[str, int]) -> alt.Chart:
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("rows:Q", title=t("examples")),
+            x=alt.X("rows:Q", title=t("examples"), axis=count_axis()),
             y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelLimit=220)),
-            color=alt.Color("label:N", sort=order, legend=None),
+            color=alt.Color("label:N", sort=order, legend=None, scale=category_scale(order)),  # the report's colours
             tooltip=[alt.Tooltip("label:N", title=t("label")), alt.Tooltip("rows:Q", title=t("examples"))],
         )
     )

@@ -14,7 +14,6 @@ import streamlit as st  # noqa: E402
 from app.components import read_only_notice  # noqa: E402
 from app.i18n import language_selector, t  # noqa: E402
 from app.resources import get_project  # noqa: E402
-from japagen_core.errors import JapagenError  # noqa: E402
 
 
 def _loopback(address: str | None) -> bool:
@@ -48,34 +47,47 @@ if not _loopback(address) and os.environ.get("JAPAGEN_ALLOW_REMOTE") != "1":
     st.stop()
 
 project = get_project()
-try:
-    opens_on_overview = project.has_data()
-except JapagenError:  # an unreadable store: Home says what is wrong
-    opens_on_overview = False
+
+
+home_page = st.Page(
+    "../pages/home.py", title=t("Home"), icon=":material/home:", url_path="start", default=True
+)  # served at `/`
+
+
+def old_home_address() -> None:
+    """`/home`, where Home was while the store had data: links saved then lead to Home at `/`."""
+    st.switch_page(home_page)
+
+
+# Every page is always in the navigation and always at the same URL; `/` is Home. A page that needs data
+# says so itself (an empty state) rather than disappearing.
 pages = {
     t("Results"): [
-        st.Page("../pages/overview.py", title=t("Overview"), icon=":material/dashboard:", default=opens_on_overview),
-        st.Page("../pages/results.py", title=t("Results"), icon=":material/leaderboard:"),
-        st.Page("../pages/showcase.py", title=t("Example cards"), icon=":material/style:"),
+        st.Page("../pages/overview.py", title=t("Overview"), icon=":material/dashboard:", url_path="overview"),
+        st.Page("../pages/results.py", title=t("Results"), icon=":material/leaderboard:", url_path="results"),
+        st.Page("../pages/showcase.py", title=t("Example cards"), icon=":material/style:", url_path="showcase"),
     ],
     t("Data"): [
-        st.Page("../pages/home.py", title=t("Home"), icon=":material/home:", default=not opens_on_overview),
-        st.Page("../pages/browse.py", title=t("Browse"), icon=":material/table_rows:"),
-        st.Page("../pages/import_data.py", title=t("Import data"), icon=":material/upload_file:"),
-        st.Page("../pages/tasks.py", title=t("Tasks"), icon=":material/category:"),
+        home_page,
+        st.Page("../pages/browse.py", title=t("Browse"), icon=":material/table_rows:", url_path="browse"),
+        st.Page(
+            "../pages/import_data.py", title=t("Import data"), icon=":material/upload_file:", url_path="import_data"
+        ),
+        st.Page("../pages/tasks.py", title=t("Tasks"), icon=":material/category:", url_path="tasks"),
     ],
     t("Make data"): [
-        st.Page("../pages/generate.py", title=t("Generate"), icon=":material/auto_awesome:"),
-        st.Page("../pages/teachers.py", title=t("Teachers"), icon=":material/school:"),
-        st.Page("../pages/annotate.py", title=t("Annotate"), icon=":material/label:"),
-        st.Page("../pages/word_lists.py", title=t("Word lists"), icon=":material/list_alt:"),
+        st.Page("../pages/generate.py", title=t("Generate"), icon=":material/auto_awesome:", url_path="generate"),
+        st.Page("../pages/teachers.py", title=t("Teachers"), icon=":material/school:", url_path="teachers"),
+        st.Page("../pages/annotate.py", title=t("Annotate"), icon=":material/label:", url_path="annotate"),
+        st.Page("../pages/word_lists.py", title=t("Word lists"), icon=":material/list_alt:", url_path="word_lists"),
     ],
     t("Check and train"): [
-        st.Page("../pages/analysis.py", title=t("Analysis"), icon=":material/analytics:"),
-        st.Page("../pages/review.py", title=t("Review"), icon=":material/rate_review:"),
-        st.Page("../pages/train.py", title=t("Train"), icon=":material/model_training:"),
-        st.Page("../pages/jobs.py", title=t("Jobs"), icon=":material/monitoring:"),
+        st.Page("../pages/analysis.py", title=t("Analysis"), icon=":material/analytics:", url_path="analysis"),
+        st.Page("../pages/review.py", title=t("Review"), icon=":material/rate_review:", url_path="review"),
+        st.Page("../pages/train.py", title=t("Train"), icon=":material/model_training:", url_path="train"),
+        st.Page("../pages/jobs.py", title=t("Jobs"), icon=":material/monitoring:", url_path="jobs"),
     ],
+    "": [st.Page(old_home_address, title=t("Home"), url_path="home", visibility="hidden")],
 }
 navigation = st.navigation(pages, expanded=True)  # every page in view, grouped by what it is for
 read_only_notice(project)

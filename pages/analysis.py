@@ -1,16 +1,18 @@
 """Analysis: how close synthetic data is to gold, how diverse it is, and whether its labels are right."""
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app.charts import chart_with_downloads, confusion_figure, overlap_figure
 from app.components import dataset_names, datasets_or_stop, label_text, show_error, writable
 from app.i18n import shown_as, t, task_title
 from app.resources import get_project
+from app.url_state import forget, remember, url_index, url_list
 from japagen_core.analysis import PAIR_TEXTS, AnalysisConfig, correctness_summary, latest_results
 from japagen_core.errors import JapagenError
 from japagen_core.jobs.kinds import submit
 from japagen_core.metrics.tokenizers import KINDS
+from japagen_core.report.charts import overlap_parts
 from japagen_core.training.store import list_models
 
 project = get_project()
@@ -35,24 +37,33 @@ if not gold_tasks:
     st.info(t("Analyses compare with a gold split: import one (or load the demo project on Home) first."))
     st.page_link("../pages/import_data.py", label=t("Import data"), icon=":material/upload_file:")
     st.stop()
-task = st.selectbox(t("Task"), gold_tasks, format_func=shown_as(task_title, gold_tasks), key="an_task")
+task = st.selectbox(
+    t("Task"), gold_tasks, format_func=shown_as(task_title, gold_tasks), key="an_task",
+    index=url_index("task", [g.name for g in gold_tasks]),
+)  # fmt: skip
+remember("task", task.name)  # task, gold splits, method and datasets stay in the URL: a reload keeps them
 of_task = [d for d in datasets if d["task"] == task.name]
 names = dataset_names(of_task)
 gold = [d["id"] for d in sorted((d for d in of_task if d["kind"] == "gold"), key=lambda d: real_data and d["is_demo"])]
 is_demo = {d["id"]: d["is_demo"] for d in of_task}
 left, right = st.columns(2)
-reference = left.selectbox(t("Gold split to compare with"), gold, format_func=names.get, key="an_reference")
+reference = left.selectbox(
+    t("Gold split to compare with"), gold, format_func=names.get, key="an_reference", index=url_index("gold", gold)
+)
+remember("gold", reference)
 models = [m for m in list_models(project, task=task.name)
           if m["kind"] == "finetune" and m["path"] and m["data_spec"] == "gold-full"]  # fmt: skip
 QUICK = "quick"
 methods = [*[m["id"] for m in reversed(models)], QUICK]  # a BERT fine-tuned on gold is the headline method
 method = right.selectbox(
-    t("Label correctness by"), methods, key=f"an_method_{task.name}", format_func=shown_as(
+    t("Label correctness by"), methods, key=f"an_method_{task.name}", index=url_index("method", methods),
+    format_func=shown_as(
         lambda m: t("quick estimate: TF-IDF + logistic regression, class-balanced") if m == QUICK
         else t("BERT fine-tuned on gold: {model}", model=m), methods),
     help=t("The paper scores labels with a BERT fine-tuned on gold data (train one on the Train page with gold "
            "data). The quick estimate is a fast stand-in; its numbers are not the paper's."),
 )  # fmt: skip
+remember("method", method)
 train = None
 if method == QUICK:
     # A "train" split first, real data before demo data; the one compared with is allowed (cross-validated).
@@ -63,19 +74,24 @@ if method == QUICK:
     train = right.selectbox(
         t("Gold split the quick classifier trains on"), train_options, format_func=shown_as(
             lambda i: t("(no label correctness)") if i is None else names[i], train_options
-        ), index=1 if usable else len(train_options) - 1, key=f"an_train_{reference}",
+        ), key=f"an_train_{reference}",
+        index=url_index("train", [str(i) for i in train_options], default=1 if usable else len(train_options) - 1),
     )  # fmt: skip
+    remember("train", str(train))  # "None": no label correctness
     if train == reference:
         right.caption(t("Trained on the split it is compared with: its own row is scored by 5-fold "
                         "cross-validation, never by training accuracy."))  # fmt: skip
 else:
     right.caption(t("Rows the model trained on are left out of its scores (out of sample only)."))
+    forget("train")
 others = [d["id"] for d in of_task if d["id"] != reference]
 compared = st.multiselect(
-    t("Datasets to analyse"), others, default=[d["id"] for d in of_task if d["id"] not in (reference, train)
-                                            and d["kind"] != "unlabeled" and not (real_data and d["is_demo"])][:6],
+    t("Datasets to analyse"), others, default=url_list("datasets", others, [
+        d["id"] for d in of_task if d["id"] not in (reference, train) and d["kind"] != "unlabeled"
+        and not (real_data and d["is_demo"])][:6]),
     format_func=names.get, key=f"an_compared_{task.name}",
 )  # fmt: skip
+remember("datasets", compared)
 
 PAIR_TEXT_NAMES = {"per-field": t("each sentence on its own (the paper's protocol)"),
                    "pooled": t("both sentences pooled (not the paper's protocol)")}  # fmt: skip
@@ -181,36 +197,10 @@ if any(r.get("method", "quick") == "quick" for r in corrs):
     st.caption(t("Quick estimate (TF-IDF + logistic regression, class-balanced): not the paper's BERT; its numbers "
                  "are not comparable with Table 2's label correctness."))  # fmt: skip
 
-parts = []
-for dataset_id in compared:
-    over = results.get(("overlap", dataset_id))
-    if over:
-        label = names.get(dataset_id, dataset_id)
-        parts += [
-            {"dataset": label, "part": t("only in gold"), "share": over["only_gold_mass"]},
-            {"dataset": label, "part": t("in both"), "share": over["both_synthetic_mass"]},
-            {"dataset": label, "part": t("only in this set"), "share": over["only_synthetic_mass"]},
-        ]
+parts = [(names.get(d, d), results[("overlap", d)]) for d in compared if results.get(("overlap", d))]
 if parts:
     st.subheader(t("Token overlap with gold (Figure 2)"))
-    share = t("share of its tokens")
-    chart = (
-        alt.Chart(pd.DataFrame(parts))
-        .mark_bar()
-        .encode(
-            y=alt.Y("dataset:N", title=None, axis=alt.Axis(labelLimit=360)),
-            x=alt.X("share:Q", title=share, axis=alt.Axis(format="%")),
-            color=alt.Color("part:N", title=None),
-            yOffset="part:N",
-            tooltip=[
-                alt.Tooltip("dataset:N", title=t("dataset")),
-                alt.Tooltip("part:N", title=t("part")),
-                alt.Tooltip("share:Q", title=share, format=".1%"),
-            ],
-        )
-        .properties(height=alt.Step(18))
-    )
-    st.altair_chart(chart, width="stretch")
+    chart_with_downloads(overlap_figure(overlap_parts(parts)), f"{task.name}-overlap", key="an_overlap")
     st.caption(
         t(
             "'Only in gold': the share of gold's tokens this set never uses (what it misses); 'in both': the share "
@@ -246,23 +236,9 @@ if over.get("over_represented"):
     c2.dataframe(pd.DataFrame(over["under_represented"], columns=columns), hide_index=True)
 if corr.get("confusion"):
     labels = [label_text(task, name) for name in corr["labels"]]
-    cells = pd.DataFrame(
-        [{"assigned": a, "predicted": p, "examples": corr["confusion"][i][j]}
-         for i, a in enumerate(labels) for j, p in enumerate(labels)]
-    )  # fmt: skip
-    base = alt.Chart(cells).encode(
-        x=alt.X("predicted:N", sort=labels, title=t("predicted")),
-        y=alt.Y("assigned:N", sort=labels, title=t("assigned")),
+    chart_with_downloads(
+        confusion_figure(corr["confusion"], labels), f"{task.name}-confusion", key="an_confusion", width="content"
     )
-    heat = base.mark_rect().encode(
-        color=alt.Color("examples:Q", scale=alt.Scale(scheme="reds"), title=t("examples")),
-        tooltip=[
-            alt.Tooltip("assigned:N", title=t("assigned")),
-            alt.Tooltip("predicted:N", title=t("predicted")),
-            alt.Tooltip("examples:Q", title=t("examples")),
-        ],
-    )
-    st.altair_chart(heat + base.mark_text().encode(text="examples:Q"), width="stretch")
     st.caption(
         t(
             "Confusion matrix: rows are the labels the examples carry, columns what the gold-trained classifier "

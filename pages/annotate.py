@@ -5,6 +5,7 @@ from dataclasses import asdict
 
 import streamlit as st
 
+from app.api_key import key_statement
 from app.components import (
     choose_dataset,
     datasets_or_stop,
@@ -16,7 +17,7 @@ from app.components import (
 from app.i18n import shown_as, t, task_title
 from app.resources import get_project
 from japagen_core.errors import JapagenError
-from japagen_core.generation.llm import LLMConfig, is_local, resolve_api_key, sends_key_in_clear
+from japagen_core.generation.llm import LLMConfig, resolve_api_key, sends_key_in_clear
 from japagen_core.generation.run import RunConfig, new_run_id
 from japagen_core.settings import SECRETS_PATH
 
@@ -55,7 +56,8 @@ allow_http = insecure_http_confirmed(base_url, "ann_allow_http")
 key_missing = False
 try:
     resolve_api_key(base_url or None, allow_insecure_http=allow_http, secrets_path=SECRETS_PATH)
-    st.caption(t("API key: a dummy key (local server).") if is_local(base_url) else t("API key: configured."))
+    if not project.read_only:  # a read-only demo sends nothing: no word about keys
+        st.caption(key_statement(base_url))
 except JapagenError:
     key_missing = True
     if not project.read_only and not sends_key_in_clear(base_url):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.api_key import key_statement
 from app.components import (
     choose_dataset,
     datasets_or_stop,
@@ -29,7 +30,6 @@ from japagen_core.generation.llm import (
     PRICES,
     LLMConfig,
     OpenAIChatClient,
-    is_local,
     resolve_api_key,
     sends_key_in_clear,
 )
@@ -138,10 +138,8 @@ allow_http = not writer.local and insecure_http_confirmed(base_url, "gen_allow_h
 key_error = None
 try:
     writer.check_key(base_url or None, allow_insecure_http=allow_http)  # a local model needs no key
-    if is_local(base_url):
-        st.caption(t("API key: a dummy key (local server). It is read when the job starts and never stored."))
-    else:
-        st.caption(t("API key: configured (environment or secrets). It is read when the job starts and never stored."))
+    if not project.read_only:  # a read-only demo sends nothing: no word about keys
+        st.caption(key_statement(base_url, local_model=writer.local))
 except JapagenError as exc:
     key_error = exc
     if not project.read_only and not sends_key_in_clear(base_url):

@@ -48,6 +48,7 @@ c1, c2, c3 = st.columns(3)
 c1.metric(t("Datasets"), len(frame))
 c2.metric(t("Examples"), f"{int(frame['rows'].sum()):,}")
 c3.metric(t("Tasks with data"), frame["task"].nunique())
+st.page_link("../pages/overview.py", label=t("See the results per task on the Overview"), icon=":material/dashboard:")
 
 
 def remove_demo_and_rerun() -> None:

@@ -1,6 +1,7 @@
 """Import gold data: upload a file or name a path; all or nothing."""
 
 import dataclasses
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -9,8 +10,11 @@ import streamlit as st
 from app.components import show_error
 from app.i18n import N_, shown_as, t, task_title, text_names
 from app.resources import get_project
-from japagen_core.datasets.importers import FORMATS, ImportOptions, checked_gold_path, import_gold
+from japagen_core.datasets.importers import FORMATS, ImportOptions, checked_gold_path, guess_split, import_gold
 from japagen_core.errors import JapagenError
+
+SPLIT = "import_split"  # the split name's widget key; the page sets it from the file name
+SPLIT_GUESSED_FOR = "import_split_guessed_for"  # the file name the split was last guessed from
 
 project = get_project()
 st.title(t("Import gold data"))
@@ -27,8 +31,6 @@ if project.read_only:
 
 tasks = list(project.registry.values())
 task = st.selectbox(t("Task"), tasks, format_func=shown_as(task_title, tasks), key="import_task")
-split = st.text_input(t("Split name"), value="train", help=t("e.g. train, valid, test"), key="import_split").strip()
-
 UPLOAD, PATH = N_("Upload a file"), N_("A path on this machine")
 source_kind = st.radio(
     t("Source"), [UPLOAD, PATH], format_func=shown_as(t, [UPLOAD, PATH]), horizontal=True, key="import_source"
@@ -42,6 +44,18 @@ if source_kind == UPLOAD:
     )
 else:
     path_text = st.text_input(t("File or folder path"), key="import_path", placeholder="/data/jnli/valid-v1.3.json")
+
+# The split follows the file's name (jnli_valid.json: valid) each time another file is chosen; typed over, it stays.
+file_name = upload.name if upload is not None else path_text.strip()
+guessed = guess_split(file_name) if file_name else None
+if file_name and st.session_state.get(SPLIT_GUESSED_FOR) != file_name:
+    st.session_state[SPLIT_GUESSED_FOR] = file_name
+    if guessed:
+        st.session_state[SPLIT] = guessed
+st.session_state.setdefault(SPLIT, "train")
+split = st.text_input(t("Split name"), help=t("e.g. train, valid, test"), key=SPLIT).strip()
+if guessed:
+    st.caption(t("Split guessed from the file name: {split}", split=guessed))
 
 fmt = st.selectbox(
     t("Format"), [None, *FORMATS], format_func={None: t("auto (from the file name)"), **{f: f for f in FORMATS}}.get,
@@ -93,28 +107,50 @@ if is_livedoor:
     st.caption(t("Split name `all` imports train, dev and test at once."))
     options.update(livedoor_sizes=sizes, seed=int(seed))
 
+
+def show_progress(bar, stage: str, done: int, total: int) -> None:
+    """The engine's progress as a bar: reading is the first half, checking the next 45%, writing the rest."""
+    if stage == "read":
+        bar.progress(0.45 * done / max(total, 1), text=t("{rows:,} rows read", rows=done))
+    elif stage == "check":
+        bar.progress(0.45 + 0.45 * done / max(total, 1), text=t("{done:,} of {total:,} rows checked", done=done,
+                                                                 total=total))  # fmt: skip
+    else:
+        bar.progress(0.9, text=t("Writing {rows:,} rows to the store", rows=total))
+
+
 ready = bool(split) and (upload is not None or bool(path_text.strip()))
 if st.button(t("Import"), type="primary", disabled=not ready, key="import_go"):
+    bar = st.progress(0.0, text=t("Reading and checking every row..."))
+    progress = partial(show_progress, bar)
     try:
-        with st.spinner(t("Reading and checking every row...")):
-            if upload is not None:
-                results = import_gold(
-                    project.db,
-                    task,
-                    split,
-                    data=upload.getvalue(),
-                    source_name=upload.name,
-                    options=ImportOptions(**options),
-                )
-            else:
-                results = import_gold(
-                    project.db, task, split, path=checked_gold_path(path_text), options=ImportOptions(**options)
-                )
+        if upload is not None:
+            results = import_gold(
+                project.db,
+                task,
+                split,
+                data=upload.getvalue(),
+                source_name=upload.name,
+                options=ImportOptions(**options),
+                progress=progress,
+            )
+        else:
+            results = import_gold(
+                project.db,
+                task,
+                split,
+                path=checked_gold_path(path_text),
+                options=ImportOptions(**options),
+                progress=progress,
+            )
     except JapagenError as exc:
+        bar.empty()
         show_error(t("Nothing was imported: the file was refused."), exc)
     except OSError as exc:
+        bar.empty()
         show_error(t("Nothing was imported: the file could not be read."), exc)
     else:
+        bar.progress(1.0, text=t("{rows:,} rows imported", rows=sum(r.rows for r in results)))
         for r in results:
             if r.created:
                 st.success(

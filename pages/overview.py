@@ -3,19 +3,22 @@ want the results rather than the workings. The default page once there is data."
 
 import streamlit as st
 
-from app.charts import chart_with_downloads
+from app.charts import chart_with_downloads, label_counts_figure, overlap_figure
 from app.components import datasets_or_stop, plain
 from app.i18n import t, task_title
 from app.resources import get_project
 from japagen_core.report import gather, render_html
-from japagen_core.report.charts import label_counts_chart, overlap_chart, overlap_parts, scaling_chart
+from japagen_core.report.charts import overlap_parts, scaling_chart
 from japagen_core.training.results import table1_frame
 
 project = get_project()
 st.title(t("Overview"))
 
 if not datasets_or_stop(project):
-    st.info(t("No data yet. Load the demo project on Home, or import gold data, to see results here."))
+    st.info(
+        t("This read-only demo has no data to show.") if project.read_only
+        else t("No data yet. Load the demo project on Home, or import gold data, to see results here.")
+    )  # fmt: skip
     st.page_link("../pages/home.py", label=t("Home"), icon=":material/home:")
     st.stop()
 
@@ -74,23 +77,29 @@ for report in data.tasks:
             if paper:
                 st.caption(t("The paper's results for this task: {paper}", paper=paper))
         else:
-            st.caption(t("No model trained yet: the Train page fine-tunes one and the Results page compares it."))
+            st.caption(
+                t("No model trained on this data.") if project.read_only
+                else t("No model trained yet: the Train page fine-tunes one and the Results page compares it.")
+            )  # fmt: skip
         counts = {d.name: d.counts for d in report.datasets if d.counts}
         if counts:
             with st.expander(t("Examples per label")):
                 chart_with_downloads(
-                    label_counts_chart(counts, task.label_names), f"{task.name}-labels", key=f"ov_labels_{task.name}"
+                    label_counts_figure(counts, task.label_names), f"{task.name}-labels", key=f"ov_labels_{task.name}"
                 )
         overlaps = [(a.dataset_name, a.overlap.detail) for a in report.analyses if a.overlap and a.overlap.detail]
         if overlaps:
             with st.expander(t("Token overlap with gold (Figure 2)")):
                 chart_with_downloads(
-                    overlap_chart(overlap_parts(overlaps)), f"{task.name}-overlap", key=f"ov_overlap_{task.name}"
+                    overlap_figure(overlap_parts(overlaps)), f"{task.name}-overlap", key=f"ov_overlap_{task.name}"
                 )
 
 st.subheader(t("Results (Table 1)"))
 if data.table1 is None:
-    st.info(t("No results yet. Fine-tune a model on the Train page; its scores appear here and on Results."))
+    st.info(
+        t("No model results in this store.") if project.read_only
+        else t("No results yet. Fine-tune a model on the Train page; its scores appear here and on Results.")
+    )  # fmt: skip
 else:
     st.dataframe(table1_frame(data.table1), hide_index=True)
     st.caption(t("Mean ± standard deviation over seeds; ★ marks the best own result per column."))

@@ -9,6 +9,7 @@ from app.i18n import t, task_title
 from app.resources import get_project
 from japagen_core.errors import JapagenError
 from japagen_core.jobs import JobStore
+from japagen_core.report.charts import category_scale, count_axis
 from japagen_core.training.results import EXPORTS, build_table1, scaling_points, table1_frame
 from japagen_core.training.store import list_models
 
@@ -28,6 +29,9 @@ models = list_models(project)
 paper = st.toggle(t("Show the paper's numbers for comparison"), key="res_paper")
 table = build_table1(models, project.registry, paper=paper)
 if table.empty and not paper:
+    if project.read_only:  # nothing can be trained here: no pointer to the Train page
+        st.info(t("No model results in this store."))
+        st.stop()
     st.info(
         t(
             "No results yet. Fine-tune a model or run the PROMPTING baseline on the Train page (or with "
@@ -69,8 +73,9 @@ if not points.empty:
         low=points["mean"] - points["std"].fillna(0),
         high=points["mean"] + points["std"].fillna(0),
     )
-    x = alt.X("per_class:Q", scale=alt.Scale(type="log"), title=t("synthetic examples per class"))
-    base = alt.Chart(points).encode(x=x, color=alt.Color("setting:N", title=t("setting")))
+    x = alt.X("per_class:Q", scale=alt.Scale(type="log"), title=t("synthetic examples per class"), axis=count_axis())
+    settings = category_scale(sorted(points["setting"].dropna().unique()))  # the report's colours
+    base = alt.Chart(points).encode(x=x, color=alt.Color("setting:N", title=t("setting"), scale=settings))
     lines = base.mark_line(point=True).encode(
         y=alt.Y("mean:Q", title=t("score (x 100)")),
         tooltip=[

@@ -169,7 +169,7 @@ if backend == "openai":
         resolve_api_key(base_url, allow_insecure_http=allow_http, secrets_path=SECRETS_PATH)
     except JapagenError as exc:
         key_error = exc
-        if not sends_key_in_clear(base_url):
+        if not project.read_only and not sends_key_in_clear(base_url):  # a read-only demo tunes nothing
             st.warning(t("No API key is configured: set OPENAI_API_KEY (or .streamlit/secrets.toml) and restart."),
                    icon=":material/key:")  # fmt: skip
 if writable(project) and st.button(t("Start fine-tuning"), type="primary", key="te_launch",

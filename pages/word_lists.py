@@ -9,15 +9,18 @@ from app.components import chart_height, label_text, prompt_spec_or_stop, show_e
 from app.i18n import shown_as, t, task_title
 from app.resources import get_project
 from japagen_core.errors import JapagenError
+from japagen_core.report.charts import count_axis
 from japagen_core.review.word_lists import (
     STATS_PER_WORD,
     ListVersion,
     WordListError,
+    compare_pair,
     current_words,
     diff,
     list_versions,
     parse_lines,
     revert,
+    revert_choices,
     save_words,
     task_lists,
     validate_words,
@@ -187,23 +190,32 @@ else:
             "sha": [v.sha for v in versions],
             t("author"): [v.author for v in versions],
             t("note"): [v.note or "" for v in versions],
-            t("saved at (UTC)"): [v.created_at for v in versions],
+            t("saved at (UTC)"): [  # version 0 was never saved here: it is the file the list ships as
+                t("the shipped file") if v.created_at is None else f"{v.created_at:%Y-%m-%d %H:%M}" for v in versions
+            ],
         }
     ).iloc[::-1]
     st.dataframe(history, hide_index=True, width="stretch")
     by_number = {v.version: v for v in versions}
     numbers = list(by_number)
-    if len(numbers) > 1:
+    pair = compare_pair(versions)
+    if pair is not None:
         st.markdown(f"**{t('Compare two versions')}**")
         left, right = st.columns(2)
-        old = left.selectbox(t("From version"), numbers, index=len(numbers) - 2, key=f"wl_diff_from_{name}")
-        new = right.selectbox(t("To version"), numbers, index=len(numbers) - 1, key=f"wl_diff_to_{name}")
+        newest = numbers[-1]  # keyed on the newest version: after a save the comparison starts on it again
+        old = left.selectbox(
+            t("From version"), numbers, index=numbers.index(pair[0]), key=f"wl_diff_from_{name}_{newest}"
+        )
+        new = right.selectbox(t("To version"), numbers, index=numbers.index(pair[1]), key=f"wl_diff_to_{name}_{newest}")
         st.code(diff(by_number[old].words, by_number[new].words).as_text(), language=None, wrap_lines=True)
 
-    if len(numbers) > 1 and not project.read_only:
+    targets = revert_choices(versions, current)
+    if len(numbers) > 1 and not project.read_only and not targets:
         st.markdown(f"**{t('Revert')}**")
-        others = [n for n in numbers if n != base]
-        target = st.selectbox(t("Make this version current again"), others[::-1], key=f"wl_revert_to_{name}")
+        st.caption(t("Every older version has the words of the current one: there is nothing to revert to."))
+    elif len(numbers) > 1 and not project.read_only:
+        st.markdown(f"**{t('Revert')}**")
+        target = st.selectbox(t("Make this version current again"), targets, key=f"wl_revert_to_{name}_{base}")
         st.caption(
             t(
                 "What changes from the current version {base} to the words of version {target}:",
@@ -307,7 +319,7 @@ chart = (
     alt.Chart(stats)
     .mark_bar()
     .encode(
-        x=alt.X("examples:Q", title=t("examples")),
+        x=alt.X("examples:Q", title=t("examples"), axis=count_axis()),
         y=alt.Y("word:N", sort=list(stats["word"]), title=None, axis=alt.Axis(labelOverlap=False, labelLimit=220)),
         color=alt.Color("in current list:N", title=t("in the current list")),
         tooltip=[

@@ -215,12 +215,6 @@ MESSAGES: dict[str, str] = {
     "Model": "モデル",
     "Base URL (empty: OpenAI)": "ベース URL (空欄: OpenAI)",
     "http://127.0.0.1:8000/v1 for vLLM / Ollama / llama.cpp": "vLLM / Ollama / llama.cpp なら http://127.0.0.1:8000/v1",
-    "API key: a dummy key (local server). It is read when the job starts and never stored.": (
-        "API キー: ダミーのキー (ローカルサーバー)。ジョブの開始時に読み込まれ、保存されることはありません。"
-    ),
-    "API key: configured (environment or secrets). It is read when the job starts and never stored.": (
-        "API キー: 設定済み (環境変数または secrets)。ジョブの開始時に読み込まれ、保存されることはありません。"
-    ),
     "No API key is configured, so nothing can be sent yet. Set `OPENAI_API_KEY` in the environment "
     "(or in `.streamlit/secrets.toml`) and restart, or point the base URL at a local server.": (
         "API キーが設定されていないため、まだ何も送信できません。環境変数 (または `.streamlit/secrets.toml`) に "
@@ -307,8 +301,6 @@ MESSAGES: dict[str, str] = {
     "No {task} texts yet. Import some on the Import data page (tick “texts without labels”).": (
         "{task} のテキストはまだありません。データの取り込みのページで取り込んでください (「ラベルなしのテキスト」にチェック)。"
     ),
-    "API key: a dummy key (local server).": "API キー: ダミーのキー (ローカルサーバー)。",
-    "API key: configured.": "API キー: 設定済み。",
     "No API key is configured: set OPENAI_API_KEY, or point the base URL at a local server.": (
         "API キーが設定されていません。OPENAI_API_KEY を設定するか、ベース URL をローカルサーバーに向けてください。"
     ),
@@ -1056,4 +1048,21 @@ MESSAGES: dict[str, str] = {
     "what": "内容",
     "why": "理由",
     " and {count:,} more": " ほか {count:,} 件",
+    # -- stable links, readable charts, pages that remember (issue 17) -----------------------------------
+    "See the results per task on the Overview": "タスクごとの結果を概要で見る",
+    "Split guessed from the file name: {split}": "ファイル名から推定した分割: {split}",
+    "{rows:,} rows read": "{rows:,} 行を読み込みました",
+    "{done:,} of {total:,} rows checked": "{total:,} 行中 {done:,} 行を確認しました",
+    "Writing {rows:,} rows to the store": "{rows:,} 行をストアに書き込んでいます",
+    "{rows:,} rows imported": "{rows:,} 行を取り込みました",
+    "Every older version has the words of the current one: there is nothing to revert to.": "どの古いバージョンも現在と同じ単語です。戻せるバージョンはありません。",
+    "API key: none is sent; the model runs inside the job on this machine.": "API キー: 送りません。モデルはこのマシンのジョブ内で動きます。",
+    "API key: none is configured, so nothing is sent.": "API キー: 設定されていないため、何も送りません。",
+    "OpenAI": "OpenAI",
+    "API key: sends `OPENAI_API_KEY` from the environment to {server}. It is read when the job starts and never stored.": "API キー: 環境変数の `OPENAI_API_KEY` を {server} に送ります。ジョブの開始時に読み込まれ、保存されることはありません。",
+    "API key: sends the key in `.streamlit/secrets.toml` to {server}. It is read when the job starts and never stored.": "API キー: `.streamlit/secrets.toml` のキーを {server} に送ります。ジョブの開始時に読み込まれ、保存されることはありません。",
+    "API key: sends a dummy key to the local server {server}: no key is configured, and a local server needs none.": "API キー: ローカルサーバー {server} にダミーのキーを送ります。キーは設定されておらず、ローカルサーバーには不要です。",
+    "Confusion matrix": "混同行列",
+    "No model trained on this data.": "このデータで学習したモデルはありません。",
+    "No model results in this store.": "このストアにはモデルの結果がありません。",
 }

@@ -13,6 +13,7 @@ import hashlib
 import json
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,14 @@ PAPER_LIVEDOOR_SIZES = {"train": 4375, "dev": 625, "test": 1475}
 # CoLA-style TSV files have no header; their columns are these.
 COLA_TSV_COLUMNS = ["source", "label", "diacritic", "sentence"]
 _SPLIT_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+# (stage, done, total): "read" (rows read, about how many), "check" (rows checked, rows), "write" (0, rows).
+ImportProgress = Callable[[str, int, int], None]
+# The split a file name suggests, first match wins: "jnli-v1.3_valid-v1.3.json" is valid, "dev.tsv" too.
+_SPLIT_HINTS = (
+    ("valid", re.compile(r"(?:^|[^a-z])(?:valid|validation|val|dev)(?:[^a-z]|$|ation)")),
+    ("test", re.compile(r"(?:^|[^a-z])test(?:[^a-z]|$)")),
+    ("train", re.compile(r"(?:^|[^a-z])train(?:[^a-z]|$|ing)")),
+)
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,13 @@ def detect_format(name: str, *, is_dir: bool = False) -> str:
 GOLD_SUFFIXES = (".jsonl", ".json", ".ndjson", ".csv", ".tsv", ".txt", ".parquet", ".pq", ".tar.gz", ".tgz")
 
 
+def guess_split(file_name: str) -> str | None:
+    """The split a gold file's name suggests: valid for ``*_valid*`` / ``*dev*``, test for ``*test*``, train
+    for ``*train*`` (as a word of the name: "contest.csv" suggests nothing); None when it names none."""
+    name = Path(file_name).name.lower()
+    return next((split for split, pattern in _SPLIT_HINTS if pattern.search(name)), None)
+
+
 def checked_gold_path(path_text: str) -> Path:
     """A path typed by a user (the app's path field) made safe to read: a regular file whose name, and
     whose target if it is a link, ends in one of GOLD_SUFFIXES, or a folder (the extracted Livedoor
@@ -148,10 +164,13 @@ def prepare_gold(
     source_name: str | None = None,
     options: ImportOptions = ImportOptions(),
     is_demo: bool = False,
+    progress: ImportProgress | None = None,
 ) -> list[PreparedDataset]:
     """Parse and validate a gold file (from ``path``, or uploaded ``data`` named ``source_name``).
 
     split "all" is allowed for the Livedoor corpus: it yields the train, dev and test datasets.
+    progress: hears ("read", rows read, about how many) while the file is read, then ("check", rows
+    checked, rows) while each row is validated: a long import can show how far it is.
     """
     if (path is None) == (data is None):
         raise ValueError("give exactly one of path and data")
@@ -176,6 +195,8 @@ def prepare_gold(
     if fmt == "livedoor":
         raw = data if data is not None else (None if path.is_dir() else path.read_bytes())
         records = readers.read_livedoor(path if data is None else None, raw, source)
+        if progress is not None:
+            progress("read", len(records), len(records))
         fields = GoldFields(text="text", label="label", id="article_id")  # what the reader produces
         # The partition does not depend on which part is asked for: train alone = train of "all".
         digest = _digest(_livedoor_bytes(path, raw), task, "partition", fmt, fields, options)
@@ -186,14 +207,16 @@ def prepare_gold(
         if fastjsonl.scan(path, data, hashed):
             frame = _read_jsonl_fast(task, path, data, fields, source, example_source, options)
         digest = hashed.hexdigest()
+        if frame is not None and progress is not None:  # read and checked in bulk, in one go
+            progress("check", len(frame), len(frame))
     if frame is None:
         if fmt != "livedoor":
             raw = data if data is not None else path.read_bytes()
-            records = _read(fmt, raw, source, fields)
+            records = _read(fmt, raw, source, fields, progress)
             digest = _digest(raw, task, split, fmt, fields, options)
         frame = _validate(
             task, records, fields, source, example_source=example_source, unlabeled=options.unlabeled,
-            label_map=dict(options.label_map), max_text_chars=options.max_text_chars,
+            label_map=dict(options.label_map), max_text_chars=options.max_text_chars, progress=progress,
         )  # fmt: skip
     parts = _livedoor_split(frame, split, options, source) if fmt == "livedoor" else {split: frame}
 
@@ -240,8 +263,13 @@ def write_prepared(db: Database, items: list[tuple[Task, PreparedDataset]]) -> l
 
 
 def import_gold(db: Database, task: Task, split: str, **kwargs: Any) -> list[ImportResult]:
-    """``prepare_gold`` then ``write_prepared``: all or nothing."""
-    return write_prepared(db, [(task, item) for item in prepare_gold(task, split, **kwargs)])
+    """``prepare_gold`` then ``write_prepared``: all or nothing. A ``progress`` callback hears the reading
+    and checking (see ``prepare_gold``), then ("write", 0, rows) before the rows are written."""
+    prepared = prepare_gold(task, split, **kwargs)
+    progress = kwargs.get("progress")
+    if progress is not None:
+        progress("write", 0, sum(item.info.rows for item in prepared))
+    return write_prepared(db, [(task, item) for item in prepared])
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -278,7 +306,10 @@ def _read_jsonl_fast(
 def _label_name(task: Task, value: Any, label_map: dict[str, str]) -> str:
     """The label name of a raw label value (``--map-label`` first); raises UnknownLabelError."""
     key = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip()
-    return label_map[key] if key in label_map else task.resolve_label(value).name
+    if key in label_map:
+        return label_map[key]
+    _refuse_decimal_label(task, value)
+    return task.resolve_label(value).name
 
 
 def _check_fields(task: Task, fields: GoldFields, source: str, *, unlabeled: bool) -> None:
@@ -296,11 +327,17 @@ def _check_fields(task: Task, fields: GoldFields, source: str, *, unlabeled: boo
         raise GoldImportError(source, f"task {task.name!r} needs a label field")
 
 
-def _read(fmt: str, raw: bytes, source: str, fields: GoldFields) -> list[readers.RawRecord]:
+def _read(
+    fmt: str, raw: bytes, source: str, fields: GoldFields, progress: ImportProgress | None = None
+) -> list[readers.RawRecord]:
+    rows_read = None if progress is None else (lambda done, total: progress("read", done, total))
     if fmt == "jsonl":
-        return readers.read_jsonl(raw, source)
+        return readers.read_jsonl(raw, source, progress=rows_read)
     if fmt == "parquet":
-        return readers.read_parquet(raw, source)
+        records = readers.read_parquet(raw, source)
+        if rows_read is not None:
+            rows_read(len(records), len(records))
+        return records
     delimiter = "\t" if fmt == "tsv" else ","
     wanted = {fields.text, fields.label}
 
@@ -309,7 +346,7 @@ def _read(fmt: str, raw: bytes, source: str, fields: GoldFields) -> list[readers
             return COLA_TSV_COLUMNS
         return None
 
-    return readers.read_delimited(raw, source, delimiter=delimiter, headerless=headerless)
+    return readers.read_delimited(raw, source, delimiter=delimiter, headerless=headerless, progress=rows_read)
 
 
 def _validate(
@@ -322,13 +359,16 @@ def _validate(
     unlabeled: bool = False,
     label_map: dict[str, str] | None = None,
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+    progress: ImportProgress | None = None,
 ) -> pd.DataFrame:
     if not records:
         raise GoldImportError(source, "the file has no rows")
     mapped = {name for name in dataclasses.astuple(fields) if name}
     file_name = Path(source).name
     rows, problems = [], []
-    for record in records:
+    for checked, record in enumerate(records):
+        if progress is not None and checked % readers.PROGRESS_EVERY == 0:
+            progress("check", checked, len(records))
         try:
             rows.append(
                 _example(
@@ -337,6 +377,8 @@ def _validate(
             )
         except _RecordProblem as exc:
             problems.append((record.where, str(exc)))
+    if progress is not None:
+        progress("check", len(records), len(records))
     if problems:
         where, problem = problems[0]
         if len(problems) > 1:
@@ -414,6 +456,20 @@ def _example(
         None if source_id is None else str(source_id),
         json.dumps(provenance, ensure_ascii=False, default=str),
     ]
+
+
+_DECIMAL = re.compile(r"[+-]?(\d+\.\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _refuse_decimal_label(task: Task, value: Any) -> None:
+    """A class label written as a decimal number (0.0, "2.0") is a score, not a class id: a JSTS file whose
+    scores happen to be whole numbers would otherwise import into JNLI as label ids. Refused, naming it."""
+    if isinstance(value, float) or (isinstance(value, str) and _DECIMAL.fullmatch(value.strip())):
+        ids = ", ".join(f"{label.id}={label.name}" for label in task.labels)
+        raise _RecordProblem(
+            f"label {value!r} is a decimal number, but task {task.name!r} takes label names or whole-number ids "
+            f"({ids}); a file of scores (like JSTS) belongs to a score task"
+        )
 
 
 def _digest(raw: bytes, task: Task, split: str, fmt: str, fields: GoldFields, options: ImportOptions) -> str:

@@ -21,6 +21,16 @@ from japagen_core.errors import GoldImportError
 _BOM = b"\xef\xbb\xbf"
 
 
+# A reader reports its progress as (rows read so far, about how many there are) every this many rows.
+PROGRESS_EVERY = 2000
+Progress = Callable[[int, int], None]
+
+
+def _report(progress: Progress | None, done: int, total: int, *, last: bool = False) -> None:
+    if progress is not None and (last or done % PROGRESS_EVERY == 0):
+        progress(done, max(total, done))
+
+
 @dataclass(frozen=True)
 class RawRecord:
     where: str  # "line 12", "row 3", "item 4" or an archive member path
@@ -90,14 +100,18 @@ def _not_utf8(data: bytes, exc: UnicodeDecodeError, source: str, where_prefix: s
     )
 
 
-def read_jsonl(data: bytes, source: str) -> list[RawRecord]:
-    """JSON Lines: one object per line; blank lines are skipped. A JSON array of objects is accepted too."""
+def read_jsonl(data: bytes, source: str, *, progress: Progress | None = None) -> list[RawRecord]:
+    """JSON Lines: one object per line; blank lines are skipped. A JSON array of objects is accepted too.
+    ``progress`` hears (rows read, lines in the file) as reading goes on."""
     text = decode_text(data, source)
     if text.lstrip().startswith("["):
-        return _read_json_array(text, source)
+        records = _read_json_array(text, source)
+        _report(progress, len(records), len(records), last=True)
+        return records
     lines = text.split("\n")
     records = []
     for number, line in enumerate(lines, start=1):
+        _report(progress, len(records), len(lines))
         if not line.strip():
             continue
         try:
@@ -116,6 +130,7 @@ def read_jsonl(data: bytes, source: str) -> list[RawRecord]:
                 source, f"expected a JSON object, found {type(value).__name__}", where=f"line {number}"
             )
         records.append(RawRecord(f"line {number}", value))
+    _report(progress, len(records), len(records), last=True)
     return records
 
 
@@ -135,19 +150,27 @@ def _read_json_array(text: str, source: str) -> list[RawRecord]:
 
 
 def read_delimited(
-    data: bytes, source: str, *, delimiter: str, headerless: Callable[[list[str]], list[str] | None] | None = None
+    data: bytes,
+    source: str,
+    *,
+    delimiter: str,
+    headerless: Callable[[list[str]], list[str] | None] | None = None,
+    progress: Progress | None = None,
 ) -> list[RawRecord]:
     """CSV/TSV with a header row.
 
     headerless: given the first row, the column names to use when it is data rather than a header
     (CoLA-style TSV has none: source, label, diacritic, sentence), or None.
+    progress: hears (rows read, about how many: the file's line count) as reading goes on.
     """
     text = decode_text(data, source)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[tuple[int, list[str]]] = []
     line_end = 0
+    lines = text.count("\n") + 1  # a quoted newline makes this an overestimate; the last report is exact
     try:
         for row in reader:
+            _report(progress, len(rows), lines)
             start, line_end = line_end + 1, reader.line_num  # a quoted newline spans several lines
             if any(cell.strip() for cell in row):
                 rows.append((start, row))
@@ -177,6 +200,7 @@ def read_delimited(
                 problem = f"truncated last line ({problem}: the file may have been cut off)"
             raise GoldImportError(source, problem, where=f"line {line}")
         records.append(RawRecord(f"line {line}", dict(zip(header, row, strict=True))))
+    _report(progress, len(records), len(records), last=True)
     return records
 
 

@@ -163,10 +163,34 @@ def sends_key_in_clear(base_url: str | None) -> bool:
         return True
 
 
+KEY_SOURCES = ("environment", "secrets", "dummy")
+
+
+def find_api_key(base_url: str | None, *, environ=None, secrets_path: Path | None = None) -> tuple[str, str] | None:
+    """Where the key a request to ``base_url`` sends comes from, and the key: ``("environment", key)`` from
+    OPENAI_API_KEY, else ``("secrets", key)`` from ``.streamlit/secrets.toml``, else ``("dummy", key)`` for a
+    local server; None when there is none. The pages say which one is sent from the first item alone."""
+    env = os.environ if environ is None else environ
+    if env.get("OPENAI_API_KEY"):
+        return "environment", env["OPENAI_API_KEY"]
+    if secrets_path is not None and secrets_path.exists():
+        try:
+            secrets = tomllib.loads(secrets_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise JapagenError(f"{secrets_path}: not valid TOML ({exc})") from None
+        key = secrets.get("OPENAI_API_KEY") or (secrets.get("openai") or {}).get("api_key")
+        if key:
+            return "secrets", str(key)
+    if is_local(base_url):
+        return "dummy", "sk-local-no-key-needed"  # OpenAI-compatible local servers ignore it, the SDK needs one
+    return None
+
+
 def resolve_api_key(
     base_url: str | None, *, allow_insecure_http: bool = False, environ=None, secrets_path: Path | None = None
 ) -> str:
-    """The key from OPENAI_API_KEY, else ``.streamlit/secrets.toml``; local servers get a dummy.
+    """The key from OPENAI_API_KEY, else ``.streamlit/secrets.toml``; local servers get a dummy only when
+    neither is set (a configured key is sent to a local server too).
 
     A plain-http URL on another machine would let anyone on the way read the key: refused unless the user
     confirmed it (``allow_insecure_http``: the CLI's --allow-insecure-http, a checkbox in the app)."""
@@ -175,23 +199,13 @@ def resolve_api_key(
             f"base URL {base_url!r} is plain http to another machine: the API key would travel unencrypted. "
             "Use https, or confirm with --allow-insecure-http (in the app: the checkbox under the base URL)"
         )
-    env = os.environ if environ is None else environ
-    if env.get("OPENAI_API_KEY"):
-        return env["OPENAI_API_KEY"]
-    if secrets_path is not None and secrets_path.exists():
-        try:
-            secrets = tomllib.loads(secrets_path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise JapagenError(f"{secrets_path}: not valid TOML ({exc})") from None
-        key = secrets.get("OPENAI_API_KEY") or (secrets.get("openai") or {}).get("api_key")
-        if key:
-            return str(key)
-    if is_local(base_url):
-        return "sk-local-no-key-needed"  # OpenAI-compatible local servers ignore it, the SDK needs one
-    raise JapagenError(
-        "no API key: set OPENAI_API_KEY in the environment or in .streamlit/secrets.toml "
-        "(any value works for a local vLLM / Ollama / llama.cpp server, which you select with a base URL)"
-    )
+    found = find_api_key(base_url, environ=environ, secrets_path=secrets_path)
+    if found is None:
+        raise JapagenError(
+            "no API key: set OPENAI_API_KEY in the environment or in .streamlit/secrets.toml "
+            "(any value works for a local vLLM / Ollama / llama.cpp server, which you select with a base URL)"
+        )
+    return found[1]
 
 
 def cost_usd(model: str, prompt_tokens: int, completion_tokens: int, *, batch: bool = False) -> float | None:

@@ -274,6 +274,22 @@ def revert(
     )  # fmt: skip
 
 
+def revert_choices(versions: Sequence[ListVersion], current: ListVersion | None) -> list[int]:
+    """The versions a revert may offer, newest first: those whose words differ from the current list
+    (reverting to the same words would only add a copy of it)."""
+    if current is None:
+        return [v.version for v in reversed(versions)]
+    return [v.version for v in reversed(versions) if v.version != current.version and v.sha != current.sha]
+
+
+def compare_pair(versions: Sequence[ListVersion]) -> tuple[int, int] | None:
+    """The two versions a comparison starts on: the one before the newest, and the newest; None with fewer
+    than two. The newest moves with every save, so a view keyed on it follows the list."""
+    if len(versions) < 2:
+        return None
+    return versions[-2].version, versions[-1].version
+
+
 def task_lists(project: Project) -> dict[str, str]:
     """The word list of each task whose prompt spec has one (tasks with a broken spec are left out)."""
     found = {}

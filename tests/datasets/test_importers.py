@@ -9,7 +9,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from japagen_core.datasets.importers import ImportOptions, import_gold, label_id_note, parse_label_map, prepare_gold
+from japagen_core.datasets.importers import (
+    ImportOptions,
+    guess_split,
+    import_gold,
+    label_id_note,
+    parse_label_map,
+    prepare_gold,
+)
 from japagen_core.demo import DEMO_DIR, load_demo, remove_demo
 from japagen_core.errors import GoldImportError, JapagenError
 from japagen_core.tasks import GoldFields
@@ -296,8 +303,12 @@ def test_real_jcola_and_jsts(project, gold_dir):
 
 def test_csv_float_labels_and_multiline_records(project, tmp_path):
     path = tmp_path / "jcola.csv"
-    path.write_text('sentence,label\n"一行目\n二行目",1.0\n文。,0.0\n', encoding="utf-8")
+    path.write_text('sentence,label\n"一行目\n二行目",1\n文。,0\n', encoding="utf-8")
     assert _import(project, "jcola", "train", path)[0].counts == {"unacceptable": 1, "acceptable": 1}
+    floats = tmp_path / "floats.csv"  # a decimal is a score, not a class id (before: read as 1 and 0)
+    floats.write_text('sentence,label\n"一行目\n二行目",1.0\n文。,0.0\n', encoding="utf-8")
+    with pytest.raises(GoldImportError, match=r"line 2: label '1.0' is a decimal number, but task 'jcola'"):
+        _import(project, "jcola", "train", floats)
     bad = tmp_path / "bad.csv"
     bad.write_text('sentence,label\n"一行目\n二行目",7\n', encoding="utf-8")
     with pytest.raises(GoldImportError, match=r"line 2: label 7 is not a label"):
@@ -318,3 +329,50 @@ def test_livedoor_split_does_not_depend_on_field_options(project, tmp_path):
     all_parts = _import(project, "livedoor", "all", corpus, fields=GoldFields(text="x", label="y"))
     [train] = _import(project, "livedoor", "train", corpus)
     assert train.dataset_id == all_parts[0].dataset_id and not train.created
+
+
+def test_a_score_file_with_whole_numbers_is_refused_by_a_classification_task(project, tmp_path):
+    # JSTS's scores as JSON numbers: 0.0, 1.0 and 2.0 would have been JNLI's label ids 0, 1 and 2
+    rows = [{"sentence1": f"文{i}", "sentence2": f"文{i}。", "label": float(i % 3)} for i in range(6)]
+    path = write_jsonl(tmp_path / "jsts_whole.json", rows)
+    before = table_snapshot(project)
+    with pytest.raises(GoldImportError) as refused:
+        _import(project, "jnli", "train", path)
+    message = str(refused.value)
+    assert "line 1: label 0.0 is a decimal number, but task 'jnli' takes label names or whole-number ids" in message
+    assert "0=entailment" in message and "score task" in message and "(and 5 more problem(s) further on)" in message
+    assert table_snapshot(project) == before
+    assert _import(project, "jsts", "train", path)[0].rows == 6  # where it belongs
+    parquet = tmp_path / "scores.parquet"
+    pd.DataFrame({"sentence": ["良い", "悪い"], "label": [0.0, 1.0]}).to_parquet(parquet)
+    with pytest.raises(GoldImportError, match=r"row 1: label 0.0 is a decimal number"):
+        _import(project, "marc_ja", "train", parquet)
+
+
+@pytest.mark.parametrize(
+    ("name", "split"),
+    [("jnli-v1.3_valid-v1.3.json", "valid"), ("in_domain_train-v1.0.json", "train"), ("dev.tsv", "valid"),
+     ("marc_ja-test.csv", "test"), ("x_validation.jsonl", "valid"), ("JSTS_VALID.json", "valid"),
+     ("/data/valid/x.json", None), ("contest.csv", None), ("latest.json", None), ("data.csv", None)],
+)  # fmt: skip
+def test_the_split_is_guessed_from_the_file_name(name, split):
+    assert guess_split(name) == split
+
+
+def test_a_long_import_reports_rows_read_checked_and_written(project, tmp_path):
+    rows = [{"sentence1": f"犬が{i}匹いる。", "sentence2": "動物がいる。", "label": "entailment"} for i in range(5000)]
+    path = write_jsonl(tmp_path / "big_train.json", rows)
+    heard = []
+    [result] = import_gold(project.db, project.registry["jnli"], "train", path=path,
+                           progress=lambda *event: heard.append(event))  # fmt: skip
+    assert result.rows == 5000
+    read = [e for e in heard if e[0] == "read"]
+    assert [done for _, done, _ in read] == sorted(done for _, done, _ in read) and read[-1][1:] == (5000, 5000)
+    assert len(read) >= 3 and all(total >= done for _, done, total in read)  # every 2,000 rows, then the end
+    assert [e for e in heard if e[0] == "check"][-1] == ("check", 5000, 5000)
+    assert heard[-1] == ("write", 0, 5000)
+    csv = tmp_path / "big.csv"
+    csv.write_text("sentence,label\n" + "".join(f"文{i},1\n" for i in range(4500)), encoding="utf-8")
+    heard.clear()
+    import_gold(project.db, project.registry["jcola"], "train", path=csv, progress=lambda *event: heard.append(event))
+    assert ("read", 4500, 4500) in heard and ("check", 4500, 4500) in heard

@@ -6,7 +6,14 @@ import time
 import pytest
 
 from japagen_core.errors import JapagenError
-from japagen_core.generation.llm import FatalLLMError, LLMConfig, LLMError, OpenAIChatClient, resolve_api_key
+from japagen_core.generation.llm import (
+    FatalLLMError,
+    LLMConfig,
+    LLMError,
+    OpenAIChatClient,
+    find_api_key,
+    resolve_api_key,
+)
 
 MESSAGES = [{"role": "system", "content": "s"}, {"role": "user", "content": "キャプションを書いてください。"}]
 
@@ -184,3 +191,16 @@ def test_the_deadline_settings_are_checked():
     for bad in ({"timeout": 0}, {"max_retries": -1}, {"max_consecutive_failures": 0}):
         with pytest.raises(JapagenError, match=next(iter(bad))):
             LLMConfig(**bad)
+
+
+def test_find_api_key_says_where_the_sent_key_comes_from(tmp_path):
+    local = "http://127.0.0.1:8000/v1"
+    # a configured key goes to a local server too; the dummy only when none is configured
+    assert find_api_key(local, environ={"OPENAI_API_KEY": "sk-env"}) == ("environment", "sk-env")
+    assert find_api_key(local, environ={})[0] == "dummy"
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('[openai]\napi_key = "sk-file"\n', encoding="utf-8")
+    assert find_api_key(None, environ={}, secrets_path=secrets) == ("secrets", "sk-file")
+    assert find_api_key("https://api.example.com/v1", environ={}) is None
+    for url, environ in ((local, {"OPENAI_API_KEY": "sk-env"}), (local, {}), (None, {"OPENAI_API_KEY": "k"})):
+        assert resolve_api_key(url, environ=environ) == find_api_key(url, environ=environ)[1]  # one lookup

@@ -1,12 +1,14 @@
 """The Analysis page: empty state, launching an analysis job, and the table, chart and confusion matrix."""
 
 import dataclasses
+import json
 
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from japagen_core.analysis import AnalysisConfig, run_analysis
 from japagen_core.demo import load_demo
+from japagen_core.report.charts import confusion_cell_size, overlap_chart, overlap_parts
 from japagen_core.settings import PROJECT_ROOT
 from tests.conftest import write_jsonl
 from tests.pages.test_generation_pages import wait_for_the_only_job
@@ -70,6 +72,17 @@ def test_results_show_table_chart_and_confusion_matrix(home, project, tmp_path):
     at.selectbox(key="an_drill").set_value(other).run()
     assert not at.exception and "Confusion matrix" in texts(at)
     assert len(at.get("vega_lite_chart")) >= 2  # the Figure-2 chart and the confusion matrix
+    specs = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    [figure2] = [s for s in specs if s.get("encoding", {}).get("yOffset")]
+    report = overlap_chart(overlap_parts([("x", {})])).to_dict()  # what the HTML report draws
+    assert figure2["encoding"]["color"]["scale"]["range"] == report["encoding"]["color"]["scale"]["range"]
+    [matrix] = [s for s in specs if s.get("layer") and s["layer"][0]["mark"]["type"] == "rect"]
+    heat, numbers = matrix["layer"]
+    assert (
+        heat["encoding"]["x"]["axis"]["labelAngle"] == 0 and "entailment" in heat["encoding"]["x"]["axis"]["labelExpr"]
+    )
+    assert numbers["encoding"]["color"]["condition"]["value"] == "white"  # white numbers on dark cells
+    assert matrix["width"]["step"] == confusion_cell_size(3)
 
 
 def test_run_button_starts_a_job_that_stores_results(home, project, tmp_path):
@@ -118,3 +131,29 @@ def test_a_bert_fine_tuned_on_gold_is_the_default_method_when_one_exists(home, p
     method = at.selectbox(key="an_method_jnli")
     assert not at.exception and method.value == full.id and method.options[-1].startswith("quick estimate")
     assert len(method.options) == 2  # the few-shot model is not offered
+
+
+def test_the_choices_stay_in_the_url_and_a_reload_restores_them(home, project, tmp_path):
+    demo, other = _two_jnli_sets(project, tmp_path)
+    at = _page()
+    at.selectbox(key="an_task").set_value(project.registry["jnli"]).run()
+    at.selectbox(key="an_reference").set_value(demo).run()
+    at.multiselect(key="an_compared_jnli").set_value([other]).run()
+    at.selectbox(key=f"an_train_{demo}").set_value(demo).run()  # cross-validated on the split itself
+    assert not at.exception
+    url = {k: at.query_params[k] for k in ("task", "gold", "datasets", "method", "train")}
+    assert url == {"task": "jnli", "gold": demo, "datasets": other, "method": "quick", "train": demo}
+
+    reloaded = AppTest.from_file(MAIN, default_timeout=60)  # a new session opened on that URL
+    for key, value in url.items():
+        reloaded.query_params[key] = value
+    reloaded.run()
+    reloaded.switch_page("../pages/analysis.py").run()
+    assert not reloaded.exception
+    assert reloaded.selectbox(key="an_task").value.name == "jnli"
+    assert reloaded.selectbox(key="an_reference").value == demo
+    assert reloaded.multiselect(key="an_compared_jnli").value == [other]
+    assert reloaded.selectbox(key=f"an_train_{demo}").value == demo  # not the default (the other split)
+
+    reloaded.multiselect(key="an_compared_jnli").set_value([]).run()  # none chosen survives a reload too
+    assert reloaded.query_params["datasets"] == ""

@@ -178,3 +178,30 @@ def test_generate_imports_the_authors_configs_and_shows_the_paper_preset(home, f
     assert any(s in (KADG_SYSTEM.replace('"object"', f'"{w}"') for w in ("人々", "動物")) for s in shown)
     assert "説明文:" in shown and "(paper preset)" in texts(at)
     assert at.radio(key="gen_pair_protocol").value == "paired"
+
+
+def test_generate_says_exactly_which_key_it_sends_and_never_shows_it(home, fake, monkeypatch):
+    at = generate_page(fake.base_url)  # a local server and no key configured: the dummy is what goes out
+    assert not at.exception
+    assert "sends a dummy key to the local server" in texts(at)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-do-not-show-4711")
+    at.run()  # a configured key goes to the local server too (resolve_api_key): the page says so
+    shown = texts(at)
+    assert "sends `OPENAI_API_KEY` from the environment to" in shown and "dummy" not in shown
+    assert "4711" not in shown and "4711" not in "\n".join(str(c.value) for c in at.code)
+
+
+def test_annotate_says_which_key_it_sends(home, project, fake, monkeypatch, tmp_path):
+    from japagen_core.datasets.importers import ImportOptions, import_gold
+    from tests.conftest import write_jsonl
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-do-not-show-4711")
+    rows = [{"text": f"請求書{i}が届きません", "label": "billing"} for i in range(2)]
+    import_gold(project.db, project.registry["customer_inquiry"], "pool", path=write_jsonl(tmp_path / "p.jsonl", rows),
+                options=ImportOptions(unlabeled=True))  # fmt: skip
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    at.switch_page("../pages/annotate.py").run()
+    at.selectbox(key="ann_task").set_value(project.registry["customer_inquiry"]).run()
+    at.text_input(key="ann_base_url").set_value(fake.base_url).run()
+    assert not at.exception
+    assert "sends `OPENAI_API_KEY` from the environment to" in texts(at) and "4711" not in texts(at)

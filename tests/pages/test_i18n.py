@@ -232,8 +232,12 @@ def _offered_writes(at: AppTest) -> list[str]:
 
 
 NAVIGATION = re.findall(  # every page the app shows
-    r'st\.Page\("\.\./pages/(\w+\.py)"', (PROJECT_ROOT / "app" / "main.py").read_text(encoding="utf-8")
+    r'st\.Page\(\s*"\.\./pages/(\w+\.py)"', (PROJECT_ROOT / "app" / "main.py").read_text(encoding="utf-8")
 )
+
+
+def test_the_read_only_check_covers_every_page():
+    assert sorted(NAVIGATION) == sorted(p.name for p in (PROJECT_ROOT / "pages").glob("*.py"))
 
 
 @pytest.mark.parametrize("page", NAVIGATION)

@@ -1,4 +1,4 @@
-"""The Overview (the default page once data exists) and the Example cards page."""
+"""The Overview (at /overview whether the store is empty or full) and the Example cards page."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ def _app() -> AppTest:
     return AppTest.from_file(MAIN, default_timeout=90)
 
 
+def _overview() -> AppTest:
+    at = _app().run()  # `/` is Home; the Overview has its own address
+    return at.switch_page("../pages/overview.py").run()
+
+
 def test_empty_store_opens_on_home_and_the_overview_says_what_to_do(home):
     at = _app().run()
     assert "Overview" not in [t.value for t in at.title]
@@ -28,7 +33,9 @@ def test_empty_store_opens_on_home_and_the_overview_says_what_to_do(home):
 def test_overview_shows_headline_figures_charts_and_the_report(project, jnli_review):
     _, run = jnli_review
     ev.apply(project, project.registry["jnli"], [(run, 0), (run, 1)], ev.Action("flag", "bad_text"), reviewer="a")
-    at = _app().run()  # opens on the Overview: there is data
+    at = _app().run()
+    assert [t.value for t in at.title] == ["japagen"]  # `/` is Home, with data too
+    at.switch_page("../pages/overview.py").run()
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["Overview"]
     subheaders = [s.value for s in at.subheader]
@@ -55,6 +62,7 @@ def test_overview_in_japanese(project, jnli_review):
     at = _app()
     at.query_params["lang"] = "ja"
     at.run()
+    at.switch_page("../pages/overview.py").run()
     assert not at.exception and [t.value for t in at.title] == ["概要"]
     assert "合成事例" in [m.label for m in at.metric]
 
@@ -82,14 +90,14 @@ def test_example_cards_pin_a_synthetic_example(project, jnli_review):
 def test_overview_shows_analysis_results_from_a_fresh_analysis(project, jnli_review):
     gold, run = jnli_review
     run_analysis(project, AnalysisConfig(reference=gold, datasets=[run], train=gold, per_label=1000))
-    at = _app().run()
+    at = _overview()
     assert not at.exception and "Closeness to gold" in [m.label for m in at.metric]
 
 
 def test_the_demo_alone_fills_the_overview_read_only(home, project, monkeypatch):
     load_demo(project.db, project.registry)
     monkeypatch.setenv("JAPAGEN_READ_ONLY", "1")
-    at = _app().run()
+    at = _overview()
     assert not at.exception, at.exception
     subheaders = [s.value for s in at.subheader]
     block = subheaders.index("JNLI (自然言語推論)")

@@ -41,8 +41,7 @@ def test_home_on_an_empty_store_offers_the_demo(home):
 def test_home_removes_the_demo(home, project):
     load_demo(project.db, project.registry)
     at = app().run()
-    assert "Overview" in texts(at)  # with data, the app opens on the Overview
-    at.switch_page("../pages/home.py").run()
+    assert [m.label for m in at.metric] == ["Datasets", "Examples", "Tasks with data"]  # `/` is Home, with data too
     at.button(key="home_remove_demo").click().run()
     assert not at.exception
     assert project.datasets() == []
@@ -207,3 +206,22 @@ def test_browse_explains_a_dataset_whose_task_is_gone(home, project, tmp_path, m
     _choose(at, "customer_inquiry")
     assert not at.exception
     assert "not defined any more" in texts(at)
+
+
+def test_import_page_guesses_the_split_and_shows_rows_read(home, project, tmp_path):
+    rows = [{"sentence1": f"犬{i}", "sentence2": "猫", "label": "neutral"} for i in range(3)]
+    path = write_jsonl(tmp_path / "jnli_dev_v1.json", rows)
+    at = app().run()
+    at.switch_page("../pages/import_data.py").run()
+    assert at.text_input(key="import_split").value == "train"  # no file yet
+    at.selectbox(key="import_task").select_index(2).run()  # JNLI
+    at.radio(key="import_source").set_value("A path on this machine").run()
+    at.text_input(key="import_path").set_value(str(path)).run()
+    assert at.text_input(key="import_split").value == "valid" and "guessed from the file name: valid" in texts(at)
+    at.text_input(key="import_split").set_value("dev2").run()  # typed over: the guess does not come back
+    assert at.text_input(key="import_split").value == "dev2"
+    at.button(key="import_go").click().run()
+    assert not at.exception and "Imported 3 rows" in texts(at)
+    [bar] = at.get("progress")
+    assert bar.proto.value == 100 and bar.proto.text == "3 rows imported"
+    assert [d["split"] for d in project.datasets()] == ["dev2"]

@@ -64,7 +64,7 @@ def test_revert_needs_a_confirmation_and_adds_a_version(home, project):
     shipped = wl.current_words(project, "marc_ja")
     wl.save_words(project, "marc_ja", ["宇宙船", "海"], author="bob")
     at = _page(reviewer="ann")
-    assert at.selectbox(key="wl_revert_to_marc_ja").value == 0
+    assert at.selectbox(key="wl_revert_to_marc_ja_1").value == 0
     assert "- 宇宙船" in _codes(at)  # what reverting to the file would change
     assert at.button(key="wl_revert").disabled
     at.checkbox(key="wl_revert_confirm").check().run()
@@ -74,8 +74,12 @@ def test_revert_needs_a_confirmation_and_adds_a_version(home, project):
     current = wl.current_words(project, "marc_ja")
     assert (current.version, current.words, current.sha, current.author) == (2, shipped.words, shipped.sha, "ann")
     assert at.checkbox(key="wl_revert_confirm").value is False
-    at.selectbox(key="wl_diff_from_marc_ja").set_value(1).run()
-    at.selectbox(key="wl_diff_to_marc_ja").set_value(2).run()
+    # the comparison follows the newest version (before: it stayed on 0 -> 1 after saving version 2)
+    assert (at.selectbox(key="wl_diff_from_marc_ja_2").value, at.selectbox(key="wl_diff_to_marc_ja_2").value) == (1, 2)
+    # version 2 has the file's words: reverting to 0 would change nothing, so only version 1 is offered
+    assert at.selectbox(key="wl_revert_to_marc_ja_2").options == ["1"]
+    history = at.dataframe[0].value
+    assert list(history["saved at (UTC)"])[-1] == "the shipped file" and "None" not in set(history["saved at (UTC)"])
     assert "- 宇宙船" in _codes(at) and "+ 本・漫画・雑誌" in _codes(at)
 
 

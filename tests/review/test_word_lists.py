@@ -256,3 +256,19 @@ def test_a_word_added_in_the_editor_is_in_the_next_generation(project, fake, tmp
         assert (p["words_list_version"], p["words_version"]) == (2, only_new.sha)
     assert all("「宇宙船」" in r["body"]["messages"][0]["content"] + r["body"]["messages"][1]["content"]
                for r in fake.requests)  # fmt: skip
+
+
+def test_revert_never_offers_the_current_words_and_the_comparison_follows_the_newest(project):
+    assert wl.compare_pair(wl.list_versions(project, "marc_ja")) is None  # only the file: nothing to compare
+    shipped = wl.current_words(project, "marc_ja")
+    wl.save_words(project, "marc_ja", ["宇宙船", "海"], author="ann")
+    wl.save_words(project, "marc_ja", ["宇宙船", "海", "山"], author="ann")
+    versions = wl.list_versions(project, "marc_ja")
+    assert wl.compare_pair(versions) == (1, 2)
+    assert wl.revert_choices(versions, wl.current_words(project, "marc_ja")) == [1, 0]  # newest first
+    wl.revert(project, "marc_ja", 0, author="ann")  # version 3 = the file's words
+    versions = wl.list_versions(project, "marc_ja")
+    current = wl.current_words(project, "marc_ja")
+    assert current.sha == shipped.sha and wl.compare_pair(versions) == (2, 3)
+    assert wl.revert_choices(versions, current) == [2, 1]  # neither 3 (current) nor 0 (the same words)
+    assert wl.revert_choices(versions, None) == [3, 2, 1, 0]  # an unreadable current list: any version
