@@ -101,10 +101,12 @@ def read(
     file_name: str,
     example_source: str,
     max_text_chars: int,
+    on_rows: Callable[[int], None] | None = None,
 ) -> pa.Table | None:
     """The examples of a JSON Lines file (columns text, text_b, label, score, source, source_id,
     provenance), or None when the exact reader must decide. ``resolve_label`` / ``check_score`` map one
-    raw value (raising on a bad one), as the exact path does per record."""
+    raw value (raising on a bad one), as the exact path does per record; ``on_rows`` hears the rows read
+    and checked so far after each block."""
     source = io.BytesIO(data) if data is not None else str(path)
     texts = [name for name in (text, text_b) if name]
     options = pj.ParseOptions(explicit_schema=pa.schema([(n, pa.string()) for n in texts]))
@@ -137,6 +139,8 @@ def read(
                 return None
             out.append(_examples(con, table, texts, columns, source_id, extras, rows, file_name, example_source))
             rows += table.num_rows
+            if on_rows is not None:
+                on_rows(rows)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):  # not JSON Lines as Arrow reads it
         return None
     finally:

@@ -205,9 +205,9 @@ def prepare_gold(
     if fmt == "jsonl":  # in bulk when it surely is valid (datasets.fastjsonl), else record by record below
         hashed = _digest_start(task, split, fmt, fields, options)
         if fastjsonl.scan(path, data, hashed):
-            frame = _read_jsonl_fast(task, path, data, fields, source, example_source, options)
+            frame = _read_jsonl_fast(task, path, data, fields, source, example_source, options, progress)
         digest = hashed.hexdigest()
-        if frame is not None and progress is not None:  # read and checked in bulk, in one go
+        if frame is not None and progress is not None:  # read and checked in bulk, block by block
             progress("check", len(frame), len(frame))
     if frame is None:
         if fmt != "livedoor":
@@ -289,9 +289,10 @@ def _numbered(part: pd.DataFrame | pa.Table, split: str) -> pd.DataFrame | pa.Ta
 
 def _read_jsonl_fast(
     task: Task, path: Path | None, data: bytes | None, fields: GoldFields, source: str, example_source: str,
-    options: ImportOptions,
+    options: ImportOptions, progress: ImportProgress | None = None,
 ) -> pa.Table | None:  # fmt: skip
     """The examples of a JSON Lines file read in bulk, or None when the exact path must decide."""
+    on_rows = None if progress is None else (lambda rows: progress("read", rows, rows))
     label_map = dict(options.label_map)
     labelled = not options.unlabeled
     return fastjsonl.read(
@@ -300,6 +301,7 @@ def _read_jsonl_fast(
         score=fields.score if labelled and task.target == "score" else None, id_field=fields.id,
         resolve_label=lambda value: _label_name(task, value, label_map), check_score=task.check_score,
         file_name=Path(source).name, example_source=example_source, max_text_chars=options.max_text_chars,
+        on_rows=on_rows,
     )  # fmt: skip
 
 
