@@ -11,6 +11,7 @@ from scipy import stats
 from sklearn import metrics as skm
 
 from japagen_core.jobs import JobStore
+from japagen_core.jobs.progress import Progress
 from japagen_core.jobs.runner import submit_training
 from japagen_core.review.snapshots import read_snapshot
 from japagen_core.training.config import TrainConfig, TrainingError
@@ -42,8 +43,9 @@ def test_classification_end_to_end(project, tmp_path, tiny_model):
     assert (plan.method, plan.setting, plan.eval_dataset) == ("japagen", "zero-shot", ids["valid"])
     assert plan.data_spec == f"snapshot:{plan.synthetic_snapshot}"
     last = reports[-1]
-    assert last["unit"] == "steps" and last["ok"] == last["target"] == 2 * 8  # 60 examples / 8 = 8 steps a model
-    assert last["loss"] is not None and "model 2/2 (seed 1)" in last["message"]
+    assert last["unit"] == "steps" and last["done"] == last["target"] == 2 * 8  # 60 examples / 8 = 8 steps a model
+    assert last["extras"]["loss"] is not None and last["extras"]["models_done"] == 2
+    assert "model 2/2 (seed 1)" in last["message"]  # one after another (tests/training_data.py)
 
     gold = read_snapshot(project, plan.eval_snapshot)
     models = list_models(project)
@@ -150,7 +152,8 @@ def test_weights_that_cannot_be_loaded_fail_with_one_clear_message(project, tmp_
     assert list_models(project) == [] and time.monotonic() - started < 10
 
 
-def test_cancel_stops_at_the_next_step_and_resume_trains_the_rest(project, tmp_path, tiny_model):
+def test_cancel_stops_at_the_next_step_and_resume_trains_the_rest(project, tmp_path, tiny_model, monkeypatch):
+    monkeypatch.setenv("JAPAGEN_PARALLEL_MODELS", "1")  # one after another in this process: steps counted here
     ids = setup_jnli(project, tmp_path)
     request = TrainRequest("jnli", parse_data(f"dataset:{ids['synthetic']}"), seeds=2, train=small(tiny_model))
     plan = plan_training(project, request)
@@ -176,7 +179,7 @@ def test_a_train_job_is_cancelled_within_seconds(project, tmp_path, tiny_model):
     job = submit_training(project, request)
     store = JobStore(project.settings.jobs_dir)
     deadline = time.monotonic() + 60
-    while store.get(job.id).progress.get("step", 0) < 3:  # it trains
+    while Progress.from_json(store.get(job.id).progress).extras.get("step", 0) < 3:  # it trains
         assert time.monotonic() < deadline and store.get(job.id).state in ("queued", "running"), store.get(
             job.id
         ).log_tail()
@@ -188,5 +191,5 @@ def test_a_train_job_is_cancelled_within_seconds(project, tmp_path, tiny_model):
     assert time.monotonic() - started < 5
     done = store.get(job.id)
     assert done.state == "cancelled" and "resume" in done.result["message"], done.log_tail()
-    assert done.progress["unit"] == "steps" and done.progress["target"] > done.progress["ok"] >= 3
+    assert done.progress["unit"] == "steps" and done.progress["target"] > done.progress["done"] >= 3
     assert list_models(project) == []
