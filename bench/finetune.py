@@ -27,6 +27,7 @@ and the aggregate of an ``--seeds``-seed cell (all models / the cell's wall time
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -58,6 +59,7 @@ def parse_args():
     parser.add_argument("--repeat", type=int, default=3, help="japagen one-model runs (p50/p95)")
     parser.add_argument("--gold", type=Path, default=ROOT.parent / "shared" / "data" / "gold")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout (the rest on stderr)")
+    parser.add_argument("--out", type=Path, help="also write that JSON object to this file")
     return parser.parse_args()
 
 
@@ -111,7 +113,8 @@ def pairs(gold: Path, n: int) -> tuple[pd.DataFrame, str]:
         rows = (rows * (n // len(rows) + 1))[:n]
         source = " + ".join(sources) + (" (repeated)" if len(sources) and n > len(set(rows)) else "")
     else:
-        subjects, places = ["犬", "猫", "男性", "女性", "子供たち", "電車"], ["公園の芝生", "駅のホーム", "海辺", "台所"]
+        subjects = ["犬", "猫", "男性", "女性", "子供たち", "電車"]
+        places = ["公園の芝生", "駅のホーム", "海辺", "台所"]
         rows = [(f"{subjects[i % 6]}が{places[i % 4]}で遊んでいる様子が写っている。",
                  f"{subjects[(i + 1) % 6]}が{places[i % 4]}にいる。", LABELS[i % 3]) for i in range(n)]  # fmt: skip
         source = f"template pairs (no gold data under {gold})"
@@ -133,7 +136,7 @@ def word_splitter():
             continue
         rc = Path(module.DICDIR) / "mecabrc"
         tagger = fugashi.GenericTagger(f'-d "{module.DICDIR}"' + (f' -r "{rc}"' if rc.exists() else ""))
-        return (lambda text: [w.surface for w in tagger(text)]), dic
+        return (lambda text, tagger=tagger: [w.surface for w in tagger(text)]), dic
     return None, None
 
 
@@ -151,7 +154,8 @@ def build_model(frame: pd.DataFrame, folder: Path, size: str) -> tuple[str, int]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     if dic:
         tokenizer = BertJapaneseTokenizer(str(folder / "vocab.txt"), word_tokenizer_type="mecab",
-                                          subword_tokenizer_type="wordpiece", mecab_kwargs={"mecab_dic": dic})  # fmt: skip
+                                          subword_tokenizer_type="wordpiece",
+                                          mecab_kwargs={"mecab_dic": dic})  # fmt: skip
         kind = f"MeCab ({dic}) + WordPiece"
     else:
         tokenizer = BertJapaneseTokenizer(str(folder / "vocab.txt"), word_tokenizer_type="basic",
@@ -247,8 +251,8 @@ def main() -> None:
         cfg = TrainConfig(model=str(folder), epochs=args.epochs, batch_size=32, save_weights=False)
         cores = usable_cores()
         gpu = torch.cuda.get_device_name(0) if args.device == "cuda" else "no GPU"
-        lengths = [len(x) for x in AutoTokenizer.from_pretrained(str(folder))(list(train["text"]),
-                                                                                list(train["text_b"]))["input_ids"]]  # fmt: skip
+        encoded = AutoTokenizer.from_pretrained(str(folder))(list(train["text"]), list(train["text_b"]))
+        lengths = [len(x) for x in encoded["input_ids"]]
         say(f"data: {source}; {examples:,} training pairs x {args.epochs:g} epoch(s) per model, "
             f"{len(evaluation):,} evaluation pairs; tokens per pair mean {statistics.mean(lengths):.1f}, "
             f"max {max(lengths)}; tokenizer {kind}")  # fmt: skip
@@ -271,6 +275,9 @@ def main() -> None:
         say(f"baseline: Trainer with run_glue defaults (pad to {RUN_GLUE_MAX_SEQ_LENGTH}, fp32, eval batch 8), "
             f"seeds one after another, torch threads {torch.get_num_threads()}")  # fmt: skip
         base_runs = [baseline_model(folder, train, evaluation, cfg, seed=s, workdir=Path(tmp)) for s in seeds]
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # the cell's slots count the GPU memory free now
         per_model = [b["examples"] / b["wall_s"] for b in base_runs]
         say("baseline per model: " + ", ".join(f"{x:.1f}" for x in per_model) + " examples/s")
         base_wall = sum(b["wall_s"] for b in base_runs)
@@ -311,6 +318,8 @@ def main() -> None:
         say(f"{case['name']:<16}{j:>14.1f}{b:>15.1f}{case['ratio']:>7.2f}x  {target}")
     if args.json:
         print(json.dumps(results, default=str))
+    if args.out:
+        args.out.write_text(json.dumps(results, default=str, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -134,8 +134,9 @@ def test_slots_share_the_cores_and_follow_the_settings(tiny_model, tmp_path):
     assert auto.workers * auto.threads <= max(cores, 1)  # never more threads than cores
     one = side_by_side.choose_slots(5, cfg, 128, device="cpu", environ={"JAPAGEN_PARALLEL_MODELS": "1"})
     assert (one.workers, one.threads) == (1, cores)
-    pinned = side_by_side.choose_slots(5, cfg, 128, device="cpu",
-                                       environ={"JAPAGEN_PARALLEL_MODELS": "3", "JAPAGEN_THREADS_PER_MODEL": "1"})
+    pinned = side_by_side.choose_slots(
+        5, cfg, 128, device="cpu", environ={"JAPAGEN_PARALLEL_MODELS": "3", "JAPAGEN_THREADS_PER_MODEL": "1"}
+    )
     assert pinned.threads == 1 and pinned.workers == min(3, cores)
     assert side_by_side.choose_slots(1, cfg, 128, device="cpu", environ={}).workers == 1
     with pytest.raises(TrainingError, match="JAPAGEN_PARALLEL_MODELS='two'"):
