@@ -246,6 +246,7 @@ class _Pool:
             for i in range(count)
         ]  # fmt: skip
         self.assigned: dict[int, ModelRun] = {}  # worker -> the run it trains
+        self.finished = 0
         self.suspect: dict[int, float] = {}  # a worker found dead while it held a run -> since when
 
     def run(self) -> str:
@@ -254,17 +255,20 @@ class _Pool:
                 worker.start()
             for i in range(len(self.workers)):
                 self._give(i)
+            next_check = 0.0
             while self.assigned:
-                if not self.stop.is_set() and self.cancelled():
-                    log.info("cancel: stopping %d worker(s) at their next step", len(self.assigned))
-                    self.stop.set()
+                if time.monotonic() >= next_check:  # however busy the queue is with steps
+                    next_check = time.monotonic() + POLL_S
+                    if not self.stop.is_set() and self.cancelled():
+                        log.info("cancel: stopping %d worker(s) at their next step", len(self.assigned))
+                        self.stop.set()
+                    self._check_alive()
                 try:
                     message = self.results.get(timeout=POLL_S)
                 except queue.Empty:
-                    self._check_alive()
                     continue
                 self._handle(message)
-            return "cancelled" if self.stop.is_set() else "succeeded"
+            return "succeeded" if self.finished == len(self.runs) else "cancelled"
         finally:
             self._shut_down()
 
@@ -284,6 +288,7 @@ class _Pool:
         self.suspect.pop(i, None)
         if kind == "done":
             self.on_done(run, rest[0])
+            self.finished += 1
             self._give(i)
         elif kind == "error":
             is_training_error, text, trace = rest

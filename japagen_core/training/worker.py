@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import queue
 import signal
 import sys
 import time
@@ -39,8 +40,18 @@ def worker_main(i: int, inbox, results, stop, threads: int, task, cfg, evaluatio
     from japagen_core.training.finetune import TrainingCancelled, train_model
 
     torch.set_num_threads(threads)
+    parent = os.getppid()
+
+    def stopped() -> bool:  # a cancel, another worker's failure, or a job process that died (SIGKILL, OOM)
+        return stop.is_set() or os.getppid() != parent
+
     while True:
-        run = inbox.get()
+        try:
+            run = inbox.get(timeout=1)
+        except queue.Empty:
+            if os.getppid() != parent:
+                return
+            continue
         if run is None:
             return
         last = 0.0
@@ -54,7 +65,7 @@ def worker_main(i: int, inbox, results, stop, threads: int, task, cfg, evaluatio
 
         try:
             trained = train_model(task, cfg, run.train, evaluation, seed=run.seed, folder=run.folder,
-                                  on_step=on_step, cancelled=stop.is_set)  # fmt: skip
+                                  on_step=on_step, cancelled=stopped)  # fmt: skip
         except TrainingCancelled:
             results.put(("cancelled", i, run.number))
             continue
