@@ -236,6 +236,10 @@ def pct(values: list[float], q: float) -> float:
 
 def main() -> None:
     args = ARGS
+    json_out = None
+    if args.json:  # stdout carries the JSON alone: the Trainer's log lines (this process, the workers) go to stderr
+        json_out = os.fdopen(os.dup(1), "w")
+        os.dup2(2, 1)
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: torch sees no GPU here")
     examples = args.examples or (6_400 if args.device == "cuda" else 320)
@@ -316,8 +320,9 @@ def main() -> None:
         b = case["baseline"].get("examples_per_s", case["baseline"].get("examples_per_s_p50"))
         target = f">= {case['target']:g}x {'met' if case['met'] else 'NOT met'}" if case["target"] else "-"
         say(f"{case['name']:<16}{j:>14.1f}{b:>15.1f}{case['ratio']:>7.2f}x  {target}")
-    if args.json:
-        print(json.dumps(results, default=str))
+    if json_out is not None:
+        json_out.write(json.dumps(results, default=str) + "\n")
+        json_out.flush()
     if args.out:
         args.out.write_text(json.dumps(results, default=str, indent=1) + "\n", encoding="utf-8")
 
