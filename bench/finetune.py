@@ -230,8 +230,12 @@ def japagen_cell(task, cfg: TrainConfig, train: pd.DataFrame, evaluation: pd.Dat
 
 
 def pct(values: list[float], q: float) -> float:
+    """The q-quantile, interpolated between the two nearest values (p50 of two runs is their mean)."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+    at = q * (len(ordered) - 1)
+    low = int(at)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (at - low)
 
 
 def main() -> None:
@@ -244,7 +248,8 @@ def main() -> None:
         raise SystemExit("--device cuda: torch sees no GPU here")
     examples = args.examples or (6_400 if args.device == "cuda" else 320)
     seeds = list(range(args.seeds))
-    say(f"load average before: {os.getloadavg()}")
+    load_before = os.getloadavg()
+    say(f"load average before: {load_before}")
     frame, source = pairs(args.gold, examples + args.eval_examples)
     train, evaluation = frame.iloc[:examples].reset_index(drop=True), frame.iloc[examples:].reset_index(drop=True)
     task = load_registry(None)["jnli"]
@@ -304,7 +309,7 @@ def main() -> None:
     results = {
         "device": args.device, "gpu": gpu, "size": args.size, "examples_per_model": examples,
         "epochs": args.epochs, "tokenizer": kind, "data": source, "japagen_precision": precision,
-        "load_average": os.getloadavg(),
+        "load_average": {"before": load_before, "after": os.getloadavg()},
         "cases": [
             {"name": "one model", "japagen": japagen_one, "baseline": baseline_one,
              "ratio": japagen_one["examples_per_s_p50"] / baseline_one["examples_per_s_p50"], "target": None,
