@@ -318,7 +318,9 @@ class _Pool:
             if worker.is_alive():
                 with contextlib.suppress(Exception):
                     inbox.put(None)
-        deadline = time.monotonic() + 10
+        # Every result is in by now: a worker slow to exit (torch's teardown takes seconds on a loaded
+        # machine) is terminated rather than waited for, so a cancel ends well inside the job's grace.
+        deadline = time.monotonic() + 2
         for worker in self.workers:
             if worker.pid is not None:
                 worker.join(timeout=max(0.1, deadline - time.monotonic()))

@@ -5,7 +5,9 @@ import json
 import multiprocessing
 import os
 import signal
+import time
 from dataclasses import asdict
+from pathlib import Path
 
 import pytest
 
@@ -155,7 +157,6 @@ def test_the_worker_side_imports_no_store(tmp_path):
     """A worker (and the GPU bench) imports side_by_side and finetune only: no DuckDB, MeCab, openai."""
     import subprocess
     import sys
-    from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
 
@@ -167,3 +168,46 @@ def test_the_worker_side_imports_no_store(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           cwd=str(tmp_path), env={**os.environ, "PYTHONPATH": str(root)})  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+def _group(pgid: int) -> list[int]:
+    """The live processes of a process group (a job runs in its own session and group)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def test_cancelling_a_train_job_stops_its_workers(project, tmp_path, tiny_model, monkeypatch):
+    from japagen_core.jobs import JobStore
+    from japagen_core.jobs.progress import Progress
+    from japagen_core.jobs.runner import submit_training
+
+    monkeypatch.setenv("JAPAGEN_PARALLEL_MODELS", "2")  # the job process inherits the environment
+    monkeypatch.setenv("JAPAGEN_THREADS_PER_MODEL", "1")
+    ids = setup_jnli(project, tmp_path)
+    request = TrainRequest("jnli", parse_data(f"dataset:{ids['synthetic']}"), seeds=2,
+                           train=small(tiny_model, epochs=100_000, batch_size=2))  # fmt: skip
+    job = submit_training(project, request)
+    store = JobStore(project.settings.jobs_dir)
+    deadline = time.monotonic() + 300  # two workers import torch: slow on a loaded machine
+    while len(Progress.from_json(store.get(job.id).progress).extras.get("active") or []) < 2:
+        assert time.monotonic() < deadline and store.get(job.id).state in ("queued", "running"), store.get(
+            job.id
+        ).log_tail()
+        time.sleep(0.2)
+    pgid = json.loads((job.dir / "launch.json").read_text())["pid"]
+    assert len(_group(pgid)) >= 3  # the job's process and its two workers
+    store.cancel(job)
+    done = store.get(job.id)
+    assert done.state == "cancelled" and "0 of 2 models finished" in done.result["message"], done.log_tail()
+    deadline = time.monotonic() + 15
+    while _group(pgid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _group(pgid) == []
+    assert list_models(project) == []
