@@ -85,7 +85,13 @@ from transformers import (  # noqa: E402
 from japagen_core.tasks import load_registry  # noqa: E402
 from japagen_core.training.config import TrainConfig  # noqa: E402
 from japagen_core.training.finetune import resolve_precision  # noqa: E402
-from japagen_core.training.side_by_side import ModelRun, choose_slots, train_side_by_side, usable_cores  # noqa: E402
+from japagen_core.training.side_by_side import (  # noqa: E402
+    ModelRun,
+    choose_slots,
+    longest_batch,
+    train_side_by_side,
+    usable_cores,
+)
 
 
 def say(*parts) -> None:
@@ -209,7 +215,7 @@ def japagen_cell(task, cfg: TrainConfig, train: pd.DataFrame, evaluation: pd.Dat
                  workdir: Path) -> dict:  # fmt: skip
     runs = [ModelRun(n, len(seeds), f"bench-s{seed}", seed, None, train, workdir / f".partial-{n}-{seed}")
             for n, seed in enumerate(seeds, start=1)]  # fmt: skip
-    slots = choose_slots(len(runs), cfg, cfg.max_length or task.max_length)
+    slots = choose_slots(len(runs), cfg, longest_batch([train], cfg.max_length or task.max_length))
     done = {}
     started = time.perf_counter()
     finished_at = {}

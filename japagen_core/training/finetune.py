@@ -352,7 +352,7 @@ def run_training_job(project: Project, config: dict[str, Any], *, job_id: str, r
     """Train and evaluate every model of a plan (sizes x seeds), side by side where the machine has room
     (``side_by_side.py``); resume skips the finished ones."""
     from japagen_core.training.plan import TrainPlan, load_frames, training_frame
-    from japagen_core.training.side_by_side import ModelRun, Slots, choose_slots, train_side_by_side
+    from japagen_core.training.side_by_side import ModelRun, Slots, choose_slots, longest_batch, train_side_by_side
 
     plan = TrainPlan.from_dict(config)
     task = project.registry[plan.task]
@@ -376,7 +376,8 @@ def run_training_job(project: Project, config: dict[str, Any], *, job_id: str, r
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # DDP: every process trains the same model at once
         slots = Slots(1, torch.get_num_threads(), _device(), "one model at a time across the DDP processes")
     else:
-        slots = choose_slots(len(todo), cfg, cfg.max_length or task.max_length)
+        tokens = longest_batch([run.train for run in todo], cfg.max_length or task.max_length)
+        slots = choose_slots(len(todo), cfg, tokens)
     if len(todo) > 1:
         log.info("%d models to train: %s", len(todo), slots.reason)
     tracker.side_by_side(slots, len(todo))

@@ -119,8 +119,8 @@ def _positive(environ, name: str) -> int | None:
 
 def per_model_bytes(cfg: TrainConfig, max_length: int) -> int:
     """Memory one model needs to train: fp32 weights, gradients and two AdamW moments (16 bytes a
-    parameter), activations of a full-length batch (per layer s*b*h*(34 + 5*a*s/h) bytes in 16 bits,
-    Korthikanti et al. 2022; doubled for fp32), and 1 GiB for the CUDA context and allocator slack.
+    parameter), activations of a batch of ``max_length`` tokens (per layer s*b*h*(34 + 5*a*s/h) bytes
+    in 16 bits, Korthikanti et al. 2022; doubled for fp32), and 1 GiB for the CUDA context and slack.
     Read from the model's config.json (a folder, or the Hub's cache: never a download); 6 GiB when
     it cannot be read."""
     from transformers import AutoConfig
@@ -137,6 +137,19 @@ def per_model_bytes(cfg: TrainConfig, max_length: int) -> int:
     s, b = max_length, cfg.batch_size
     activations = layers * s * b * h * (34 + 5 * heads * s / h) * 2
     return int(params * 16 + activations + GIB)
+
+
+def longest_batch(frames: list[pd.DataFrame], max_length: int) -> int:
+    """The longest padded batch can be, in tokens: the longest example's characters (a Japanese token
+    is at least one character) plus [CLS] and two [SEP], at most ``max_length``. Batches pad to their own
+    longest example, so this, not the task's 512, bounds the activations of short pairs."""
+    longest = 0
+    for frame in frames:
+        chars = frame["text"].fillna("").str.len()
+        if "text_b" in frame:
+            chars = chars + frame["text_b"].fillna("").str.len()
+        longest = max(longest, int(chars.max()) if len(chars) else 0)
+    return max(8, min(max_length, longest + 3))
 
 
 def _available_memory() -> int | None:

@@ -9,6 +9,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from japagen_core.training.config import TrainConfig, TrainingError
@@ -149,6 +150,10 @@ def test_slots_share_the_cores_and_follow_the_settings(tiny_model, tmp_path):
     BertConfig(vocab_size=32_768).save_pretrained(str(tmp_path / "base"))
     base = side_by_side.per_model_bytes(TrainConfig(model=str(tmp_path / "base")), 128)
     assert 3 * side_by_side.GIB < base < 7 * side_by_side.GIB
+    long_pairs = side_by_side.longest_batch(
+        [pd.DataFrame({"text": ["あ" * 40, None], "text_b": ["い" * 30, "う"]})], 512
+    )
+    assert long_pairs == 73 and side_by_side.longest_batch([pd.DataFrame({"text": ["あ" * 900]})], 512) == 512
     unknown = side_by_side.per_model_bytes(TrainConfig(model=str(tmp_path / "no-such-folder")), 128)
     assert unknown == 6 * side_by_side.GIB  # an unreadable config: the conservative guess
 
