@@ -188,7 +188,7 @@ def test_a_train_job_is_cancelled_within_seconds(project, tmp_path, tiny_model):
     store.cancel(job)
     while store.get(job.id).state == "running":
         time.sleep(0.05)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 5, store.get(job.id).log_tail()
     done = store.get(job.id)
     assert done.state == "cancelled" and "resume" in done.result["message"], done.log_tail()
     assert done.progress["unit"] == "steps" and done.progress["target"] > done.progress["done"] >= 3
