@@ -1,5 +1,9 @@
 """Fine-tuning with the transformers Trainer, one model per seed (and scaling size), then evaluation.
 
+A job's models train side by side in worker processes where the machine has room (side_by_side.py);
+each is ``train_model`` here. This module imports the store (DuckDB) only inside the functions that
+read or write it, so a worker (and bench/finetune.py on a machine without DuckDB) can import it.
+
 This module imports torch and transformers: import it only where training happens (the job process,
 ``evaluate``), never in the app.
 
@@ -373,6 +377,7 @@ def run_training_job(project: Project, config: dict[str, Any], *, job_id: str, r
         partial = folder.with_name(f".partial-{model_id}")
         shutil.rmtree(partial, ignore_errors=True)  # left by an attempt that was killed
         todo.append(ModelRun(number, len(runs), model_id, seed, size, train, partial))
+        log.info("model %d/%d %s: %d examples (size %s, seed %d)", number, len(runs), model_id, len(train), size, seed)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # DDP: every process trains the same model at once
         slots = Slots(1, torch.get_num_threads(), _device(), "one model at a time across the DDP processes")
     else:
@@ -398,7 +403,7 @@ def run_training_job(project: Project, config: dict[str, Any], *, job_id: str, r
         state = train_side_by_side(task, cfg, todo, frames["eval"], slots=slots, on_step=tracker.on_step,
                                    on_done=store, cancelled=cancelled)  # fmt: skip
     finally:
-        for run in todo:  # what a cancel, a failure or a killed worker left unfinished
+        for run in todo if main_process else ():  # what a cancel, a failure or a dead worker left unfinished
             if run.model_id not in finished:
                 shutil.rmtree(run.folder, ignore_errors=True)
     done = [model_id for model_id, _, _ in runs if model_id in finished]
