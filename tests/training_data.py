@@ -19,6 +19,10 @@ from tests.conftest import write_jsonl
 # No test may reach a model hub: transformers (in this process and in job subprocesses) works offline.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+# A tiny model trains in far less time than a worker process takes to import torch (seconds, tens of
+# seconds on a loaded machine): tests train a job's models one after another unless they ask for side
+# by side (tests/training/test_side_by_side.py sets JAPAGEN_PARALLEL_MODELS itself).
+os.environ.setdefault("JAPAGEN_PARALLEL_MODELS", "1")
 
 # pytest puts tests/ on sys.path, where the folder tests/datasets looks like a `datasets` package; the
 # Trainer would take it for Hugging Face datasets (not installed) and fail. A None entry hides it.

@@ -1,5 +1,9 @@
 """Fine-tuning with the transformers Trainer, one model per seed (and scaling size), then evaluation.
 
+A job's models train side by side in worker processes where the machine has room (side_by_side.py);
+each is ``train_model`` here. This module imports the store (DuckDB) only inside the functions that
+read or write it, so a worker (and bench/finetune.py on a machine without DuckDB) can import it.
+
 This module imports torch and transformers: import it only where training happens (the job process,
 ``evaluate``), never in the app.
 
@@ -27,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -41,16 +45,17 @@ from transformers import (
     TrainingArguments,
 )
 
-from japagen_core.project import Project
-from japagen_core.review.snapshots import create_snapshot, get_snapshot, read_snapshot
 from japagen_core.tasks import Task
 from japagen_core.training.callbacks import CancelCallback, ProgressCallback
 from japagen_core.training.config import TrainConfig, TrainingError
 from japagen_core.training.data import labelled, targets
 from japagen_core.training.evaluate import task_metrics
 from japagen_core.training.model_card import model_card
-from japagen_core.training.plan import TrainPlan, load_frames, training_frame
 from japagen_core.training.store import ModelRecord, get_model, model_done, save_evaluation, save_model
+
+if TYPE_CHECKING:  # the store (DuckDB) is imported only where a job reads or writes it: a worker process
+    from japagen_core.project import Project  # training models side by side never opens it (side_by_side.py)
+    from japagen_core.training.plan import TrainPlan
 
 log = logging.getLogger(__name__)
 CARD_FILE = "README.md"  # the Hugging Face model card
@@ -271,6 +276,7 @@ def train_model(task: Task, cfg: TrainConfig, train: pd.DataFrame, evaluation: p
         "device": device,
         "precision": precision,
         "processes": int(args.world_size),
+        "torch_threads": torch.get_num_threads(),  # a CPU sums in another order with another thread count
         "max_length": max_length,
         "label_smoothing": args.label_smoothing_factor,
         "problem_type": model.config.problem_type,
@@ -305,7 +311,11 @@ def models_dir(project: Project) -> Path:
 
 def run_training_job(project: Project, config: dict[str, Any], *, job_id: str, report: Callable,
                      cancelled: Callable[[], bool]) -> dict[str, Any]:  # fmt: skip
-    """Train and evaluate every model of a plan (sizes x seeds); resume skips the finished ones."""
+    """Train and evaluate every model of a plan (sizes x seeds), side by side where the machine has room
+    (``side_by_side.py``); resume skips the finished ones."""
+    from japagen_core.training.plan import TrainPlan, load_frames, training_frame
+    from japagen_core.training.side_by_side import ModelRun, Slots, choose_slots, longest_batch, train_side_by_side
+
     plan = TrainPlan.from_dict(config)
     task = project.registry[plan.task]
     cfg = plan.config
@@ -313,33 +323,52 @@ def run_training_job(project: Project, config: dict[str, Any], *, job_id: str, r
     runs = plan.runs()
     main_process = int(os.environ.get("RANK", "0")) == 0
     tracker = _Tracker(report if main_process else (lambda s: None), task, plan, frames, cfg)
-    finished = []
+    finished: set[str] = set()
+    todo: list[ModelRun] = []
     for number, (model_id, size, seed) in enumerate(runs, start=1):
         folder = models_dir(project) / model_id
         if model_done(project, model_id) or _finished_earlier(project, folder, plan, store=main_process):
-            finished.append(model_id)
+            finished.add(model_id)
             tracker.skip(number)
             continue
         train = training_frame(task, plan, frames, size=size, seed=seed)
-        log.info("model %d/%d %s: %d examples (size %s, seed %d)", number, len(runs), model_id, len(train), size, seed)
         partial = folder.with_name(f".partial-{model_id}")
-        shutil.rmtree(partial, ignore_errors=True)
-        try:
-            trained = train_model(task, cfg, train, frames["eval"], seed=seed, folder=partial,
-                                  on_step=tracker.step_reporter(number, seed, size), cancelled=cancelled)  # fmt: skip
-        except TrainingCancelled:
-            shutil.rmtree(partial, ignore_errors=True)
-            done = f"{len(finished)} of {len(runs)} models finished"
-            return {"state": "cancelled", "message": f"cancelled ({done}); resume to train the rest"}
+        shutil.rmtree(partial, ignore_errors=True)  # left by an attempt that was killed
+        todo.append(ModelRun(number, len(runs), model_id, seed, size, train, partial))
+        log.info("model %d/%d %s: %d examples (size %s, seed %d)", number, len(runs), model_id, len(train), size, seed)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # DDP: every process trains the same model at once
+        slots = Slots(1, torch.get_num_threads(), _device(), "one model at a time across the DDP processes")
+    else:
+        tokens = longest_batch([run.train for run in todo], cfg.max_length or task.max_length)
+        slots = choose_slots(len(todo), cfg, tokens)
+    if len(todo) > 1:
+        log.info("%d models to train: %s", len(todo), slots.reason)
+    tracker.side_by_side(slots, len(todo))
+
+    def store(run: ModelRun, trained: TrainedModel | None) -> None:
         if trained is None:  # a DDP helper process
-            continue
-        record = _record(plan, job_id, model_id, size, seed, train, trained)
-        _finish_folder(partial, folder, record, train, trained)
+            return
+        record = _record(plan, job_id, run.model_id, run.size, run.seed, run.train, trained)
+        _finish_folder(run.folder, models_dir(project) / run.model_id, record, run.train, trained)
         save_model(project, record, trained.predictions)
-        finished.append(model_id)
-        log.info("model %s: %s %.4f", model_id, task.metric, record.score if record.score is not None else float("nan"))
+        finished.add(run.model_id)
+        tracker.finished(run)
+        score = record.score if record.score is not None else float("nan")
+        log.info("model %s: %s %.4f", run.model_id, task.metric, score)
         _free_memory()
-    return {"state": "succeeded", "message": f"{len(finished)} models trained and evaluated", "models": finished,
+
+    try:
+        state = train_side_by_side(task, cfg, todo, frames["eval"], slots=slots, on_step=tracker.on_step,
+                                   on_done=store, cancelled=cancelled)  # fmt: skip
+    finally:
+        for run in todo if main_process else ():  # what a cancel, a failure or a dead worker left unfinished
+            if run.model_id not in finished:
+                shutil.rmtree(run.folder, ignore_errors=True)
+    done = [model_id for model_id, _, _ in runs if model_id in finished]
+    if state == "cancelled":
+        message = f"cancelled ({len(done)} of {len(runs)} models finished); resume to train the rest"
+        return {"state": "cancelled", "message": message}
+    return {"state": "succeeded", "message": f"{len(done)} models trained and evaluated", "models": done,
             "run_id": plan.run_id}  # fmt: skip
 
 
@@ -412,54 +441,104 @@ def _free_memory() -> None:
 
 
 class _Tracker:
-    """Progress over all models of a job: steps done of the steps expected, ETA from the step rate."""
+    """Progress over all models of a job, however many train at once: steps done of the steps expected
+    (finished models count whole), the step rate of this attempt and the ETA from it, one typed
+    ``Progress`` (jobs/progress.py) with the models in training in ``extras``."""
 
     def __init__(self, report, task: Task, plan: TrainPlan, frames, cfg: TrainConfig):
         self.report = report
         self.runs = plan.runs()
         self.expected = [self._expected_steps(task, plan, frames, cfg, size) for _, size, _ in self.runs]
-        self.done_before = 0  # steps of finished models
+        self.steps = [0] * len(self.runs)
+        self.loss: list[float | None] = [None] * len(self.runs)
+        self.done_models = 0
+        self.active: dict[int, Any] = {}  # run number -> ModelRun, while it trains
+        self.workers, self.threads = 1, None
         self.started: float | None = None
         self.steps_this_process = 0
         self.last_write = 0.0
 
     @staticmethod
     def _expected_steps(task, plan, frames, cfg: TrainConfig, size) -> int:
+        from japagen_core.training.plan import training_frame
+        from japagen_core.training.side_by_side import expected_steps
+
         if cfg.max_steps > 0:
             return cfg.max_steps
         n = len(training_frame(task, plan, frames, size=size, seed=plan.seeds[0]))
-        world = int(os.environ.get("WORLD_SIZE", "1"))
-        return math.ceil(math.ceil(n / (cfg.batch_size * world)) * cfg.epochs)
+        return expected_steps(cfg, n, world=int(os.environ.get("WORLD_SIZE", "1")))
 
     def skip(self, number: int) -> None:
-        self.done_before += self.expected[number - 1]
+        self.steps[number - 1] = self.expected[number - 1]
+        self.done_models += 1
 
-    def step_reporter(self, number: int, seed: int, size: int | None):
-        def on_step(step: int, total: int, loss: float | None) -> None:
-            now = time.monotonic()
-            if self.started is None:
-                self.started = now
-            self.steps_this_process += 1
-            self.expected[number - 1] = total
-            if step < total and now - self.last_write < 0.5:
-                return
-            self.last_write = now
-            done = self.done_before + step
-            target = sum(self.expected)
-            rate = self.steps_this_process / max(now - self.started, 1e-6)
-            eta = int((target - done) / rate) if rate > 0 and self.steps_this_process > 1 else None
-            what = f"model {number}/{len(self.runs)} (seed {seed}{f', {size:,}/class' if size else ''})"
+    def side_by_side(self, slots, models: int) -> None:
+        self.workers, self.threads = min(slots.workers, max(models, 1)), slots.threads
+
+    def finished(self, run) -> None:
+        self.steps[run.number - 1] = self.expected[run.number - 1]
+        self.done_models += 1
+        self.active.pop(run.number, None)
+        self._write(run, force=True)
+
+    def on_step(self, run, step: int, total: int, loss: float | None) -> None:
+        now = time.monotonic()
+        if self.started is None:
+            self.started = now
+        index = run.number - 1
+        self.steps_this_process += max(0, step - self.steps[index])
+        self.steps[index], self.expected[index] = step, total
+        if loss is not None:
+            self.loss[index] = loss
+        self.active[run.number] = run
+        self._write(run, force=step >= total)
+
+    def _write(self, run, *, force: bool) -> None:
+        from japagen_core.jobs.progress import Progress
+
+        now = time.monotonic()
+        if not force and now - self.last_write < 0.5:
+            return
+        self.last_write = now
+        done, target = sum(self.steps), sum(self.expected)
+        elapsed = max(now - (self.started or now), 1e-6)
+        rate = self.steps_this_process / elapsed if self.started is not None else None
+        eta = int((target - done) / rate) if rate and self.steps_this_process > 1 else None
+        index = run.number - 1
+        loss = self.loss[index]
+        active = [
+            {"run": r.number, "seed": r.seed, "size": r.size, "step": self.steps[r.number - 1],
+             "steps": self.expected[r.number - 1], "loss": self.loss[r.number - 1]}
+            for r in sorted(self.active.values(), key=lambda r: r.number)
+        ]  # fmt: skip
+        progress = Progress(
+            state="running",
+            done=done,
+            target=target,
+            unit="steps",
+            rate_per_s=round(rate, 2) if rate is not None else None,
+            eta_s=eta,
+            message=self._message(run, active),
+            extras={
+                "run": run.number, "runs": len(self.runs), "seed": run.seed, "size": run.size,
+                "step": self.steps[index], "steps": self.expected[index], "loss": loss,
+                "models_done": self.done_models, "side_by_side": self.workers, "threads_per_model": self.threads,
+                "active": active,
+            },
+        )  # fmt: skip
+        # "ok": the name readers not yet reading Progress (pages/jobs.py, the CLI's --wait) know done by
+        self.report({**progress.to_json(), "ok": done})
+
+    def _message(self, run, active: list[dict]) -> str:
+        if len(active) <= 1:
+            index = run.number - 1
+            size = f", {run.size:,}/class" if run.size else ""
+            loss = self.loss[index]
             loss_text = f", loss {loss:.4f}" if loss is not None else ""
-            self.report({
-                "state": "running", "unit": "steps", "ok": done, "target": target, "run": number,
-                "runs": len(self.runs), "seed": seed, "size": size, "step": step, "steps": total, "loss": loss,
-                "rate_per_s": round(rate, 2), "eta_s": eta,
-                "message": f"{what}: step {step}/{total}{loss_text}",
-            })  # fmt: skip
-            if step >= total:
-                self.done_before += total
-
-        return on_step
+            what = f"model {run.number}/{len(self.runs)} (seed {run.seed}{size})"
+            return f"{what}: step {self.steps[index]}/{self.expected[index]}{loss_text}"
+        each = ", ".join(f"model {a['run']} (seed {a['seed']}) step {a['step']}/{a['steps']}" for a in active)
+        return f"{self.done_models} of {len(self.runs)} models done; {len(active)} side by side: {each}"
 
 
 # --- evaluating a stored model on another split -----------------------------------------------
@@ -487,6 +566,8 @@ def evaluate_stored(project: Project, model_id: str, dataset_id: str, *, fresh: 
     The split is read through a snapshot: the one the model was evaluated on when it is the same split
     (so the numbers are comparable with training time), else — or with ``fresh`` — a new one.
     """
+    from japagen_core.review.snapshots import create_snapshot, get_snapshot, read_snapshot
+
     model = get_model(project, model_id)
     if not fresh and model["eval_dataset_id"] == dataset_id and model["eval_snapshot_id"] is not None:
         snapshot_id = int(model["eval_snapshot_id"])

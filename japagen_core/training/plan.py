@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from japagen_core.jobs.progress import Progress
 from japagen_core.project import Project
 from japagen_core.review.snapshots import create_snapshot, get_snapshot, read_snapshot
 from japagen_core.storage import repository as repo
@@ -282,5 +283,6 @@ def training_frame(task: Task, plan: TrainPlan, frames: dict[str, pd.DataFrame],
 
 def train_progress_line(p: dict[str, Any]) -> str:
     """One line of a train job's progress, for the CLI and the Jobs page."""
-    eta = f", ETA {p['eta_s']} s" if p.get("eta_s") is not None else ""
-    return f"{p.get('message', '')} ({p.get('ok', 0):,}/{p.get('target', 0):,} steps in all{eta})"
+    progress = Progress.from_json(p)  # also reads a job's progress written before Progress ("ok")
+    eta = f", ETA {progress.eta_s} s" if progress.eta_s is not None else ""
+    return f"{progress.message} ({progress.done:,}/{progress.target:,} steps in all{eta})"

@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from japagen_core.project import Project
 from japagen_core.training.config import TrainingError
+
+if TYPE_CHECKING:  # a training worker imports this module (model_card) and never opens the store
+    from japagen_core.project import Project
 
 PREDICTION_COLUMNS = ["row_idx", "predicted", "score", "probabilities", "raw"]
 

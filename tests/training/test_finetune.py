@@ -43,8 +43,9 @@ def test_classification_end_to_end(project, tmp_path, tiny_model):
     assert (plan.method, plan.setting, plan.eval_dataset) == ("japagen", "zero-shot", ids["valid"])
     assert plan.data_spec == f"snapshot:{plan.synthetic_snapshot}"
     last = reports[-1]
-    assert last["unit"] == "steps" and last["ok"] == last["target"] == 2 * 8  # 60 examples / 8 = 8 steps a model
-    assert last["loss"] is not None and "model 2/2 (seed 1)" in last["message"]
+    assert last["unit"] == "steps" and last["done"] == last["target"] == 2 * 8  # 60 examples / 8 = 8 steps a model
+    assert last["extras"]["loss"] is not None and last["extras"]["models_done"] == 2
+    assert "model 2/2 (seed 1)" in last["message"]  # one after another (tests/training_data.py)
 
     gold = read_snapshot(project, plan.eval_snapshot)
     models = list_models(project)
@@ -151,7 +152,8 @@ def test_weights_that_cannot_be_loaded_fail_with_one_clear_message(project, tmp_
     assert list_models(project) == [] and time.monotonic() - started < 10
 
 
-def test_cancel_stops_at_the_next_step_and_resume_trains_the_rest(project, tmp_path, tiny_model):
+def test_cancel_stops_at_the_next_step_and_resume_trains_the_rest(project, tmp_path, tiny_model, monkeypatch):
+    monkeypatch.setenv("JAPAGEN_PARALLEL_MODELS", "1")  # one after another in this process: steps counted here
     ids = setup_jnli(project, tmp_path)
     request = TrainRequest("jnli", parse_data(f"dataset:{ids['synthetic']}"), seeds=2, train=small(tiny_model))
     plan = plan_training(project, request)
@@ -186,7 +188,7 @@ def test_a_train_job_is_cancelled_within_seconds(project, tmp_path, tiny_model):
     store.cancel(job)
     while store.get(job.id).state == "running":
         time.sleep(0.05)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 5, store.get(job.id).log_tail()
     done = store.get(job.id)
     assert done.state == "cancelled" and "resume" in done.result["message"], done.log_tail()
     progress = Progress.from_json(done.progress)
