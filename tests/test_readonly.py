@@ -13,7 +13,7 @@ from japagen_core.analysis import AnalysisConfig, latest_results
 from japagen_core.cli import main as cli_main
 from japagen_core.datasets.importers import import_gold
 from japagen_core.demo import load_demo, remove_demo
-from japagen_core.jobs.runner import submit_analysis
+from japagen_core.jobs.kinds import submit
 from japagen_core.jobs.store import JobStore
 from japagen_core.project import Project
 from japagen_core.readonly import ReadOnlyError, flag_from_env
@@ -103,7 +103,7 @@ def test_every_write_is_refused_and_the_store_is_unchanged(read_only, demo_store
         "review event": lambda: ev.apply(project, task, [(run, 1)], Action("flag", "off_task"), reviewer="b"),
         "undo": lambda: ev.undo_last(project, [run], reviewer="a"),
         "snapshot": lambda: snap.create_snapshot(project, run),
-        "job submit": lambda: submit_analysis(project, AnalysisConfig(reference=gold, datasets=[run])),
+        "job submit": lambda: submit(project, "analysis", AnalysisConfig(reference=gold, datasets=[run])),
         "job create": lambda: JobStore(project.settings.jobs_dir).create("analysis", {}),
         "job start": lambda: project.jobs.start(job),
         "job cancel": lambda: project.jobs.cancel(job),

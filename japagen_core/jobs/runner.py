@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import traceback
-import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 from japagen_core import readonly
 from japagen_core.errors import JapagenError
 from japagen_core.jobs import kinds, resources
-from japagen_core.jobs.kinds import JobContext, NotResumable, submit
+from japagen_core.jobs.kinds import JobContext, NotResumable
 from japagen_core.jobs.progress import Progress
 from japagen_core.jobs.store import (
     FINAL_STATES,
@@ -35,16 +34,6 @@ from japagen_core.project import Project
 from japagen_core.settings import Settings
 
 log = logging.getLogger("japagen_core.job")
-
-
-def _deprecated(old: str, kind: str) -> None:
-    warnings.warn(f"{old}(project, x) is submit(project, {kind!r}, x) now", DeprecationWarning, stacklevel=3)
-
-
-def submit_run(project: Project, cfg) -> Job:
-    """Deprecated: ``submit(project, cfg.mode, cfg)``."""
-    _deprecated("submit_run", cfg.mode)
-    return submit(project, cfg.mode, cfg)
 
 
 def _settings_for(job_dir: Path) -> Settings:
@@ -236,24 +225,6 @@ class _Cancelled(Exception):
 
 def _raise_cancel(signum, frame) -> None:
     raise _Cancelled()
-
-
-def submit_analysis(project: Project, cfg) -> Job:
-    """Deprecated: ``submit(project, "analysis", cfg)``."""
-    _deprecated("submit_analysis", "analysis")
-    return submit(project, "analysis", cfg)
-
-
-def submit_training(project: Project, request, *, start: bool = True) -> Job:
-    """Deprecated: ``submit(project, "train", request, start=start)``."""
-    _deprecated("submit_training", "train")
-    return submit(project, "train", request, start=start)
-
-
-def submit_prompting(project: Project, request) -> Job:
-    """Deprecated: ``submit(project, "prompting", request)``."""
-    _deprecated("submit_prompting", "prompting")
-    return submit(project, "prompting", request)
 
 
 def _run_helper(job: Job) -> int:

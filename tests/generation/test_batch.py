@@ -17,7 +17,7 @@ from japagen_core.generation.batch import BATCH_DIR, STATE_FILE, BatchRunner, Ba
 from japagen_core.generation.llm import LLMConfig, cost_usd
 from japagen_core.generation.run import RunConfig, ingest
 from japagen_core.jobs import JobStore
-from japagen_core.jobs.runner import submit_run
+from japagen_core.jobs.kinds import submit
 from tests.conftest import wait_for_job
 from tests.openai_server import FakeOpenAI, ServerConfig
 
@@ -182,7 +182,8 @@ def test_sigkill_while_a_batch_runs_then_resume_loses_and_repeats_nothing(projec
     """A real job process, killed while its batch is in progress, resumes by the stored batch id."""
     server.config.batch_delay = 1.5
     store = JobStore(project.settings.jobs_dir)
-    job = submit_run(project, _cfg(server, "jnli", 100, "jnli-kill"))
+    cfg = _cfg(server, "jnli", 100, "jnli-kill")
+    job = submit(project, cfg.mode, cfg)
     state_path = job.dir / BATCH_DIR / STATE_FILE
 
     running = wait_for_job(store, job.id, lambda j: "in_progress" in j.progress.get("message", ""), timeout=20)

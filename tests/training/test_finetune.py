@@ -11,8 +11,8 @@ from scipy import stats
 from sklearn import metrics as skm
 
 from japagen_core.jobs import JobStore
+from japagen_core.jobs.kinds import submit
 from japagen_core.jobs.progress import Progress
-from japagen_core.jobs.runner import submit_training
 from japagen_core.review.snapshots import read_snapshot
 from japagen_core.training.config import TrainConfig, TrainingError
 from japagen_core.training.data import parse_data
@@ -176,7 +176,7 @@ def test_a_train_job_is_cancelled_within_seconds(project, tmp_path, tiny_model):
     ids = setup_jnli(project, tmp_path)
     request = TrainRequest("jnli", parse_data(f"dataset:{ids['synthetic']}"), seeds=1,
                            train=small(tiny_model, epochs=100_000, batch_size=2))  # fmt: skip
-    job = submit_training(project, request)
+    job = submit(project, "train", request)
     store = JobStore(project.settings.jobs_dir)
     deadline = time.monotonic() + 60
     while Progress.from_json(store.get(job.id).progress).get("step", 0) < 3:  # it trains

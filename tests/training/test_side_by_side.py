@@ -190,15 +190,15 @@ def _group(pgid: int) -> list[int]:
 
 def test_cancelling_a_train_job_stops_its_workers(project, tmp_path, tiny_model, monkeypatch):
     from japagen_core.jobs import JobStore
+    from japagen_core.jobs.kinds import submit
     from japagen_core.jobs.progress import Progress
-    from japagen_core.jobs.runner import submit_training
 
     monkeypatch.setenv("JAPAGEN_PARALLEL_MODELS", "2")  # the job process inherits the environment
     monkeypatch.setenv("JAPAGEN_THREADS_PER_MODEL", "1")
     ids = setup_jnli(project, tmp_path)
     request = TrainRequest("jnli", parse_data(f"dataset:{ids['synthetic']}"), seeds=2,
                            train=small(tiny_model, epochs=100_000, batch_size=2))  # fmt: skip
-    job = submit_training(project, request)
+    job = submit(project, "train", request)
     store = JobStore(project.settings.jobs_dir)
     deadline = time.monotonic() + 300  # two workers import torch: slow on a loaded machine
     while len(Progress.from_json(store.get(job.id).progress).extras.get("active") or []) < 2:
