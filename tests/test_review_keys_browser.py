@@ -182,3 +182,35 @@ def test_actions_not_saved_yet_survive_a_reload(jnli_review, project, server: st
         browser.close()
     log = [e for e in ev.all_events(project, run) if e.reviewer == "aiko"]
     assert [e.new_value for e in log] == ["entailment", "contradiction", "mislabeled", "neutral", "entailment"]
+
+
+@pytest.mark.browser
+def test_a_whole_jnli_queue_is_labelled_by_keyboard_in_well_under_two_minutes(jnli_review, project, server: str):  # noqa: F811
+    """The issue's annotator check: label every example of the queue (48 JNLI pairs here) by keyboard at a
+    person's pace (a key every 250 ms, reading included it would be slower), and every label is saved."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    import time
+
+    from playwright.sync_api import expect, sync_playwright
+
+    _, run = jnli_review
+    keys = ["1", "2", "3"] * 16  # one label per example: each press moves to the next
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        _open(page, server)
+        started = time.monotonic()
+        for key in keys:
+            page.keyboard.press(key)
+            page.wait_for_timeout(250)
+        expect(page.get_by_test_id("rv-pending")).to_have_text("all saved", timeout=60_000)
+        took = time.monotonic() - started
+        expect(page.get_by_test_id("rv-progress")).to_have_text("48 of 48 reviewed")
+        browser.close()
+    print(f"\n48 examples labelled by keyboard and saved in {took:.1f} s")
+    assert took < 120
+    log = [e for e in ev.all_events(project, run) if e.reviewer == "aiko"]
+    names = {"1": "entailment", "2": "contradiction", "3": "neutral"}
+    assert [e.new_value for e in log] == [names[k] for k in keys]
+    assert len({(e.dataset_id, e.row_idx) for e in log}) == 48
