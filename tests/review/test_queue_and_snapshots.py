@@ -15,6 +15,7 @@ from japagen_core.review import queue as q
 from japagen_core.review import snapshots as snap
 from japagen_core.review.events import Action
 from japagen_core.review.issues import class_label_issues, score_label_issues
+from japagen_core.storage import textindex
 from tests.conftest import write_jsonl
 from tests.review_data import make_run
 
@@ -293,3 +294,107 @@ def test_a_snapshot_killed_between_rename_and_record_is_recovered_by_the_next(pr
     assert second.id == 2 and second.path == left and second.sha256 == sha
     assert snap.read_snapshot(project, 2)["dataset_id"].eq(gold).all()
     assert not [p for p in (home / "snapshots").iterdir() if p.name.startswith(".incoming-")]
+
+
+def _scored_runs(project, rng) -> list[str]:
+    """Two JNLI runs of random sentences; the first with stored predictions (ties and missing scores
+    included), some rows of both flagged or relabeled."""
+    import numpy as np
+
+    words = ["犬", "猫", "公園", "男性が", "いる", "走って", "駅で", "寝ています"]
+
+    def sentence() -> str:
+        return "".join(rng.choice(words) for _ in range(rng.randint(1, 4)))
+
+    labels = ["entailment", "contradiction", "neutral"]
+    runs = [
+        make_run(project, [(sentence(), sentence(), rng.choice(labels)) for _ in range(400)], run_id=name)
+        for name in ("jnli-run-a", "jnli-run-b")
+    ]
+    quality = np.array([rng.choice([0.1, 0.5, 0.9, rng.random(), None]) for _ in range(400)], dtype=object)
+    with project.db.transaction() as con:
+        con.execute(
+            "INSERT INTO analysis_results (id, kind, dataset_id, signature, result) "
+            "VALUES ('correctness-test', 'correctness', ?, 'test', '{}')",
+            [runs[0]],
+        )
+        con.register(
+            "p",
+            pd.DataFrame(
+                {
+                    "analysis_id": "correctness-test",
+                    "dataset_id": runs[0],
+                    "row_idx": np.arange(400, dtype=np.int32),
+                    "predicted": [rng.choice(labels) for _ in range(400)],
+                    "score": None,
+                    "probabilities": None,
+                    "confidence": 0.5,
+                    "label_quality": quality,
+                    "is_issue": [rng.random() < 0.2 for _ in range(400)],
+                }
+            ),
+        )
+        con.execute("INSERT INTO example_predictions BY NAME SELECT * FROM p")
+    task = project.registry["jnli"]
+    for run in runs:
+        ev.apply(project, task, [(run, r) for r in range(0, 400, 7)], Action("flag", ev.FLAGS[0]), reviewer="t")
+        ev.apply(project, task, [(run, r) for r in range(3, 400, 11)], Action("relabel", "neutral"), reviewer="t")
+    return runs
+
+
+def test_text_pages_equal_a_scan_whichever_way_they_are_found(project, monkeypatch):
+    """A text query is verified only among the rows the other conditions leave, counted from the index,
+    and paged by reading the queue in order a probe at a time (doubling, then falling back to the
+    semi-join): every count, page and text equals a plain scan of the queue index (``contains``) with
+    the same conditions, over both orders, two datasets, offsets and the other filters; and the pages
+    are the same whichever way they are found, texts from memory or from the store."""
+    import random
+    from dataclasses import replace
+
+    rng = random.Random(5)
+    runs = _scored_runs(project, rng)
+    filters = []
+    for text, datasets in (("犬", runs), ("寝ています", [runs[0]]), ("駅で寝", runs)):
+        for other in ({}, {"state": "flagged"}, {"min_suspicion": 0.5, "assigned": ["neutral"]},
+                      {"issues_only": True, "order": "row"}, {"state": "unreviewed", "predicted": ["neutral"]}):  # fmt: skip
+            filters.append(q.QueueFilter(datasets, text=text, **other))
+
+    def scan(f, offset):
+        where, params = q._where(replace(f, text=None))
+        where += " AND (contains(r.text, ?) OR contains(coalesce(r.text_b, ''), ?))"
+        order = (
+            "r.suspicion DESC NULLS LAST, r.dataset_id, r.row_idx"
+            if f.order == "suspicion"
+            else "r.dataset_id, r.row_idx"
+        )
+        with project.db.transaction() as con:
+            total = con.execute(f"SELECT count(*) FROM review_index r WHERE {where}", [*params, f.text, f.text])
+            total = total.fetchall()[0][0]
+            rows = con.execute(
+                f"SELECT dataset_id, row_idx, text, text_b FROM review_index r WHERE {where} ORDER BY {order} LIMIT 7 OFFSET ?",
+                [*params, f.text, f.text, offset],
+            ).fetchall()
+        return total, [(d, int(r), a, b) for d, r, a, b in rows]
+
+    def pages(f):
+        return [
+            (p.total, p.rows.to_dict("records")) for p in (q.queue_page(project, f, offset=o, limit=7) for o in (0, 60))
+        ]
+
+    with monkeypatch.context() as m:  # DuckDB's semi-join, and the texts read from the store
+        m.setattr(q, "PROBE_LIMIT", 0)
+        m.setattr(textindex.TextIndex, "texts", lambda self, rows: None)
+        want = {f: pages(f) for f in filters}
+    assert any(total > 60 for results in want.values() for total, _ in results)
+    for f, results in want.items():
+        for offset, (total, rows) in zip((0, 60), results, strict=True):
+            expected_total, expected = scan(f, min(offset, max(0, total - 1)))
+            got = [(r["dataset_id"], int(r["row_idx"]), r["text"], r["text_b"]) for r in rows]
+            assert (total, got) == (expected_total, expected), (f, offset)
+    for probe_limit in (16, 65_536):  # the fallback after doubling past the limit, and the probe itself
+        monkeypatch.setattr(q, "PROBE_LIMIT", probe_limit)
+        for f in filters:
+            got = pages(f)
+            assert [t for t, _ in got] == [t for t, _ in want[f]], f
+            for (_, rows), (_, expected) in zip(got, want[f], strict=True):
+                assert pd.DataFrame(rows).equals(pd.DataFrame(expected)), f
