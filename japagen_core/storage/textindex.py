@@ -47,6 +47,14 @@ _pool: tuple[ThreadPoolExecutor, int] | None = None
 _pool_lock = threading.Lock()
 
 
+def _forget_pool() -> None:  # a forked child has none of its parent's threads (nor their lock)
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _search_pool() -> tuple[ThreadPoolExecutor, int]:
     """The process's search pool and its number of threads (one per core, at most 4)."""
     global _pool

@@ -110,3 +110,35 @@ def test_label_counts_are_kept_per_dataset_version(tmp_path: Path):
         repo.delete_dataset(con, "d")
         repo.insert_dataset(con, info, frame.assign(label="neutral"))
     assert project.datasets()[0]["counts"] == {"neutral": 30}
+
+
+def test_search_within_rows_and_texts_by_row_id():
+    """``within`` restricts a search to some row ids (any order; ids the index lacks are ignored), over
+    several blocks searched side by side, with row ids that are not positions; ``texts`` returns a
+    page's texts by row id, or None for an id the index lacks."""
+    import numpy as np
+    import pyarrow as pa
+
+    from japagen_core.storage import textindex
+
+    n = textindex.BLOCK + 5000
+    ids = np.arange(n, dtype=np.int64) * 3 + 7  # not 0..n-1
+    text = ["猫が公園で寝ています" if i % 5 == 0 else "犬が駅で走っています" for i in range(n)]
+    table = pa.table(
+        {
+            "row_idx": ids,
+            "label_key": ["a"] * n,
+            "text": text,
+            "text_b": pa.nulls(n, pa.string()),
+            "text_lower": pa.nulls(n, pa.string()),
+            "text_b_lower": pa.nulls(n, pa.string()),
+        }
+    )
+    index = textindex.TextIndex([table])
+    every = index.search("公園で寝て")
+    assert list(every) == [ids[i] for i in range(n) if i % 5 == 0]
+    within = np.concatenate([ids[::2][::-1], [1, 2, 10**9]])  # reversed, plus ids not in the index
+    assert list(index.search("公園で寝て", within=within)) == [ids[i] for i in range(n) if i % 10 == 0]
+    assert list(index.search("公園で寝て", within=np.zeros(0, np.int64))) == []
+    assert index.texts(np.array([ids[5], ids[1]])) == (["猫が公園で寝ています", "犬が駅で走っています"], [None, None])
+    assert index.texts(np.array([ids[5], 8])) is None
