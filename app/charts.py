@@ -15,7 +15,7 @@ import streamlit as st
 
 from app.i18n import t
 from japagen_core.report import chart_png, chart_svg
-from japagen_core.report.charts import confusion_chart, label_counts_chart, overlap_chart
+from japagen_core.report.charts import confusion_chart, label_counts_chart, overlap_chart, scaling_chart
 
 
 def chart_titles() -> dict[str, str]:
@@ -26,6 +26,10 @@ def chart_titles() -> dict[str, str]:
         "share of its tokens": t("share of its tokens"), "Examples per label": t("Examples per label"),
         "Token overlap with gold (Figure 2)": t("Token overlap with gold (Figure 2)"),
         "assigned": t("assigned"), "predicted": t("predicted"), "Confusion matrix": t("Confusion matrix"),
+        "synthetic examples per class": t("synthetic examples per class"), "setting": t("setting"),
+        "score (x 100)": t("score (x 100)"), "task": t("task"), "examples per class": t("examples per class"),
+        "mean": t("mean"), "std": t("std"), "seeds": t("seeds"),
+        "Data scaling (Figure 3)": t("Data scaling (Figure 3)"),
     }  # fmt: skip
 
 
@@ -39,9 +43,17 @@ def overlap_figure(parts: pd.DataFrame) -> alt.Chart:
     return overlap_chart(parts, titles=chart_titles())
 
 
-def confusion_figure(matrix: Iterable[Iterable[int]], labels: Iterable[str]) -> alt.LayerChart:
-    """A confusion matrix that reads at its own size (labels as shown, in the UI language)."""
-    return confusion_chart(matrix, labels, titles=chart_titles())
+def confusion_figure(
+    matrix: Iterable[Iterable[int]], labels: Iterable[str], *, select: str | None = None
+) -> alt.LayerChart:
+    """A confusion matrix that reads at its own size (labels as shown, in the UI language); ``select``
+    names its one-cell click selection."""
+    return confusion_chart(matrix, labels, titles=chart_titles(), select=select)
+
+
+def scaling_figure(points: pd.DataFrame, task_titles: Mapping[str, str]) -> alt.FacetChart:
+    """Figure 3 (``points`` from ``training.results.scaling_points``), in the UI language."""
+    return scaling_chart(points, task_titles, titles=chart_titles())
 
 
 def chart_with_downloads(

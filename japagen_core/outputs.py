@@ -41,13 +41,7 @@ def check_output_path(settings: Settings, path: Path | str, *, force: bool = Fal
     """
     given = Path(path).expanduser()
     target = given.resolve()
-    home = settings.home.resolve()
-    if target == home or home in target.parents:
-        shown = f"{given} (resolved: {target})" if given.absolute() != target else str(given)
-        raise OutputPathError(
-            f"refused to write {shown}: it is inside the japagen data directory {home} (JAPAGEN_HOME), "
-            "where it could overwrite the store; choose a path outside it"
-        )
+    _refuse_inside_home(settings, given, target)
     if target.is_dir():
         raise OutputPathError(f"refused to write {given}: it is a folder; name a file in it")
     if target.exists() and not force:
@@ -55,12 +49,22 @@ def check_output_path(settings: Settings, path: Path | str, *, force: bool = Fal
     return target
 
 
+def _refuse_inside_home(settings: Settings, given: Path, target: Path) -> None:
+    home = settings.home.resolve()
+    if target == home or home in target.parents:
+        shown = f"{given} (resolved: {target})" if given.absolute() != target else str(given)
+        raise OutputPathError(
+            f"refused to write {shown}: it is inside the japagen data directory {home} (JAPAGEN_HOME), "
+            "where it could overwrite the store; choose a path outside it"
+        )
+
+
 def check_output_folder(settings: Settings, path: Path | str, *, force: bool = False) -> Path:
     """The resolved folder to write an export's files into, or ``OutputPathError``: inside
     ``settings.home``, a file, or a folder that is not empty unless ``force``."""
     given = Path(path).expanduser()
     target = given.resolve()
-    check_output_path(settings, target / "_", force=True)  # the data-directory rule, for what goes inside
+    _refuse_inside_home(settings, given, target)
     if target.exists() and not target.is_dir():
         raise OutputPathError(f"refused to write {given}: it is a file; name a folder")
     if target.is_dir() and any(target.iterdir()) and not force:

@@ -3,12 +3,12 @@ want the results rather than the workings. The default page once there is data."
 
 import streamlit as st
 
-from app.charts import chart_with_downloads, label_counts_figure, overlap_figure
+from app.charts import chart_with_downloads, label_counts_figure, overlap_figure, scaling_figure
 from app.components import datasets_or_stop, plain
 from app.i18n import t, task_title
 from app.resources import get_project
 from japagen_core.report import gather, render_html
-from japagen_core.report.charts import overlap_parts, scaling_chart
+from japagen_core.report.charts import overlap_parts
 from japagen_core.training.results import table1_frame
 
 project = get_project()
@@ -106,7 +106,7 @@ else:
     st.page_link("../pages/results.py", label=t("All results and exports"), icon=":material/leaderboard:")
 if not data.scaling.empty:
     titles = {r.task.name: r.task.title for r in data.tasks}
-    chart_with_downloads(scaling_chart(data.scaling, titles), "scaling", key="ov_scaling")
+    chart_with_downloads(scaling_figure(data.scaling, titles), "scaling", key="ov_scaling")
 
 st.subheader(t("Jobs running now"))
 if data.jobs.active:

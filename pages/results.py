@@ -1,15 +1,14 @@
 """Results: the paper's Table 1 over your runs, the Figure 3 scaling chart, each cell's runs, exports."""
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app.charts import chart_with_downloads, scaling_figure
 from app.components import plain
 from app.i18n import t, task_title
 from app.resources import get_project
 from japagen_core.errors import JapagenError
 from japagen_core.jobs import JobStore
-from japagen_core.report.charts import category_scale, count_axis
 from japagen_core.training.results import EXPORTS, build_table1, scaling_points, table1_frame
 from japagen_core.training.store import list_models
 
@@ -68,28 +67,8 @@ for column, (name, (render, suffix, mime)) in zip(buttons, EXPORTS.items(), stri
 points = scaling_points(models, project.registry)
 if not points.empty:
     st.subheader(t("Data scaling (Figure 3)"))
-    points = points.assign(
-        task=[task_title(project.registry[name]) if name in project.registry else name for name in points["task"]],
-        low=points["mean"] - points["std"].fillna(0),
-        high=points["mean"] + points["std"].fillna(0),
-    )
-    x = alt.X("per_class:Q", scale=alt.Scale(type="log"), title=t("synthetic examples per class"), axis=count_axis())
-    settings = category_scale(sorted(points["setting"].dropna().unique()))  # the report's colours
-    base = alt.Chart(points).encode(x=x, color=alt.Color("setting:N", title=t("setting"), scale=settings))
-    lines = base.mark_line(point=True).encode(
-        y=alt.Y("mean:Q", title=t("score (x 100)")),
-        tooltip=[
-            alt.Tooltip("task:N", title=t("task")),
-            alt.Tooltip("setting:N", title=t("setting")),
-            alt.Tooltip("per_class:Q", title=t("examples per class")),
-            alt.Tooltip("mean:Q", title=t("mean"), format=".2f"),
-            alt.Tooltip("std:Q", title=t("std"), format=".2f"),
-            alt.Tooltip("seeds:Q", title=t("seeds")),
-        ],
-    )
-    bands = base.mark_errorbar().encode(y=alt.Y("low:Q", title=t("score (x 100)")), y2="high:Q")
-    chart = alt.layer(lines, bands).facet(column=alt.Column("task:N", title=None)).resolve_scale(y="independent")
-    st.altair_chart(chart)
+    titles = {name: task_title(project.registry[name]) for name in points["task"] if name in project.registry}
+    chart_with_downloads(scaling_figure(points, titles), "scaling", key="res_scaling")
     st.caption(t("Mean over seeds with ± one standard deviation, per task and generation setting."))
 
 own = [(i, t) for i, row in enumerate(table.rows) if not row.paper for t in table.tasks if row.cells[t].models]

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from app.charts import confusion_figure
 from app.components import dataset_names, datasets_or_stop, label_text, show_error
 from app.i18n import N_, shown_as, t, task_title, text_names
 from app.resources import get_project
@@ -127,13 +128,11 @@ def choose_cell(assigned: str, predicted: str) -> None:
     st.session_state["rv_pos"] = 0
 
 
-def on_matrix_select(matrix: pd.DataFrame, key: str, names: dict[str, str]) -> None:
-    """A click on a cell of the shown matrix (labels as shown; ``names`` maps them back)."""
-    cells = st.session_state[key]["selection"]["cells"]
-    if cells:
-        row, column = cells[0]
-        if column in names and 0 <= row < len(matrix):
-            choose_cell(names[matrix.index[row]], names[column])
+def on_matrix_click(key: str, names: dict[str, str]) -> None:
+    """A click on a cell of the confusion chart (labels as shown; ``names`` maps them back)."""
+    picked = (st.session_state[key].get("selection") or {}).get("cell") or []
+    if picked and picked[0].get("assigned") in names and picked[0].get("predicted") in names:
+        choose_cell(names[picked[0]["assigned"]], names[picked[0]["predicted"]])
 
 
 if mode == "Drill-down":
@@ -159,12 +158,9 @@ if mode == "Drill-down":
     matrix = matrix.reindex(index=order, columns=order, fill_value=0).astype(int)
     key = f"rv_matrix_{task_name}_{'|'.join(chosen)}"
     matrix_names = {label_text(task, n): n for n in order}
-    shown = matrix.rename(index=lambda n: label_text(task, n), columns=lambda n: label_text(task, n))
-    st.dataframe(
-        shown.rename_axis(t("assigned ↓ / predicted →")),
-        on_select=lambda: on_matrix_select(shown, key, matrix_names),
-        selection_mode="single-cell",
-        key=key,
+    chart = confusion_figure(matrix.to_numpy().tolist(), list(matrix_names), select="cell")
+    st.altair_chart(
+        chart, width="content", on_select=lambda: on_matrix_click(key, matrix_names), selection_mode="cell", key=key
     )
     cells = [(a, p, int(matrix.loc[a, p])) for a in matrix.index for p in matrix.columns if matrix.loc[a, p]]
     cells.sort(key=lambda c: (c[0] == c[1], -c[2]))  # disagreements first, biggest first

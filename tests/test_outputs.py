@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from japagen_core.cli import main
-from japagen_core.outputs import OutputPathError, check_output_path, read_or_set_aside, write_bytes_atomic
+from japagen_core.outputs import (
+    OutputPathError,
+    check_output_folder,
+    check_output_path,
+    read_or_set_aside,
+    write_bytes_atomic,
+)
 from japagen_core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,6 +153,24 @@ def test_check_output_path(tmp_path):
     with pytest.raises(OutputPathError, match="pass --force"):
         check_output_path(settings, existing)
     assert check_output_path(settings, existing, force=True) == existing.resolve()
+
+
+def test_check_output_folder(tmp_path):
+    """A folder export may go into a new or empty folder, a non-empty one only with force (whatever it
+    holds: a subfolder named ``_`` was once refused as "a folder"), never inside the data directory."""
+    settings = Settings(home=tmp_path / "home", prompts_dir=tmp_path)
+    (tmp_path / "home").mkdir()
+    with pytest.raises(OutputPathError, match="inside the japagen data directory"):
+        check_output_folder(settings, tmp_path / "home" / "export")
+    with pytest.raises(OutputPathError, match="inside the japagen data directory"):
+        check_output_folder(settings, tmp_path / "home", force=True)
+    assert check_output_folder(settings, tmp_path / "new") == (tmp_path / "new").resolve()
+    (tmp_path / "full" / "_").mkdir(parents=True)
+    with pytest.raises(OutputPathError, match="not empty"):
+        check_output_folder(settings, tmp_path / "full")
+    assert check_output_folder(settings, tmp_path / "full", force=True) == (tmp_path / "full").resolve()
+    with pytest.raises(OutputPathError, match="is a file"):
+        check_output_folder(settings, write_bytes_atomic(tmp_path / "f.txt", b"a"))
 
 
 def test_a_hard_link_to_a_store_file_is_replaced_not_written_through(tmp_path):

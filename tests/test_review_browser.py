@@ -75,3 +75,34 @@ def test_review_three_examples_by_keyboard_only(jnli_review, project, server: st
         ("relabel", "contradiction"),
     ]
     assert len({(e.dataset_id, e.row_idx) for e in log}) == 3  # three different examples
+
+
+@pytest.mark.browser
+def test_a_click_on_a_confusion_cell_opens_its_examples(jnli_review, project, server: str, tmp_path: Path):  # noqa: F811
+    """The drill-down is a chart: a click on the (neutral, entailment) cell opens one at a time review of
+    exactly those pairs."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import expect, sync_playwright
+
+    from japagen_core.review import queue as q
+
+    _, run = jnli_review
+    wanted = q.queue_page(project, q.QueueFilter([run], assigned=["neutral"], predicted=["entailment"])).total
+    assert wanted > 0
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(f"{server}/review?reviewer=aiko&task=jnli")
+        expect(page.get_by_text("Example 1 of 48")).to_be_visible(timeout=60_000)
+        # Vega draws SVG here; each cell is a path whose accessible name holds its labels and count.
+        cell = page.locator('path[aria-label*="assigned: neutral"][aria-label*="predicted: entailment"]')
+        try:
+            page.get_by_text("Drill-down", exact=True).click()
+            expect(cell).to_have_count(1, timeout=30_000)
+            cell.click()
+            expect(page.get_by_text(f"Example 1 of {wanted}")).to_be_visible(timeout=30_000)
+        except AssertionError:
+            page.screenshot(path=str(tmp_path / "drill-down.png"), full_page=True)
+            raise
+        browser.close()

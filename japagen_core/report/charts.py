@@ -186,11 +186,17 @@ def _wrapped_labels(labels: list[str], width: int, max_lines: int = 3) -> str:
 
 
 def confusion_chart(
-    matrix: Iterable[Iterable[int]], labels: Iterable[str], *, titles: Mapping[str, str] | None = None
+    matrix: Iterable[Iterable[int]],
+    labels: Iterable[str],
+    *,
+    titles: Mapping[str, str] | None = None,
+    select: str | None = None,
 ) -> alt.LayerChart:
     """A confusion matrix (rows: the label an example carries, columns: the label predicted) that reads at
     its own size: square cells sized by the number of labels, horizontal column labels wrapped to the cell
-    (the full label in the tooltip), integer counts, white numbers on dark cells and black on light ones."""
+    (the full label in the tooltip), integer counts, white numbers on dark cells and black on light ones.
+    ``select`` names a click selection of one cell (its ``assigned`` and ``predicted``), for a page that
+    acts on the click."""
     shown = _shown(titles)
     labels = list(labels)
     rows = [list(map(int, row)) for row in matrix]
@@ -223,6 +229,8 @@ def confusion_chart(
             alt.Tooltip("examples:Q", title=examples, format=",d"),
         ],
     )  # fmt: skip
+    if select:
+        heat = heat.add_params(alt.selection_point(name=select, fields=["assigned", "predicted"], on="click"))
     numbers = base.mark_text(fontSize=12 if size >= 48 else 10).encode(
         text=alt.Text("examples:Q", format=",d"),
         color=alt.condition(alt.datum.examples > DARK_CELL_SHARE * largest, alt.value("white"), alt.value("black")),
@@ -232,27 +240,40 @@ def confusion_chart(
     )
 
 
-def scaling_chart(points: pd.DataFrame, titles: Mapping[str, str] | None = None) -> alt.FacetChart:
-    """Figure 3: score (x 100) against synthetic examples per class, a panel per task, mean ± std."""
-    titles = titles or {}
+def scaling_chart(
+    points: pd.DataFrame, task_titles: Mapping[str, str] | None = None, *, titles: Mapping[str, str] | None = None
+) -> alt.FacetChart:
+    """Figure 3: score (x 100) against synthetic examples per class, a panel per task (``task_titles``:
+    task name -> its title), mean ± std over seeds; ``titles`` translate the chart's words."""
+    task_titles, shown = task_titles or {}, _shown(titles)
     points = points.assign(
-        task=[titles.get(t, t) for t in points["task"]],
+        task=[task_titles.get(t, t) for t in points["task"]],
         low=points["mean"] - points["std"].fillna(0),
         high=points["mean"] + points["std"].fillna(0),
     )
-    x = alt.X("per_class:Q", scale=alt.Scale(type="log"), title="synthetic examples per class", axis=count_axis())
+    per_class = shown("synthetic examples per class")
+    x = alt.X("per_class:Q", scale=alt.Scale(type="log"), title=per_class, axis=count_axis())
     settings = sorted(points["setting"].dropna().unique())
-    base = alt.Chart(points).encode(x=x, color=alt.Color("setting:N", title="setting", scale=category_scale(settings)))
+    color = alt.Color("setting:N", title=shown("setting"), scale=category_scale(settings))
+    base = alt.Chart(points).encode(x=x, color=color)
+    score = shown("score (x 100)")
     lines = base.mark_line(point=True).encode(
-        y=alt.Y("mean:Q", title="score (x 100)"),
-        tooltip=["task", "setting", "per_class", alt.Tooltip("mean:Q", format=".2f"), "seeds"],
+        y=alt.Y("mean:Q", title=score),
+        tooltip=[
+            alt.Tooltip("task:N", title=shown("task")),
+            alt.Tooltip("setting:N", title=shown("setting")),
+            alt.Tooltip("per_class:Q", title=shown("examples per class")),
+            alt.Tooltip("mean:Q", title=shown("mean"), format=".2f"),
+            alt.Tooltip("std:Q", title=shown("std"), format=".2f"),
+            alt.Tooltip("seeds:Q", title=shown("seeds")),
+        ],
     )
-    bands = base.mark_errorbar().encode(y=alt.Y("low:Q", title="score (x 100)"), y2="high:Q")
+    bands = base.mark_errorbar().encode(y=alt.Y("low:Q", title=score), y2="high:Q")
     layered = alt.layer(lines, bands).properties(width=220, height=180)
     return (
         layered.facet(column=alt.Column("task:N", title=None))
         .resolve_scale(y="independent")
-        .properties(title="Data scaling (Figure 3)")
+        .properties(title=shown("Data scaling (Figure 3)"))
     )
 
 
