@@ -119,6 +119,12 @@ if error := st.session_state.pop("rv_error", None):
     show_error(error[0], JapagenError(error[1]))
 
 
+ZIP_EXPORTS = {
+    "hf": N_("Hugging Face dataset (ZIP)"),
+    "label-studio": N_("Label Studio (ZIP)"),
+    "argilla": N_("Argilla (ZIP)"),
+}
+
 # --- drill-down ---------------------------------------------------------------------------------------
 
 
@@ -233,6 +239,21 @@ if mode == "Export":
             mime=mime,
             key=f"rv_download_{fmt}",
             on_click="ignore",
+        )
+    st.caption(t("For other tools: a ZIP of the folder they load (the same files as the export command writes)."))
+    score_task = task.target == "score"
+    for column, (fmt, label) in zip(st.columns(3), ZIP_EXPORTS.items(), strict=True):
+        if fmt == "label-studio" and score_task:
+            column.caption(t("Label Studio export supports class labels only."))
+            continue
+        column.download_button(
+            t(label),
+            data=lambda fmt=fmt: snap.export_zip(project, picked, fmt)[1],
+            file_name=f"{target}-snapshot-{picked}-{fmt}.zip",
+            mime="application/zip",
+            key=f"rv_download_{fmt}",
+            on_click="ignore",
+            icon=":material/folder_zip:",
         )
     st.stop()
 

@@ -1065,4 +1065,9 @@ MESSAGES: dict[str, str] = {
     "Confusion matrix": "混同行列",
     "No model trained on this data.": "このデータで学習したモデルはありません。",
     "No model results in this store.": "このストアにはモデルの結果がありません。",
+    "For other tools: a ZIP of the folder they load (the same files as the export command writes).": "他のツール向け: そのツールが読み込むフォルダの ZIP (export コマンドが書き出すものと同じファイル)。",
+    "Hugging Face dataset (ZIP)": "Hugging Face データセット (ZIP)",
+    "Label Studio (ZIP)": "Label Studio (ZIP)",
+    "Argilla (ZIP)": "Argilla (ZIP)",
+    "Label Studio export supports class labels only.": "Label Studio への書き出しはクラスラベルのタスクのみ対応しています。",
 }

@@ -9,12 +9,15 @@ Lines file re-imports through the gold importer unchanged.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import math
 import os
+import re
 import tempfile
 import threading
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -301,6 +304,21 @@ def export_files(project: Project, snapshot_id: int, fmt: str, out: Path) -> dic
     if fmt == "argilla":
         return annotation_tools.argilla_files(project, snapshot, frame, out)
     raise SnapshotError(f"{fmt!r} is not a multi-file export format; choose one of {list(MULTI_FILE_FORMATS)}")
+
+
+def export_zip(project: Project, snapshot_id: int, fmt: str) -> tuple[str, bytes]:
+    """A multi-file export as one ZIP archive, for a download: (its file name, its bytes). Inside, one
+    folder named after the snapshot holds the very files ``export_snapshot`` writes (the Hugging Face or
+    Argilla folder; Label Studio's tasks.json beside tasks.labeling.xml)."""
+    snapshot = get_snapshot(project, snapshot_id)
+    name = re.sub(r"[^\w.-]+", "_", f"{snapshot.dataset_id}-snapshot-{snapshot_id}-{fmt}")
+    root = Path(name)
+    files = export_files(project, snapshot_id, fmt, root / "tasks.json" if fmt == "label-studio" else root)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in sorted(files.items()):
+            archive.writestr(path.as_posix(), data)
+    return f"{name}.zip", buffer.getvalue()
 
 
 def export_bytes(project: Project, snapshot_id: int, fmt: str) -> bytes:

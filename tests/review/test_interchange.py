@@ -222,3 +222,24 @@ def test_argilla_folder_and_response_import(project, jnli_review, tmp_path):  # 
     (event,) = ev.history(project, run, 2)
     assert (event.new_value, event.reviewer, event.reason) == (new, "argilla:u-42", "imported from argilla")
     assert at.import_annotations(project, folder / "records.json", "argilla").relabels == 0
+
+
+@pytest.mark.parametrize("fmt", ["hf", "label-studio", "argilla"])
+def test_a_zip_download_holds_the_files_the_export_command_writes(project, jnli_review, tmp_path, fmt):  # noqa: F811
+    """The Review page's ZIP of a multi-file export: one folder, the same files byte for byte as
+    ``export_snapshot`` writes (cards and timestamps included)."""
+    import io
+    import zipfile
+
+    _, run = jnli_review
+    snapshot = snap.create_snapshot(project, run, created_by="test")
+    name, data = snap.export_zip(project, snapshot.id, fmt)
+    assert name == f"{run}-snapshot-{snapshot.id}-{fmt}.zip"
+    out = tmp_path / "out"
+    written = snap.export_snapshot(project, snapshot.id, fmt, out / "tasks.json" if fmt == "label-studio" else out)
+    on_disk = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    assert written.exists() and on_disk
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        inside = {n.split("/", 1)[1]: archive.read(n) for n in archive.namelist()}
+        assert {n.split("/", 1)[0] for n in archive.namelist()} == {name.removesuffix(".zip")}
+    assert inside == on_disk
