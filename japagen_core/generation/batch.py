@@ -333,8 +333,8 @@ class BatchRunner(Runner):
             snapshot = self.progress.snapshot(self.llm.model, state, self.message)
             tokens = self.progress.prompt_tokens, self.progress.completion_tokens
             rounds = self.state.data["rounds"]
-            snapshot.update(cost_usd=cost_usd(self.llm.model, *tokens, batch=True), eta_s=None,
-                            batch={"round": len(rounds), "chunks": rounds[-1]["chunks"] if rounds else []})  # fmt: skip
+            snapshot.update(cost_usd=cost_usd(self.llm.model, *tokens, batch=True), eta_s=None)
+            snapshot["extras"]["batch"] = {"round": len(rounds), "chunks": rounds[-1]["chunks"] if rounds else []}
             self.report(snapshot)
 
     async def run(self) -> str:

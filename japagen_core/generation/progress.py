@@ -19,13 +19,6 @@ CALL_STATS = ("retries", "timeouts", "connection_errors", "rate_limited", "serve
 REPORT_EVERY_S = 0.5  # progress.json is rewritten at most this often (but for the forced reports)
 
 
-def with_legacy_keys(data: dict[str, Any]) -> dict[str, Any]:
-    """``Progress.to_json()`` plus the flat keys readers written before it read (``ok`` for ``done``, and
-    each of ``extras`` at the top level: ``per_label``, ``done_units``, ``timeouts``, ...).
-    ``Progress.from_json`` reads the result back unchanged."""
-    return {**data, "ok": data["done"], **{k: v for k, v in data["extras"].items() if k not in data}}
-
-
 @dataclass
 class RunProgress:
     """Counters of one run, fed with the rows of each part as it is written (or read back on resume)."""
@@ -95,8 +88,8 @@ class RunProgress:
         )
 
     def snapshot(self, model: str, state: str, message: str = "", calls: dict[str, int] | None = None) -> dict:
-        """What progress.json holds: ``Progress.to_json()`` with the older flat keys beside it."""
-        return with_legacy_keys(self.to_progress(model, state, message, calls).to_json())
+        """What progress.json holds: ``Progress.to_json()``."""
+        return self.to_progress(model, state, message, calls).to_json()
 
 
 def progress_line(p: dict[str, Any]) -> str:

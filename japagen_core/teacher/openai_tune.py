@@ -182,7 +182,7 @@ class FineTuningFlow:
             log.info("event: [%s] %s", event.level, event.message)
             data = event.data if isinstance(event.data, dict) else {}
             if event.type == "metrics" and "step" in data:
-                self.progress.update(ok=int(data["step"]), target=int(data.get("total_steps") or 0) or None,
+                self.progress.update(done=int(data["step"]), target=int(data.get("total_steps") or 0) or None,
                                      loss=data.get("train_loss"))  # fmt: skip
         return job
 
@@ -239,5 +239,5 @@ class FineTuningFlow:
 
     def _report(self, message: str, extra: dict[str, Any]) -> None:
         events = [{k: e[k] for k in ("time", "level", "message")} for e in self.events[-30:]]
-        self.report({"state": "running", "unit": "steps", "ok": 0, "target": 0, **extra, **self.progress,
+        self.report({"state": "running", "unit": "steps", "done": 0, "target": 0, **extra, **self.progress,
                      "message": message, "events": events})  # fmt: skip

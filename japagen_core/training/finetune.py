@@ -526,8 +526,7 @@ class _Tracker:
                 "active": active,
             },
         )  # fmt: skip
-        # "ok": the name readers not yet reading Progress (pages/jobs.py, the CLI's --wait) know done by
-        self.report({**progress.to_json(), "ok": done})
+        self.report(progress.to_json())
 
     def _message(self, run, active: list[dict]) -> str:
         if len(active) <= 1:

@@ -34,7 +34,7 @@ from japagen_core.generation.llm import (
     LLMError,
     cost_usd,
 )
-from japagen_core.generation.progress import REPORT_EVERY_S, with_legacy_keys
+from japagen_core.generation.progress import REPORT_EVERY_S
 from japagen_core.generation.prompts import PromptSpec, load_spec
 from japagen_core.jobs.parts import PartsFolder, run_units
 from japagen_core.jobs.progress import Progress
@@ -329,7 +329,7 @@ class _Progress:
 
     def report_now(self, state: str, message: str) -> None:
         self._last = time.monotonic()
-        self.report(with_legacy_keys(self.snapshot(state, message).to_json()))
+        self.report(self.snapshot(state, message).to_json())
 
     def snapshot(self, state: str, message: str) -> Progress:
         rate = self.new / max(time.monotonic() - self.started, 1e-6)

@@ -86,7 +86,7 @@ def test_a_batch_run_lands_every_example_once_and_retries_failed_lines(project, 
         cost_usd("gpt-4o-mini", summary["prompt_tokens"], summary["completion_tokens"]) / 2
     )
     last = reports[-1]
-    assert last["ok"] == 240 and last["batch"]["round"] == len(batches)
+    assert last["done"] == 240 and last["extras"]["batch"]["round"] == len(batches)
     assert last["cost_usd"] == pytest.approx(summary["cost_usd"])
     prov = json.loads(rows[0][3])
     assert prov["run_id"] == "marc-batch" and prov["kadg_word"] and prov["unit_id"] and prov["batch_api"] is True

@@ -53,7 +53,7 @@ def test_upload_create_follow_and_register(project, marc_gold, ft_server):
     assert stored.examples == 10 and stored.meta["trained_tokens"] > 0 and stored.meta["cost_usd_estimate"] > 0
     assert stored.training_file_sha == job.config["training_file_sha"] and stored.snapshot_id is not None
     last = reports[-1]
-    assert last["ok"] == last["target"] == 3 and last["unit"] == "steps"  # from the metrics events
+    assert last["done"] == last["target"] == 3 and last["unit"] == "steps"  # from the metrics events
     assert [e["message"] for e in last["events"]][-1] == "The job has successfully completed"
     assert last["prompt_tokens"] == job.config["summary"]["trained_tokens_estimate"] and last["cost_usd"] > 0
     assert [t.id for t in list_teachers(project, task="marc_ja", usable=True)] == [teacher.id]
