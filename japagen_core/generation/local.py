@@ -28,6 +28,7 @@ from typing import Any
 
 from japagen_core.errors import JapagenError
 from japagen_core.generation.llm import Completion, FatalLLMError, LLMConfig, LLMError, Message
+from japagen_core.training.weights import local_source
 
 log = logging.getLogger(__name__)
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -105,8 +106,9 @@ def load_causal_lm(model: str, *, device: str, dtype, adapter: str | None = None
 
     hf_logging.disable_progress_bar()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(model)
-        lm = AutoModelForCausalLM.from_pretrained(model, dtype=dtype)
+        source = local_source(model)
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        lm = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
     except (OSError, ValueError, ImportError) as exc:
         raise FatalLLMError("load", _weights_help(model, exc)) from None
     if adapter is not None:

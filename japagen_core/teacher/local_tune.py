@@ -37,6 +37,7 @@ from japagen_core.jobs.progress import Progress
 from japagen_core.teacher.lora_config import LoraTuning
 from japagen_core.teacher.trainfile import TeacherError
 from japagen_core.training.callbacks import CancelCallback, ProgressCallback
+from japagen_core.training.weights import local_source
 
 log = logging.getLogger(__name__)
 TEACHER_FILE = "teacher.json"  # in the adapter folder: base model, data sha, settings, loss
@@ -107,9 +108,10 @@ def load_for_tuning(base_model: str, settings: LoraTuning, device: str):
     the adapter weights in fp32), else fp32."""
     hf_logging.disable_progress_bar()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(base_model)
+        source = local_source(base_model)
+        tokenizer = AutoTokenizer.from_pretrained(source)
         dtype = torch.bfloat16 if _bf16(device) else torch.float32
-        model = AutoModelForCausalLM.from_pretrained(base_model, dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
     except (OSError, ValueError, ImportError) as exc:
         reason = " ".join(str(exc).split())[:300]
         raise TeacherError(

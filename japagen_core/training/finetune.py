@@ -52,6 +52,7 @@ from japagen_core.training.data import labelled, targets
 from japagen_core.training.evaluate import task_metrics
 from japagen_core.training.model_card import model_card
 from japagen_core.training.store import ModelRecord, get_model, model_done, save_evaluation, save_model
+from japagen_core.training.weights import local_source
 
 if TYPE_CHECKING:  # the store (DuckDB) is imported only where a job reads or writes it: a worker process
     from japagen_core.project import Project  # training models side by side never opens it (side_by_side.py)
@@ -77,8 +78,8 @@ def weights_help(name: str, reason: str) -> str:
         f"folder or the Hugging Face Hub. Either (1) on a machine with internet run "
         f"`huggingface-cli download {name} --local-dir ./models/{name.rsplit('/', 1)[-1]}`, copy that folder here "
         f"and pass it as the model (--model /path/to/folder, or the Model field of the Train page); or (2) copy a "
-        f"Hugging Face cache that holds the model (~/.cache/huggingface, or $HF_HOME) to this machine and set "
-        f"HF_HUB_OFFLINE=1 before starting japagen."
+        f"Hugging Face cache that holds the model (~/.cache/huggingface, or $HF_HOME) to this machine: japagen "
+        f"loads a model it finds there without asking the Hub."
     )
 
 
@@ -96,8 +97,9 @@ def load_pretrained(name: str, task: Task):
             "label2id": {n: i for i, n in enumerate(names)},
         }
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name)
-        model = AutoModelForSequenceClassification.from_pretrained(name, ignore_mismatched_sizes=True, **head)
+        source = local_source(name)
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForSequenceClassification.from_pretrained(source, ignore_mismatched_sizes=True, **head)
     except (OSError, ValueError, ImportError) as exc:
         raise TrainingError(weights_help(name, _short(exc))) from None
     return tokenizer, model

@@ -23,6 +23,24 @@ TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer.model", "vocab.json
                    "sentencepiece.bpe.model")  # fmt: skip
 
 
+def local_source(name_or_path: str) -> str:
+    """What to hand ``from_pretrained``: a Hub name whose files are all in the local cache becomes its
+    cached snapshot folder; anything else (a folder, a model not here yet) is returned as it is.
+
+    Given a Hub name, ``from_pretrained`` first asks the Hub whether the cached files are current: on a
+    machine whose network drops or never answers that hangs until timeouts, even with every file here.
+    ``local_files_only=True`` does not cover it (transformers 5.23 still asks for an adapter config
+    without it); a folder is read from disk and nothing else.
+    """
+    name = str(name_or_path).strip()
+    if Path(name).expanduser().is_dir() or check_model_available(name) is not None:
+        return name
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(name, CONFIG_FILE)
+    return str(Path(found).parent) if isinstance(found, str) else name
+
+
 def looks_like_path(name: str) -> bool:
     """A name that can only be a folder (the rule ``training.plan`` applies when it resolves a model)."""
     return name.startswith((".", "/", "~")) or name.count("/") >= 2

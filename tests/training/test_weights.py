@@ -89,9 +89,9 @@ def test_sharded_weights_need_every_shard(tmp_path, tiny_model):
     assert check_model_available(str(folder)) is None
 
 
-def test_the_check_never_opens_a_connection_even_without_hf_hub_offline(tmp_path):
-    """In a fresh process with HF_HUB_OFFLINE unset and the Hub endpoint a local socket that never answers: a
-    check that asked the Hub would connect (and hang); this one answers from files in well under 2 s."""
+def _run_against_a_silent_hub(tmp_path: Path, code: str) -> tuple[subprocess.CompletedProcess, list]:
+    """``code`` in a fresh process with HF_HUB_OFFLINE unset, HF_HOME in ``tmp_path`` and the Hub endpoint
+    a local socket that accepts connections and never answers: (the process, the connections made)."""
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(0.1)
     connections, stop = [], threading.Event()
@@ -108,16 +108,38 @@ def test_the_check_never_opens_a_connection_even_without_hf_hub_offline(tmp_path
     env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_CACHE")}
     env.update(HF_HOME=str(tmp_path / "hf-home"), HF_ENDPOINT=f"http://127.0.0.1:{server.getsockname()[1]}",
                PYTHONPATH=str(PROJECT_ROOT))  # fmt: skip
+    try:
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+    return out, connections
+
+
+def test_the_check_never_opens_a_connection_even_without_hf_hub_offline(tmp_path):
+    """A check that asked the Hub would connect (and hang); this one answers from files in well under 2 s."""
     code = (
         "import time; from japagen_core.training.weights import check_model_available as check\n"
         f"started = time.monotonic(); problem = check({MISSING!r}); print(time.monotonic() - started)\n"
         "assert 'is not on this machine' in problem, problem"
     )
-    try:
-        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
-    finally:
-        stop.set()
-        thread.join()
-        server.close()
+    out, connections = _run_against_a_silent_hub(tmp_path, code)
     assert out.returncode == 0, out.stderr
     assert float(out.stdout) < 2 and connections == []
+
+
+def test_a_cached_hub_model_loads_without_asking_the_hub(tmp_path, tiny_model):
+    """A training job given a Hub name that is in the cache loads it from there at once, with HF_HUB_OFFLINE
+    unset: it never connects to the Hub (which here accepts and never answers, so asking would hang)."""
+    _cache_with(tmp_path / "hf-home" / "hub", "org/tiny-bert", tiny_model)
+    code = (
+        "import time; from japagen_core.tasks import paper_tasks\n"
+        "from japagen_core.training.finetune import load_pretrained\n"
+        "task = next(t for t in paper_tasks() if t.name == 'jnli')\n"
+        "started = time.monotonic(); tokenizer, model = load_pretrained('org/tiny-bert', task)\n"
+        "print(time.monotonic() - started); assert model.config.num_labels == 3"
+    )
+    out, connections = _run_against_a_silent_hub(tmp_path, code)
+    assert out.returncode == 0, out.stderr
+    assert connections == [] and float(out.stdout.split()[-1]) < 30
