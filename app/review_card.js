@@ -97,7 +97,10 @@ function itemAt(s, index) {
 
 function shown(s, item) {
   const local = s.overlay.get(item.key);
-  return local ? { ...item, now: local.now, flag: local.flag, reviewed: local.reviewed } : item;
+  if (!local) return item;
+  const out = { ...item, now: local.now, flag: local.flag, reviewed: local.reviewed };
+  if (local.now_title !== undefined) out.now_title = local.now_title;
+  return out;
 }
 
 function labelTitle(s, name) {
@@ -145,9 +148,13 @@ function act(s, action, value) {
   const item = itemAt(s, s.pos);
   if (!item || !d.can_act) return;
   const before = shown(s, item);
-  const after = { now: before.now, flag: before.flag, reviewed: true };
+  const after = { now: before.now, now_title: before.now_title, flag: before.flag, reviewed: true };
   let what;
-  if (action === "relabel") {
+  if (action === "score") {
+    after.now = String(Math.round(value)); // the score's grade, as the queue shows it
+    after.now_title = value.toFixed(2);
+    what = fmt(d.strings.did_score, { score: value.toFixed(2) });
+  } else if (action === "relabel") {
     after.now = value;
     what = fmt(d.strings.did_relabel, { label: labelTitle(s, value) });
   } else if (action === "flag") {
@@ -164,7 +171,7 @@ function act(s, action, value) {
     seq: s.seq,
     key: item.key,
     index: s.pos,
-    before: { now: before.now, flag: before.flag, reviewed: before.reviewed },
+    before: { now: before.now, now_title: before.now_title, flag: before.flag, reviewed: before.reviewed },
     what,
   });
   s.message = fmt(d.strings.done_on, { what, number: s.pos + 1 });
@@ -217,8 +224,10 @@ function onKey(s, event) {
   else if (key === d.unflag_key && d.can_act) act(s, "unflag", null);
   else {
     const label = d.labels.find((l) => l.key === key);
+    const grade = (d.grades || []).find((g) => g.key === key);
     const flag = d.flags.find((f) => f.key === key);
     if (label && d.can_act && d.target === "class") act(s, "relabel", label.name);
+    else if (grade && d.can_act && d.target === "score") act(s, "score", grade.value);
     else if (flag && d.can_act) act(s, "flag", flag.name);
     else handled = false;
   }
@@ -332,6 +341,14 @@ function render(s) {
       labels.appendChild(b);
     }
     root.appendChild(labels);
+  } else if ((d.grades || []).length) {
+    const scores = el("div", "row labels");
+    for (const g of d.grades) {
+      const b = button(g.value.toFixed(0), g.key, () => act(s, "score", g.value), it.now_title === g.value.toFixed(2) ? "current" : "");
+      b.setAttribute("data-testid", "rv-score");
+      scores.appendChild(b);
+    }
+    root.appendChild(scores);
   }
   const flags = el("div", "row");
   for (const f of d.flags) {

@@ -24,6 +24,7 @@ applied), ``rv_sync_seen`` (the last sync read), ``rv_pos`` (the position, from 
 from __future__ import annotations
 
 import hashlib
+import math
 from pathlib import Path
 from typing import Any
 
@@ -65,15 +66,26 @@ def order() -> tuple[str, list[tuple[str, int]]] | None:
     return st.session_state.get("rv_order")
 
 
+def grades(task: Task) -> list[int]:
+    """The whole scores of a score task's range that a digit key sets (0-5 for JSTS); none past ten."""
+    if task.target != "score":
+        return []
+    low, high = task.score_range or (0.0, 5.0)
+    values = list(range(math.ceil(low), math.floor(high) + 1))
+    return values if values and values[0] >= 0 and values[-1] <= 9 else []
+
+
 def _strings(task: Task) -> dict[str, str]:
     keys = [f"{i} {label_text(task, n)}" for i, n in enumerate(task.label_names[:9], start=1)]
+    scores = grades(task)
+    score_keys = f" · {scores[0]}–{scores[-1]} " + t("(score)") if scores else ""
     legend = (
         t("Keyboard:")
         + " J "
         + t("next")
         + " · K "
         + t("previous")
-        + (" · " + " · ".join(keys) + " " + t("(relabel)") if task.target == "class" else "")
+        + (" · " + " · ".join(keys) + " " + t("(relabel)") if task.target == "class" else score_keys)
         + " · "
         + " · ".join(f"{k} {flag_name(f)}" for f, k in FLAG_KEYS.items())
         + f" · {UNFLAG_KEY} "
@@ -108,6 +120,7 @@ def _strings(task: Task) -> dict[str, str]:
         "did_relabel": t("relabeled as {label}"),
         "did_flag": t("flagged as {flag}"),
         "did_unflag": t("unflagged"),
+        "did_score": t("scored {score}"),
         "done_on": t("Example {number}: {what}."),
         "undid_on": t("Undid on example {number}: {what}."),
         "nothing_to_undo": t("Nothing to undo in this session (older actions: “Undo my last action” below)."),
@@ -222,6 +235,7 @@ def card_view(project: Project, qfilter: q.QueueFilter, task: Task, reviewer: st
             {"name": n, "title": label_text(task, n), "key": str(i)}
             for i, n in enumerate(task.label_names[:9], start=1)
         ],
+        "grades": [{"key": str(g), "value": float(g)} for g in grades(task)],
         "flags": [{"name": f, "title": flag_name(f), "key": k} for f, k in FLAG_KEYS.items()],
         "unflag_key": UNFLAG_KEY,
         "can_act": can_act,

@@ -64,3 +64,20 @@ def jnli_review(project):
     run = make_run(project, rows)
     run_analysis(project, AnalysisConfig(reference=gold, datasets=[run], train=gold, per_label=1000))
     return gold, run
+
+
+def make_jsts_run(project, run_id: str = "jsts-run-test") -> str:
+    """A synthetic JSTS dataset of six scored pairs (0.4 .. 5.0)."""
+    from japagen_core.storage import repository as repo
+
+    frame = pd.DataFrame(
+        {
+            "row_idx": range(6), "text": [f"文{i}" for i in range(6)], "text_b": [f"別の文{i}" for i in range(6)],
+            "label": None, "score": [0.4, 1.5, 2.2, 3.0, 4.6, 5.0], "split": "synthetic", "source": "llm",
+            "source_id": None, "provenance": None,
+        }
+    )  # fmt: skip
+    info = repo.DatasetInfo(run_id, "jsts", "synthetic", "synthetic", "JSTS test run", "llm", "llm", run_id, False, 6)
+    with project.db.transaction() as con:
+        repo.insert_dataset(con, info, frame)
+    return run_id

@@ -214,3 +214,30 @@ def test_a_whole_jnli_queue_is_labelled_by_keyboard_in_well_under_two_minutes(jn
     names = {"1": "entailment", "2": "contradiction", "3": "neutral"}
     assert [e.new_value for e in log] == [names[k] for k in keys]
     assert len({(e.dataset_id, e.row_idx) for e in log}) == 48
+
+
+@pytest.mark.browser
+def test_a_jsts_pair_is_scored_with_a_digit_key(project, server: str):  # noqa: F811
+    """On a score task the digits set the score: 4 then 2 score the first two pairs of the queue."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import expect, sync_playwright
+
+    from japagen_core.review import queue as q
+    from tests.review_data import make_jsts_run
+
+    run = make_jsts_run(project)
+    first, second = q.queue_order(project, q.QueueFilter([run]))[:2]
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(f"{server}/review?reviewer=aiko&task=jsts")
+        expect(page.get_by_test_id("rv-card")).to_be_visible(timeout=90_000)
+        expect(page.get_by_test_id("rv-pending")).to_have_text("all saved", timeout=30_000)
+        page.keyboard.press("4")
+        expect(page.get_by_test_id("rv-message")).to_have_text("Example 1: scored 4.00.", timeout=5_000)
+        page.keyboard.press("2")
+        expect(page.get_by_test_id("rv-pending")).to_have_text("all saved", timeout=30_000)
+        browser.close()
+    found = ev.states(project, [first, second])
+    assert (found[first].score, found[second].score) == (4.0, 2.0)

@@ -1070,4 +1070,6 @@ MESSAGES: dict[str, str] = {
     "Label Studio (ZIP)": "Label Studio (ZIP)",
     "Argilla (ZIP)": "Argilla (ZIP)",
     "Label Studio export supports class labels only.": "Label Studio への書き出しはクラスラベルのタスクのみ対応しています。",
+    "(score)": "(スコア)",
+    "scored {score}": "スコアを {score} に設定",
 }

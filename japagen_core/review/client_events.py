@@ -19,7 +19,7 @@ from japagen_core.review import events as ev
 from japagen_core.tasks import Task
 
 CLIENT_ID = re.compile(r"[a-z0-9]{1,40}")
-ACTIONS = ("relabel", "flag", "unflag", "undo")
+ACTIONS = ("relabel", "score", "flag", "unflag", "undo")  # score: a score task's new score (a number)
 REASON = "review"
 
 
@@ -65,6 +65,8 @@ def parse(client: object, raw: object) -> tuple[str, list[ClientEvent]]:
         dataset_id, row_idx, value = item.get("ds"), item.get("row"), item.get("value")
         if not isinstance(dataset_id, str) or not isinstance(row_idx, int):
             raise JapagenError(f"review card event #{seq}: needs a dataset id and a row number")
+        if action == "score" and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise JapagenError(f"review card score #{seq}: {value!r} is not a number")
         found.append(ClientEvent(seq, action, dataset_id, row_idx, None if value is None else str(value)))
     return client, sorted(found, key=lambda e: e.seq)
 
@@ -85,9 +87,12 @@ def apply_events(
                 done.undone += undone
                 done.written += len(undone)
             else:
-                action = ev.Action(e.action, e.value, reason=REASON)
+                if e.action == "score":  # a score is a relabel of a score task, by number
+                    action = ev.Action("relabel", float(e.value), reason=REASON)
+                else:
+                    action = ev.Action(e.action, e.value, reason=REASON)
                 keys = [(e.dataset_id, e.row_idx)]
-                confirm = e.action == "relabel"  # the reviewer's judgement counts even when it agrees
+                confirm = e.action in ("relabel", "score")  # the reviewer's judgement counts even when it agrees
                 done.written += ev.apply(
                     project, task, keys, action, reviewer=reviewer, batch_id=batch, confirm=confirm
                 )[1]

@@ -203,3 +203,23 @@ def test_pin_to_showcase_from_the_review_card(project, jnli_review):
     assert at.button(key="rv_pin").label == "Unpin example 1"
     at.button(key="rv_pin").click().run()
     assert list_pins(project, task="jnli") == []
+
+
+def test_a_score_task_is_scored_by_digit_keys_on_the_card(project):
+    """JSTS on the card: the digits 0-5 set the score (sent as a ``score`` action with a number), the card
+    shows the new score, and a score that is not a number is refused with a message, saving nothing."""
+    from tests.review_data import make_jsts_run
+
+    make_jsts_run(project)
+    at = _page()
+    at.selectbox(key="rv_task").set_value("jsts").run()
+    card = _card(at)
+    assert card["target"] == "score" and [g["key"] for g in card["grades"]] == ["0", "1", "2", "3", "4", "5"]
+    assert "0–5 (score)" in card["strings"]["legend"]
+    key = _current(at)
+    card = _sync(at, [{"seq": 1, "action": "score", "value": 4.0, "ds": key[0], "row": key[1]}], pos=1)
+    assert ev.states(project, [key])[key].score == 4.0 and card["acked"] == 1
+    item = next(i for i in card["items"] if (i["ds"], i["row"]) == key)
+    assert item["now_title"] == "4.00" and item["now"] == "4"
+    card = _sync(at, [{"seq": 2, "action": "score", "value": "x", "ds": key[0], "row": key[1]}], pos=1, client="other")
+    assert "is not a number" in card["message"] and ev.states(project, [key])[key].score == 4.0
