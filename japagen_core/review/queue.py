@@ -500,6 +500,9 @@ def _labels(project: Project, dataset_ids: Sequence[str]) -> list[str] | None:
     return task.label_names if task else None
 
 
+_FLOAT_COLUMNS = ("assigned_score", "relabel_score", "predicted_score", "confidence", "label_quality", "suspicion")
+
+
 def _page_rows(project: Project, con: duckdb.DuckDBPyConnection, ids: list[int]) -> pd.DataFrame:
     """The queue rows of these review_index rowids, in that order, with ``_PAGE_COLUMNS``.
 
@@ -539,7 +542,10 @@ def _page_rows(project: Project, con: duckdb.DuckDBPyConnection, ids: list[int])
         for at, rowid in zip(rest, wanted, strict=True):
             text[at], text_b[at] = stored[rowid]
     columns["text"], columns["text_b"] = text, text_b
-    return pd.DataFrame({name: columns[name] for name in _PAGE_COLUMNS})
+    frame = pd.DataFrame({name: columns[name] for name in _PAGE_COLUMNS})
+    for name in _FLOAT_COLUMNS:  # missing values as NaN, as DuckDB's own frames have them
+        frame[name] = frame[name].astype("float64")
+    return frame
 
 
 def queue_page(project: Project, f: QueueFilter, *, offset: int = 0, limit: int = 50) -> QueuePage:
