@@ -419,7 +419,9 @@ def _match_text(con: duckdb.DuckDBPyConnection, f: QueueFilter, indexes: dict) -
 @contextmanager
 def _filtered(project: Project, f: QueueFilter, source: str | None, labels) -> Iterator[tuple]:
     """A transaction with the queue index up to date and the text matches registered: yields
-    (connection, analyses, where clause, params, ``_TextMatches`` or None without a text)."""
+    (connection, analyses, where clause, params, ``_TextMatches`` or None without a text). A dataset's
+    text index is built (seconds at 1M rows) before the transaction; the search itself (tens of ms at
+    most) runs inside it, so it sees the same queue rows as the page."""
     analyses, infos = _prepare_index(project, f.datasets, source, labels)
     indexes = _text_indexes(project, f, infos)
     with project.db.transaction() as con:
@@ -456,10 +458,10 @@ def _page_ids(
         datasets = list(matches.rows)
         masks = [np.zeros(0, bool) for _ in datasets]
         for i, dataset_id in enumerate(datasets):
-            found = matches.rows[dataset_id]
-            if len(found):
-                masks[i] = np.zeros(int(found.max()) + 1, bool)
-                masks[i][found] = True
+            hits = matches.rows[dataset_id]
+            if len(hits):
+                masks[i] = np.zeros(int(hits.max()) + 1, bool)
+                masks[i][hits] = True
         which = "CASE r.dataset_id " + " ".join("WHEN ? THEN " + str(i) for i in range(len(datasets))) + " END"
         while want <= PROBE_LIMIT:
             got = con.execute(
