@@ -119,6 +119,7 @@ if error := st.session_state.pop("rv_error", None):
     show_error(error[0], JapagenError(error[1]))
 
 
+CLASS_ONLY_EXPORTS = {"label-studio": "Label Studio", "argilla": "Argilla"}
 ZIP_EXPORTS = {
     "hf": N_("Hugging Face dataset (ZIP)"),
     "label-studio": N_("Label Studio (ZIP)"),
@@ -243,8 +244,8 @@ if mode == "Export":
     st.caption(t("For other tools: a ZIP of the folder they load (the same files as the export command writes)."))
     score_task = task.target == "score"
     for column, (fmt, label) in zip(st.columns(3), ZIP_EXPORTS.items(), strict=True):
-        if fmt == "label-studio" and score_task:
-            column.caption(t("Label Studio export supports class labels only."))
+        if fmt in CLASS_ONLY_EXPORTS and score_task:
+            column.caption(t("{tool} export supports class labels only.", tool=CLASS_ONLY_EXPORTS[fmt]))
             continue
         column.download_button(
             t(label),

@@ -1069,7 +1069,7 @@ MESSAGES: dict[str, str] = {
     "Hugging Face dataset (ZIP)": "Hugging Face データセット (ZIP)",
     "Label Studio (ZIP)": "Label Studio (ZIP)",
     "Argilla (ZIP)": "Argilla (ZIP)",
-    "Label Studio export supports class labels only.": "Label Studio への書き出しはクラスラベルのタスクのみ対応しています。",
+    "{tool} export supports class labels only.": "{tool} への書き出しはクラスラベルのタスクのみ対応しています。",
     "(score)": "(スコア)",
     "scored {score}": "スコアを {score} に設定",
 }

@@ -216,6 +216,11 @@ def test_a_score_task_is_scored_by_digit_keys_on_the_card(project):
     card = _card(at)
     assert card["target"] == "score" and [g["key"] for g in card["grades"]] == ["0", "1", "2", "3", "4", "5"]
     assert "0–5 (score)" in card["strings"]["legend"]
+    at.segmented_control(key="rv_mode").set_value("Export").run()
+    at.button(key="rv_snapshot").click().run()
+    assert [b.label for b in at.get("download_button")][3:] == ["Hugging Face dataset (ZIP)"]  # no score labels
+    assert "Argilla export supports class labels only." in [c.value for c in at.caption]
+    at.segmented_control(key="rv_mode").set_value("One at a time").run()
     key = _current(at)
     card = _sync(at, [{"seq": 1, "action": "score", "value": 4.0, "ds": key[0], "row": key[1]}], pos=1)
     assert ev.states(project, [key])[key].score == 4.0 and card["acked"] == 1
