@@ -327,12 +327,16 @@ def dataset_version(con, dataset_id: str) -> tuple | None:
 
 def cache_key(db, info) -> tuple:
     """The cache key of a dataset (a ``repository.DatasetInfo``) as it is now."""
-    return (str(db.path), info.id, (info.rows, info.created_at))
+    return _key(db, info.id, (info.rows, info.created_at))
 
 
 def cached(cache: TextIndexCache, db, con, dataset_id: str) -> TextIndex | None:
     """The dataset's index if ``cache`` holds one for the dataset as this transaction sees it (never builds)."""
-    return cache.peek((str(db.path), dataset_id, dataset_version(con, dataset_id)))
+    return cache.peek(_key(db, dataset_id, dataset_version(con, dataset_id)))
+
+
+def _key(db, dataset_id: str, version: tuple | None) -> tuple:
+    return (str(db.path), dataset_id, version)
 
 
 def load(db, dataset_id: str, target: str) -> tuple[TextIndex, tuple]:

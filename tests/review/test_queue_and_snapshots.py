@@ -398,3 +398,5 @@ def test_text_pages_equal_a_scan_whichever_way_they_are_found(project, monkeypat
             assert [t for t, _ in got] == [t for t, _ in want[f]], f
             for (_, rows), (_, expected) in zip(got, want[f], strict=True):
                 assert pd.DataFrame(rows).equals(pd.DataFrame(expected)), f
+    with project.db.transaction() as con:  # the pages above took their texts from these, not the store
+        assert all(textindex.cached(project.text_indexes, project.db, con, run) is not None for run in runs)
