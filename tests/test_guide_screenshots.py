@@ -47,8 +47,9 @@ def test_walk_through_from_an_empty_store_to_the_results(server: str, tmp_path: 
         visit("showcase", "Example cards", "08-example-cards")
         visit("results", "Results", "09-results")
         page.get_by_text("Show the paper's numbers for comparison").click()
-        # The caption always says "(paper)"; the table's own row is the proof. Its cells are the
-        # grid's accessibility copy, attached but never visible (the grid draws on a canvas).
+        # The table's own row is the proof. Its cells are the grid's accessibility copy: attached but
+        # never visible (the grid draws on a canvas), and in the DOM before the caption that also says
+        # "(paper)", so a visible .first passed only when the grid had not built that copy yet.
         expect(
             page.get_by_role("gridcell", name="FINE-TUNING (paper)", exact=True, include_hidden=True).first
         ).to_be_attached(timeout=60_000)
