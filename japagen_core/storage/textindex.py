@@ -369,23 +369,29 @@ class TextIndexCache:
     def __init__(self, capacity: int = 4):
         self.capacity = capacity
         self._items: OrderedDict[Hashable, TextIndex] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the items: held for lookups only, never during a build
+        self._building = threading.Lock()  # one build at a time: two sessions asking build it once
 
     def get(self, key: Hashable, build: Callable[[], TextIndex]) -> TextIndex:
-        with self._lock:  # one build at a time: two sessions asking for the same index build it once
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-            for old in [k for k in self._items if k[:2] == key[:2]]:  # an older version of the dataset
-                del self._items[old]
+        found = self.peek(key)
+        if found is not None:
+            return found
+        with self._building:
+            found = self.peek(key)  # built by the session this one waited for
+            if found is not None:
+                return found
             index = build()
-            self._items[key] = index
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
+            with self._lock:
+                for old in [k for k in self._items if k[:2] == key[:2]]:  # an older version of the dataset
+                    del self._items[old]
+                self._items[key] = index
+                while len(self._items) > self.capacity:
+                    self._items.popitem(last=False)
             return index
 
     def peek(self, key: Hashable) -> TextIndex | None:
-        """The cached index of ``key``, or None (never builds)."""
+        """The cached index of ``key``, or None (never builds, never waits for a build: a page read
+        inside a transaction asks, and must not hold the store while another session builds)."""
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)

@@ -142,3 +142,35 @@ def test_search_within_rows_and_texts_by_row_id():
     assert list(index.search("公園で寝て", within=np.zeros(0, np.int64))) == []
     assert index.texts(np.array([ids[5], ids[1]])) == (["猫が公園で寝ています", "犬が駅で走っています"], [None, None])
     assert index.texts(np.array([ids[5], 8])) is None
+
+
+def test_a_cache_lookup_does_not_wait_for_another_sessions_build():
+    """A queue page looks up its texts' index inside a store transaction: that lookup must not wait while
+    another session builds an index (seconds at 1M rows). Two sessions asking for one index build it once."""
+    import threading
+
+    cache = textindex.TextIndexCache()
+    started, release, builds = threading.Event(), threading.Event(), []
+
+    def slow_build():
+        builds.append(1)
+        started.set()
+        assert release.wait(10)
+        return "built"  # any object stands for an index here
+
+    results = []
+    first = threading.Thread(target=lambda: results.append(cache.get(("db", "d", 1), slow_build)))
+    second = threading.Thread(target=lambda: results.append(cache.get(("db", "d", 1), slow_build)))
+    first.start()
+    assert started.wait(10)
+    second.start()
+    looked_up = threading.Thread(target=lambda: results.append(cache.peek(("db", "other", 1))))
+    looked_up.start()
+    looked_up.join(2)
+    assert not looked_up.is_alive() and results == [None]  # answered while the build is still running
+    assert cache.peek(("db", "d", 1)) is None  # not there until built
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert results[1:] == ["built", "built"] and len(builds) == 1
+    assert cache.peek(("db", "d", 1)) == "built"
