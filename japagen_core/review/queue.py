@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from japagen_core.errors import DatasetNotFoundError, JapagenError
+from japagen_core.errors import DatasetNotFoundError, JapagenError, StoreError
 from japagen_core.project import Project
 from japagen_core.storage import repository as repo
 from japagen_core.storage import textindex
@@ -421,17 +421,34 @@ def _filtered(project: Project, f: QueueFilter, source: str | None, labels) -> I
     """A transaction with the queue index up to date and the text matches registered: yields
     (connection, analyses, where clause, params, ``_TextMatches`` or None without a text). A dataset's
     text index is built (seconds at 1M rows) before the transaction; the search itself (tens of ms at
-    most) runs inside it, so it sees the same queue rows as the page."""
-    analyses, infos = _prepare_index(project, f.datasets, source, labels)
-    indexes = _text_indexes(project, f, infos)
-    with project.db.transaction() as con:
-        if analyses is None:
-            analyses = _ensure_index(con, f.datasets, source, labels)
-        matches = _match_text(con, f, indexes) if indexes is not None else None
-        for i, dataset_id in enumerate(indexes or {}):  # gone when the connection closes
-            con.register(f"{_MATCHES}_{i}", pa.table({"row_idx": pa.array(matches.rows[dataset_id].astype(np.int32))}))
-        where, params = _where(f)
-        yield con, analyses, where, params, matches
+    most) runs inside it, so it sees the same queue rows as the page.
+
+    Another process may begin rebuilding a dataset's index between ``_prepare_index`` and this
+    transaction (a new analysis landed): its rows are then partly written, and a count taken from the
+    text index would not match them. The transaction checks that every index it reads is still
+    current, and prepares again when one is not."""
+    for _attempt in range(_PREPARE_ATTEMPTS):
+        analyses, infos = _prepare_index(project, f.datasets, source, labels)
+        indexes = _text_indexes(project, f, infos)
+        with project.db.transaction() as con:
+            if analyses is None:
+                analyses = _ensure_index(con, f.datasets, source, labels)
+            elif infos and _stale(con, list(infos), analyses):
+                continue  # being rebuilt since it was prepared: wait for that rebuild (its lock), then read
+            matches = _match_text(con, f, indexes) if indexes is not None else None
+            for i, dataset_id in enumerate(indexes or {}):  # gone when the connection closes
+                rows = pa.array(matches.rows[dataset_id].astype(np.int32))
+                con.register(f"{_MATCHES}_{i}", pa.table({"row_idx": rows}))
+            where, params = _where(f)
+            yield con, analyses, where, params, matches
+            return
+    raise StoreError(
+        f"the review queue of {', '.join(_distinct(f.datasets))} kept being rebuilt by another process while "
+        "this page was read; try again"
+    )
+
+
+_PREPARE_ATTEMPTS = 3
 
 
 # The most queue rows read in order (without the text condition) to find a page of text matches; past

@@ -342,6 +342,41 @@ def _scored_runs(project, rng) -> list[str]:
     return runs
 
 
+def test_a_page_read_while_another_process_starts_a_rebuild_waits_for_it(project, monkeypatch):
+    """Between preparing the queue index and reading it, another process may begin rebuilding a dataset's
+    index (it drops the state row, then rewrites the rows chunk by chunk). The page notices and prepares
+    again, so its count and rows agree with the whole index; an index that never settles is an error."""
+    import random
+
+    from japagen_core.errors import StoreError
+
+    rng = random.Random(7)
+    run = _scored_runs(project, rng)[0]
+    prepare = q._prepare_index
+    calls = []
+
+    def rebuild_starts_after(*args, **kwargs):
+        found = prepare(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 1 or always:  # what _refresh_in_chunks leaves partway through
+            with project.db.transaction() as con:
+                con.execute("DELETE FROM review_index_state WHERE dataset_id = ?", [run])
+                con.execute("DELETE FROM review_index WHERE dataset_id = ? AND row_idx >= 200", [run])
+        return found
+
+    monkeypatch.setattr(q, "_prepare_index", rebuild_starts_after)
+    always = False
+    with project.db.transaction() as con:
+        want = con.execute("SELECT count(*) FROM examples WHERE dataset_id = ? AND contains(text || coalesce(text_b, ''), '犬')",
+                           [run]).fetchall()[0][0]  # fmt: skip
+    page = q.queue_page(project, q.QueueFilter([run], text="犬"), limit=500)
+    assert 0 < want == page.total == len(page.rows) and len(calls) == 2
+    assert len(q.queue_page(project, q.QueueFilter([run]), limit=500).rows) == 400
+    always = True
+    with pytest.raises(StoreError, match="kept being rebuilt"):
+        q.queue_page(project, q.QueueFilter([run], text="犬"))
+
+
 def test_text_pages_equal_a_scan_whichever_way_they_are_found(project, monkeypatch):
     """A text query is verified only among the rows the other conditions leave, counted from the index,
     and paged by reading the queue in order a probe at a time (doubling, then falling back to the
