@@ -28,7 +28,7 @@ from typing import Any
 
 from japagen_core.errors import JapagenError
 from japagen_core.generation.llm import Completion, FatalLLMError, LLMConfig, LLMError, Message
-from japagen_core.training.weights import local_source
+from japagen_core.training.weights import load_tokenizer_and_model
 
 log = logging.getLogger(__name__)
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -101,14 +101,12 @@ def pick_dtype(dtype: str, device: str):
 def load_causal_lm(model: str, *, device: str, dtype, adapter: str | None = None,
                    merge: bool = True):  # fmt: skip
     """(tokenizer, model) ready to generate; a FatalLLMError says how to provide weights that are missing."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     try:
-        source = local_source(model)
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        lm = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
+        tokenizer, lm = load_tokenizer_and_model(model, AutoModelForCausalLM, dtype=dtype)
     except (OSError, ValueError, ImportError) as exc:
         raise FatalLLMError("load", _weights_help(model, exc)) from None
     if adapter is not None:

@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 from peft import LoraConfig, get_peft_model
-from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments, set_seed
+from transformers import AutoModelForCausalLM, Trainer, TrainingArguments, set_seed
 from transformers.utils import logging as hf_logging
 
 from japagen_core.generation.local import adapter_sha, pick_device
@@ -37,7 +37,7 @@ from japagen_core.jobs.progress import Progress
 from japagen_core.teacher.lora_config import LoraTuning
 from japagen_core.teacher.trainfile import TeacherError
 from japagen_core.training.callbacks import CancelCallback, ProgressCallback
-from japagen_core.training.weights import local_source
+from japagen_core.training.weights import load_tokenizer_and_model
 
 log = logging.getLogger(__name__)
 TEACHER_FILE = "teacher.json"  # in the adapter folder: base model, data sha, settings, loss
@@ -108,10 +108,8 @@ def load_for_tuning(base_model: str, settings: LoraTuning, device: str):
     the adapter weights in fp32), else fp32."""
     hf_logging.disable_progress_bar()
     try:
-        source = local_source(base_model)
-        tokenizer = AutoTokenizer.from_pretrained(source)
         dtype = torch.bfloat16 if _bf16(device) else torch.float32
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
+        tokenizer, model = load_tokenizer_and_model(base_model, AutoModelForCausalLM, dtype=dtype)
     except (OSError, ValueError, ImportError) as exc:
         reason = " ".join(str(exc).split())[:300]
         raise TeacherError(

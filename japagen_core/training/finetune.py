@@ -52,7 +52,7 @@ from japagen_core.training.data import labelled, targets
 from japagen_core.training.evaluate import task_metrics
 from japagen_core.training.model_card import model_card
 from japagen_core.training.store import ModelRecord, get_model, model_done, save_evaluation, save_model
-from japagen_core.training.weights import local_source
+from japagen_core.training.weights import load_tokenizer_and_model
 
 if TYPE_CHECKING:  # the store (DuckDB) is imported only where a job reads or writes it: a worker process
     from japagen_core.project import Project  # training models side by side never opens it (side_by_side.py)
@@ -97,9 +97,9 @@ def load_pretrained(name: str, task: Task):
             "label2id": {n: i for i, n in enumerate(names)},
         }
     try:
-        source = local_source(name)
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForSequenceClassification.from_pretrained(source, ignore_mismatched_sizes=True, **head)
+        tokenizer, model = load_tokenizer_and_model(
+            name, AutoModelForSequenceClassification, ignore_mismatched_sizes=True, **head
+        )
     except (OSError, ValueError, ImportError) as exc:
         raise TrainingError(weights_help(name, _short(exc))) from None
     return tokenizer, model

@@ -21,6 +21,12 @@ CONFIG_FILE = "config.json"
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer.model", "vocab.json", "spiece.model",
                    "sentencepiece.bpe.model")  # fmt: skip
+# Read when present and skipped when absent. Loaded from a snapshot folder, one the cache lacks is
+# skipped where the Hub would have supplied it (without tokenizer_config.json, tohoku-nlp's BERT gets a
+# plain BERT tokenizer, no MeCab), so local_source hands over the folder only when the cache holds it
+# or knows the Hub has none (what ``from_pretrained`` leaves in the cache; ``hf download`` of a whole
+# repo holds it whenever the repo has one).
+SETTINGS_FILES = ("tokenizer_config.json",)
 
 
 def local_source(name_or_path: str) -> str:
@@ -38,7 +44,26 @@ def local_source(name_or_path: str) -> str:
     from huggingface_hub import try_to_load_from_cache
 
     found = try_to_load_from_cache(name, CONFIG_FILE)
-    return str(Path(found).parent) if isinstance(found, str) else name
+    if not isinstance(found, str) or any(try_to_load_from_cache(name, f) is None for f in SETTINGS_FILES):
+        return name  # a settings file the cache knows nothing of: from_pretrained asks the Hub for it
+    return str(Path(found).parent)
+
+
+def load_tokenizer_and_model(name_or_path: str, model_class, **kwargs):
+    """(tokenizer, model): ``AutoTokenizer`` and ``model_class.from_pretrained`` of ``local_source``, which
+    keep the name they were asked for as their ``name_or_path`` (the model's config too), not a folder
+    of this machine's cache: a LoRA adapter records it as its base model (PEFT reads
+    ``model.name_or_path``), and an adapter copied elsewhere must find its base there too."""
+    from transformers import AutoTokenizer
+
+    name = str(name_or_path).strip()
+    source = local_source(name)
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    model = model_class.from_pretrained(source, **kwargs)
+    if source != name:
+        for loaded in (tokenizer, model, model.config):
+            loaded.name_or_path = name
+    return tokenizer, model
 
 
 def looks_like_path(name: str) -> bool:

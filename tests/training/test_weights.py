@@ -143,3 +143,41 @@ def test_a_cached_hub_model_loads_without_asking_the_hub(tmp_path, tiny_model):
     out, connections = _run_against_a_silent_hub(tmp_path, code)
     assert out.returncode == 0, out.stderr
     assert connections == [] and float(out.stdout.split()[-1]) < 30
+
+
+def test_a_cached_snapshot_is_used_only_when_the_cache_knows_its_tokenizer_settings(tmp_path, tiny_model,
+                                                                                    monkeypatch):  # fmt: skip
+    """Loaded from a snapshot folder, a tokenizer_config.json the cache lacks would be skipped where the
+    Hub would supply it (tohoku-nlp's BERT would lose MeCab): the folder is handed over only when the
+    cache holds that file or records that the Hub has none; else the name, as before."""
+    from huggingface_hub import constants
+
+    from japagen_core.training.weights import local_source
+
+    cache = tmp_path / "hub"
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    whole = _cache_with(cache, "org/whole", tiny_model)
+    assert (whole / "tokenizer_config.json").is_file() and local_source("org/whole") == str(whole)
+    partial = _cache_with(cache, "org/partial", tiny_model, leave_out=("tokenizer_config.json",))
+    assert check_model_available("org/partial") is None  # loadable, but not from the folder alone
+    assert local_source("org/partial") == "org/partial"
+    none_there = partial.parent.parent / ".no_exist" / partial.name  # what from_pretrained leaves for a 404
+    none_there.mkdir(parents=True)
+    (none_there / "tokenizer_config.json").touch()
+    assert local_source("org/partial") == str(partial)
+
+
+def test_a_model_loaded_from_the_cache_keeps_its_hub_name(tmp_path, tiny_model, monkeypatch):
+    """A LoRA adapter records its base model by ``name_or_path``: a folder of this machine's cache there
+    would not load anywhere else."""
+    from huggingface_hub import constants
+    from transformers import AutoModelForSequenceClassification
+
+    from japagen_core.training.weights import load_tokenizer_and_model
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    _cache_with(tmp_path / "hub", "org/tiny-bert", tiny_model)
+    tokenizer, model = load_tokenizer_and_model("org/tiny-bert", AutoModelForSequenceClassification, num_labels=3)
+    assert tokenizer.name_or_path == model.name_or_path == model.config.name_or_path == "org/tiny-bert"
+    tokenizer, model = load_tokenizer_and_model(str(tiny_model), AutoModelForSequenceClassification, num_labels=3)
+    assert model.name_or_path == str(tiny_model)  # a folder stays a folder
