@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from japagen_core.errors import JapagenError
-from japagen_core.generation.llm import Completion, LLMConfig, LLMError, _completion, chat_body, cost_usd
+from japagen_core.generation.llm import Completion, LLMConfig, LLMError, _completion, chat_body, cost_usd, endpoint
 from japagen_core.generation.run import TOPUP_ROUNDS, USAGE_FILE, RunConfig, Runner, Unit, plan
 from japagen_core.jobs.store import write_json_atomic
 from japagen_core.project import Project
@@ -181,7 +181,7 @@ class BatchRemote:
     def __init__(self, llm: LLMConfig, api_key: str, settings: BatchSettings, state: BatchState, run_id: str):
         import openai  # the SDK loads in a Batch API job, not with the Generate page
 
-        self.client = openai.OpenAI(api_key=api_key, base_url=llm.base_url or None, timeout=settings.timeout,
+        self.client = openai.OpenAI(api_key=api_key, base_url=endpoint(llm.base_url), timeout=settings.timeout,
                                     max_retries=settings.max_retries)  # fmt: skip
         self.where = str(self.client.base_url)
         self.state, self.run_id = state, run_id

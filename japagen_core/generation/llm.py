@@ -14,6 +14,7 @@ import asyncio
 import email.utils
 import ipaddress
 import json
+import logging
 import math
 import os
 import random
@@ -28,6 +29,8 @@ from urllib.parse import urlparse
 import httpx2
 
 from japagen_core.errors import JapagenError
+
+log = logging.getLogger(__name__)
 
 Message = dict[str, str]
 # The paper's sampling settings (temperature 1.2, top-p 1.0, frequency penalty 0.02, 500 max tokens,
@@ -143,6 +146,20 @@ def _url_problem(url: str) -> str | None:
     if parts.username or parts.password or parts.query:
         return "base URL must not carry credentials or a query: put the key in OPENAI_API_KEY"
     return None
+
+
+OPENAI_URL = "https://api.openai.com/v1"
+
+
+def endpoint(base_url: str | None) -> str:
+    """The server a run calls: its base URL, or OpenAI itself. OPENAI_BASE_URL is not read (the OpenAI
+    SDK would read it): a run's server is the one its settings name, so its provenance, its price and its
+    queue say the truth, and a URL from the environment would skip the checks a base URL gets (no key or
+    query in it; no key sent over plain http to another machine)."""
+    if not base_url and os.environ.get("OPENAI_BASE_URL"):
+        log.warning("OPENAI_BASE_URL is set but not used: a run calls OpenAI unless it names a base URL "
+                    "(--base-url, or Base URL on the page)")  # fmt: skip
+    return (base_url or OPENAI_URL).rstrip("/")
 
 
 def is_local(base_url: str | None) -> bool:
@@ -274,11 +291,10 @@ class OpenAIChatClient:
         # One POST per call straight through httpx2 (the SDK's transport), not through the SDK: its request
         # path (typed options, header merging, auth hooks) costs ~1 ms of CPU per call, as much again as the
         # HTTP exchange itself, and at 600 calls a second on one event loop that CPU is the throughput.
-        # What the SDK did here is done below: the same base URL rules (OPENAI_BASE_URL), bearer auth and
-        # organization / project headers, a per-read timeout, and the same status-code mapping. No retries
+        # What the SDK did here is done below: the base URL (not OPENAI_BASE_URL: see endpoint), bearer auth
+        # and organization / project headers, a per-read timeout, and the same status-code mapping. No retries
         # inside a call: each failure must reach the breaker; the total deadline is asyncio.timeout in _attempt.
-        base = config.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-        self.base_url = base.rstrip("/")
+        self.base_url = endpoint(config.base_url)
         self._url = httpx2.URL(self.base_url + "/chat/completions")  # parsed once, not per call
         self._headers = {
             "Authorization": f"Bearer {api_key}",

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from japagen_core.generation.llm import endpoint
 from japagen_core.jobs.store import write_json_atomic
 from japagen_core.teacher.trainfile import TeacherError
 
@@ -108,7 +109,7 @@ class FineTuningFlow:
         import openai
 
         self.base_model, self.settings, self.teacher_id = base_model, settings, teacher_id
-        self.client = openai.OpenAI(api_key=api_key, base_url=base_url or None, timeout=settings.timeout,
+        self.client = openai.OpenAI(api_key=api_key, base_url=endpoint(base_url), timeout=settings.timeout,
                                     max_retries=settings.max_retries)  # fmt: skip
         self.where = str(self.client.base_url)
         self.state_path = state_dir / REMOTE_STATE

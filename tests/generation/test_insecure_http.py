@@ -87,3 +87,22 @@ def test_teachers_page_needs_the_checkbox_too(home, project, monkeypatch):
     assert not at.exception and at.button(key="te_launch").disabled
     at.checkbox(key="te_allow_http").check().run()
     assert not at.button(key="te_launch").disabled
+
+
+def test_openai_base_url_from_the_environment_is_not_a_back_door(monkeypatch, caplog, tmp_path):
+    """OPENAI_BASE_URL (which the OpenAI SDK would read) skipped every check a base URL gets: a key sent in
+    clear to a plain-http host, credentials in the URL in error messages, a provenance saying OpenAI. A
+    run without a base URL calls OpenAI itself, whatever the environment says, and the log says so."""
+    from japagen_core.generation.batch import BatchRemote, BatchSettings, BatchState
+    from japagen_core.generation.llm import OPENAI_URL, OpenAIChatClient
+
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://user:sk-in-url@10.0.0.5:8000/v1?api-key=sk-q")
+    with caplog.at_level("WARNING"):
+        client = OpenAIChatClient(LLMConfig(model="gpt-4o-mini"), "sk-secret")
+    assert client.base_url == OPENAI_URL and str(client._url) == OPENAI_URL + "/chat/completions"
+    assert "OPENAI_BASE_URL is set but not used" in caplog.text and "sk-in-url" not in caplog.text
+    remote = BatchRemote(LLMConfig(model="gpt-4o-mini"), "sk-secret", BatchSettings(), BatchState(tmp_path / "s"), "r")
+    assert remote.where.rstrip("/") == OPENAI_URL
+    assert OpenAIChatClient(LLMConfig(model="m", base_url="http://127.0.0.1:9/v1"), "k").base_url == (
+        "http://127.0.0.1:9/v1"
+    )
