@@ -2,7 +2,7 @@
 
 Real HTTP (stdlib ``ThreadingHTTPServer`` on port 0): canned Japanese answers, and faults on request:
 429 with Retry-After, 500, timeouts, malformed JSON, empty choices, ``n`` ignored, non-Japanese text,
-401 for a wrong key, and two ways to stall a client: ``hang`` (accept the request, never answer) and ``drip``
+answers cut at the token limit (``length``), 401 for a wrong key, and two ways to stall a client: ``hang`` (accept the request, never answer) and ``drip``
 (send the headers, then the body one byte every ``drip_interval`` seconds). Every request is recorded for
 assertions, and every chat answer delivered in full is counted in ``answered`` (its usage), which is what a
 provider bills.
@@ -38,7 +38,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 SUBJECTS = ["白い犬", "若い女性", "二人の子供", "年配の男性", "黒い猫", "赤い電車", "自転車に乗った人", "大きな馬"]
 PLACES = ["公園の芝生", "駅のホーム", "海辺の砂浜", "雪の積もった道", "台所のテーブル", "川沿いの道"]
 ACTIONS = ["走っています", "座っています", "遊んでいます", "立ち止まっています", "歩いています"]
-FAULTS = ("429", "500", "timeout", "bad_json", "empty_choices", "non_japanese", "hang", "drip")
+FAULTS = ("429", "500", "timeout", "bad_json", "empty_choices", "non_japanese", "hang", "drip", "length")
+
+
+def _choice(index: int, content: str, *, cut: bool) -> dict:
+    """One chat choice; ``cut``: stopped at the token limit, mid-text."""
+    if cut:
+        return {"index": index, "message": {"role": "assistant", "content": content[: len(content) // 2]},
+                "finish_reason": "length"}  # fmt: skip
+    return {"index": index, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
 
 
 class _Server(ThreadingHTTPServer):
@@ -165,10 +173,7 @@ class FakeOpenAI:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model", "fake"),
-            "choices": [
-                {"index": i, "message": {"role": "assistant", "content": c}, "finish_reason": "stop"}
-                for i, c in enumerate(contents)
-            ],
+            "choices": [_choice(i, c, cut=fault == "length") for i, c in enumerate(contents)],
             "usage": {"prompt_tokens": 40, "completion_tokens": 20 * max(1, len(contents)), "total_tokens": 60},
         }
         if fault == "drip":

@@ -29,27 +29,43 @@ _PREFIX = re.compile(r"^[\[【(（]?\s*([^\s:：】\])）]{1,20})\s*[\]】)）]?
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 
 
+class CutText(str):
+    """An answer the server stopped at its token limit (``finish_reason`` "length"): cut off mid-text, so
+    it is a failure ("truncated"), never an example."""
+
+
+_SENTENCE_END = ("。", "．", ".", "！", "!", "？", "?", "」", "』", ")", "）")
+
+
 def split_numbered(text: str, n: int) -> list[str]:
     """Split an answer written as a numbered (or bulleted) list into its items.
 
     The fallback for servers that ignore ``n``: the prompt asks for ``n`` numbered lines. Returns the
-    items found (up to ``n``); a single unnumbered answer comes back as one item.
+    items found (up to ``n``); a single unnumbered answer comes back as one item. An unnumbered line
+    continues the item before it only when that item stopped mid-sentence (a wrapped line); else it is
+    the model talking (a lead-in before the list, a remark after it) and no item. A list cut off at the
+    token limit has its last item cut (``CutText``).
     """
     lines = [line for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
-    items: list[str] = []
-    for line in lines:
-        if _NUMBERED.match(line):
-            items.append(_NUMBERED.sub("", line, count=1))
-        elif items:  # a continuation line of the previous item
-            items[-1] += line.strip()
-        else:
-            items.append(line)
+    if not any(_NUMBERED.match(line) for line in lines):
+        items = ["".join([lines[0], *(line.strip() for line in lines[1:])])] if lines else []
+    else:
+        items = []
+        for line in lines:
+            if _NUMBERED.match(line):
+                items.append(_NUMBERED.sub("", line, count=1))
+            elif items and not items[-1].rstrip().endswith(_SENTENCE_END):
+                items[-1] += line.strip()
+    if isinstance(text, CutText) and 0 < len(items) <= n:  # the answer's last item is among those kept
+        items[-1] = CutText(items[-1])
     return items[:n]
 
 
 def clean_text(raw: str, task: Task) -> tuple[str, str | None]:
     """(cleaned text, failure reason or None): strip numbering, quotes and echoed labels."""
     text = unicodedata.normalize("NFC", raw or "").strip()
+    if isinstance(raw, CutText):
+        return text, "truncated"
     for _ in range(3):  # prefixes and quotes can nest: 「例文：『…』」
         before = text
         text = _NUMBERED.sub("", text, count=1).strip()

@@ -27,6 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from japagen_core.generation.clean import CutText
 from japagen_core.generation.llm import Completion, Message
 
 USAGE_FILE = "usage.jsonl"  # in the parts folder, kept across attempts
@@ -72,7 +73,9 @@ def read_journal(path: Path) -> tuple[JournalTotals, dict[str, list[Completion]]
             totals.prompt_tokens += prompt
             totals.completion_tokens += completion
             totals.answered += 1
-            answers[entry["k"]].append(Completion(list(entry["t"]), entry.get("r"), prompt, completion))
+            cut = set(entry.get("c", ()))  # the answers stopped at the token limit
+            texts = [CutText(t) if i in cut else t for i, t in enumerate(entry["t"])]
+            answers[entry["k"]].append(Completion(texts, entry.get("r"), prompt, completion))
         elif "f" in entry:
             open_calls.discard(entry["f"])
     totals.cut_off = len(open_calls)
@@ -106,7 +109,9 @@ class CallJournal:
 
     def answered(self, call_id: str, key: str, completion: Completion) -> None:
         usage = [completion.prompt_tokens, completion.completion_tokens]
-        self._write({"a": call_id, "k": key, "u": usage, "r": completion.request_id, "t": completion.texts})
+        entry = {"a": call_id, "k": key, "u": usage, "r": completion.request_id, "t": completion.texts}
+        cut = [i for i, text in enumerate(completion.texts) if isinstance(text, CutText)]
+        self._write({**entry, "c": cut} if cut else entry)
         self.totals.prompt_tokens += completion.prompt_tokens
         self.totals.completion_tokens += completion.completion_tokens
         self.totals.answered += 1

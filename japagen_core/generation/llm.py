@@ -29,6 +29,7 @@ from urllib.parse import urlparse
 import httpx2
 
 from japagen_core.errors import JapagenError
+from japagen_core.generation.clean import CutText
 
 log = logging.getLogger(__name__)
 
@@ -463,7 +464,8 @@ def _completion(data: object, request_id: str | None) -> Completion:
     for choice in choices:
         message = choice.get("message") if isinstance(choice, dict) else None
         content = message.get("content") if isinstance(message, dict) else None
-        texts.append(content if isinstance(content, str) else "")
+        text = content if isinstance(content, str) else ""
+        texts.append(CutText(text) if choice.get("finish_reason") == "length" else text)
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
     return Completion(
         texts=texts,

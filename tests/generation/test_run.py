@@ -119,6 +119,24 @@ def test_twenty_percent_faults_still_complete_and_failures_are_kept(project, fak
     assert all(raw is not None for _, raw in failures)  # every failed answer is kept with its text
 
 
+def test_answers_cut_at_the_token_limit_are_failures_and_stay_so_from_the_journal(project, fake, tmp_path):
+    """finish_reason "length": the answer stops mid-text. It is kept as a "truncated" failure and topped
+    up, never stored as an example; the journal keeps the mark, so an answer reused on resume is too."""
+    from japagen_core.generation.clean import CutText
+    from japagen_core.generation.journal import read_journal
+
+    fake.config.fault_rate = 0.25
+    fake.config.faults = ("length",)
+    cfg, _, rows, failures = run(project, fake, tmp_path, task="marc_ja", setting="zero-shot", per_label=20)
+    assert per_label(rows) == {"positive": 20, "negative": 20}
+    cut = [raw for reason, raw in failures if reason == "truncated"]
+    assert cut and {raw for _, raw in failures} == set(cut)
+    assert not {text for _, text, *_ in rows} & set(cut)
+    _, answers = read_journal(next((tmp_path / cfg.run_id).rglob("usage.jsonl")))
+    journaled = [t for completions in answers.values() for c in completions for t in c.texts]
+    assert sorted(t for t in journaled if isinstance(t, CutText)) == sorted(cut)
+
+
 def test_a_bad_key_stops_the_run_at_once(project, fake, tmp_path):
     fake.config.api_key = "sk-right"
     with pytest.raises(FatalLLMError):
