@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app.charts import confusion_figure
-from app.components import dataset_names, datasets_or_stop, label_text, show_error
+from app.components import dataset_names, datasets_or_stop, label_text, plain, show_error
 from app.i18n import N_, shown_as, t, task_title, text_names
 from app.resources import get_project
 from app.review_card import card_view, move_to, order, set_order
@@ -312,7 +312,8 @@ if mode == "Agreement":
         ),
         hide_index=True,
     )
-    right.markdown("**" + t("Who said what (rows: {first}, columns: {second})", first=pair.first, second=pair.second)
+    right.markdown("**" + t("Who said what (rows: {first}, columns: {second})", first=plain(pair.first),
+                                    second=plain(pair.second))
                    + "**")  # fmt: skip
     right.dataframe(
         pd.DataFrame(
@@ -372,8 +373,8 @@ if mode == "One at a time":
     order_id, keys = order()
     if order_id.startswith("disagreements:"):
         left, right = st.columns([3, 1])
-        left.info(t("Reviewing the disagreements of {pair} ({count:,} examples).",
-                    pair=order_id.removeprefix("disagreements:").replace("|", " · "), count=len(keys)))  # fmt: skip
+        pair_names = plain(order_id.removeprefix("disagreements:").replace("|", " · "))  # imported names
+        left.info(t("Reviewing the disagreements of {pair} ({count:,} examples).", pair=pair_names, count=len(keys)))
         right.button(t("Back to the queue"), key="rv_back_to_queue", on_click=lambda: st.session_state.pop("rv_order"))
     elif not q.latest_predictions(project, chosen) and source is None:
         st.caption(t("No classifier predictions yet: run label correctness on the Analysis page to rank by suspicion."))

@@ -9,6 +9,7 @@ import json
 
 from streamlit.testing.v1 import AppTest
 
+from app.components import plain
 from japagen_core.review import events as ev
 from japagen_core.review import snapshots as snap
 from japagen_core.settings import PROJECT_ROOT
@@ -130,19 +131,24 @@ def test_agreement_of_two_reviewers_and_their_disagreements_as_a_queue(project, 
     for row, (a, b) in enumerate([("entailment", "entailment"), ("neutral", "entailment"), ("contradiction",
                                    "contradiction"), ("neutral", "neutral")]):  # fmt: skip
         ev.apply(project, task, [(run, row)], ev.Action("relabel", a), reviewer="aiko", confirm=True)
-        ev.apply(project, task, [(run, row)], ev.Action("relabel", b), reviewer="ben", confirm=True)
+        ev.apply(project, task, [(run, row)], ev.Action("relabel", b), reviewer=BEN, confirm=True)
     at = _page()
     at.selectbox(key="rv_task").set_value("jnli").run()
     at.segmented_control(key="rv_mode").set_value("Agreement").run()
     assert not at.exception, at.exception
     pairs = at.dataframe[0].value
-    assert list(pairs.iloc[0, :3]) == ["aiko · ben", 4, 3]
+    assert list(pairs.iloc[0, :3]) == [f"aiko · {BEN}", 4, 3]
+    shown = [m.value for m in at.markdown]  # a name is data (an imported annotator's): shown as it is, no markup
+    assert any(f"columns: {plain(BEN)}" in v for v in shown) and not any(f"columns: {BEN}" in v for v in shown)
     assert "Cohen's kappa" in pairs.columns
     at.button(key="rv_review_disagreements").click().run()
     assert at.segmented_control(key="rv_mode").value == "One at a time"
     data = _card(at)
     assert data["total"] == 1 and _current(at) == (run, 1)
-    assert "Reviewing the disagreements of aiko · ben" in texts(at)
+    assert f"Reviewing the disagreements of aiko · {plain(BEN)}" in texts(at)
+
+
+BEN = "ben_*x*![p](http://host/p.png)"  # an annotator name from an imported file
 
 
 def test_the_grid_leads_with_text_and_labels_and_counts_reviewed(project, jnli_review):
