@@ -108,23 +108,26 @@ def write_datasets(
 
 
 def _stage(db, infos: list[repo.DatasetInfo]) -> dict[str, bool]:
-    """Record the new datasets as staged; delete what a killed import of the same ids left (this process
-    holds their locks now, so whoever wrote those rows is gone)."""
+    """Delete what a killed import of the same ids left (this process holds their locks now, so whoever
+    wrote those rows is gone), then record the new datasets as staged. In that order: deleting ends with
+    the old staging record, and a record written before it would go with it, leaving this import's rows
+    unrecorded if it is killed too."""
     created, leftovers = {}, []
     with db.transaction() as con:
         for info in infos:
-            if repo.dataset_exists(con, info.id):
-                created[info.id] = False
-                continue
-            created[info.id] = True
-            if con.execute("SELECT count(*) FROM import_staging WHERE dataset_id = ?", [info.id]).fetchall()[0][0]:
+            created[info.id] = not repo.dataset_exists(con, info.id)
+            staged = con.execute("SELECT count(*) FROM import_staging WHERE dataset_id = ?", [info.id])
+            if created[info.id] and staged.fetchall()[0][0]:
                 leftovers.append(info.id)
-            con.execute(
-                "INSERT OR REPLACE INTO import_staging VALUES (?, ?, current_timestamp)", [info.id, os.getpid()]
-            )
-    for dataset_id in leftovers:
+    for dataset_id in leftovers:  # a kill in here leaves the old record: the next import deletes again
         log.info("deleting the rows a killed import of %s left", dataset_id)
         _delete_rows(db, dataset_id)
+    with db.transaction() as con:
+        for info in infos:
+            if created[info.id]:
+                con.execute(
+                    "INSERT OR REPLACE INTO import_staging VALUES (?, ?, current_timestamp)", [info.id, os.getpid()]
+                )
     return created
 
 

@@ -114,6 +114,11 @@ def test_leftovers_of_a_killed_import_are_deleted_by_the_next_import_of_it(tmp_p
     info = repo.DatasetInfo("d", "jcola", "train", "gold", "d", "t", "jsonl", "x", False, 10)
     staging._stage(db, [info])  # as a killed import leaves it: staged, some rows in
     staging._insert_chunks(db, "d", frame.iloc[:4])
+    assert staging._stage(db, [info]) == {"d": True}  # the next import of it, until it is killed too:
+    with db.transaction() as con:  # the leftovers are gone and its own rows are recorded as staged
+        assert con.execute("SELECT count(*) FROM examples").fetchall() == [(0,)]
+        assert con.execute("SELECT dataset_id, pid FROM import_staging").fetchall() == [("d", os.getpid())]
+    staging._insert_chunks(db, "d", frame.iloc[:8])  # ... and killed: the one after cleans up both times
     assert staging.write_datasets(db, [(info, frame)]) == [True]
     assert staging.write_datasets(db, [(info, frame)]) == [False]  # now it exists: nothing changes
     with db.transaction() as con:
