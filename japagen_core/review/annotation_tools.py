@@ -266,10 +266,10 @@ def import_annotations(project: Project, path: Path, tool: str) -> ImportResult:
     groups: dict[tuple[str, str, str], list[events.Key]] = defaultdict(list)
     already = 0
     for key, who, label, _ in found:
-        if (key, who, label) in done:
+        if done.get((key, who)) == label:
             already += 1
             continue
-        done.add((key, who, label))
+        done[(key, who)] = label
         groups[(key[0], who, label)].append(key)
     relabels = 0
     for (dataset_id, who, label), group in groups.items():
@@ -302,19 +302,21 @@ def _check(project: Project, found: list, keys: list[events.Key]) -> dict[str, T
     return tasks
 
 
-def _imported(project: Project, keys: list[events.Key], reason: str) -> set[tuple[events.Key, str, str]]:
-    """(example, annotator, label) of relabels an earlier import of this tool wrote."""
+def _imported(project: Project, keys: list[events.Key], reason: str) -> dict[tuple[events.Key, str], str]:
+    """(example, annotator) -> the label the newest relabel an earlier import of this tool wrote gives it
+    (undone or not: an import the user undid is not applied again; an annotator's changed answer is)."""
     if not keys:
-        return set()
+        return {}
     frame = pd.DataFrame(keys, columns=["dataset_id", "row_idx"])
     with project.db.transaction() as con:
         con.register("wanted_keys", frame)
         try:
             rows = con.execute(
-                "SELECT e.dataset_id, e.row_idx, e.reviewer, e.new_value FROM review_events e "
-                "JOIN wanted_keys k USING (dataset_id, row_idx) WHERE e.action = 'relabel' AND e.reason = ?",
+                "SELECT e.dataset_id, e.row_idx, e.reviewer, arg_max(e.new_value, e.id) FROM review_events e "
+                "JOIN wanted_keys k USING (dataset_id, row_idx) WHERE e.action = 'relabel' AND e.reason = ? "
+                "GROUP BY e.dataset_id, e.row_idx, e.reviewer",
                 [reason],
             ).fetchall()
         finally:
             con.unregister("wanted_keys")
-    return {((d, int(r)), who, label) for d, r, who, label in rows}
+    return {((d, int(r)), who): label for d, r, who, label in rows}

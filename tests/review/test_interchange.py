@@ -159,6 +159,25 @@ def test_an_undone_import_is_not_reapplied(project, jnli_review, tmp_path):  # n
     assert at.import_annotations(project, exported, "label-studio").relabels == 0
 
 
+def test_an_annotators_changed_answer_is_imported_each_time_it_changes(project, jnli_review, tmp_path):  # noqa: F811
+    """contradiction, then entailment, then contradiction again: the third import is a change, not a
+    repeat of the first (the export must follow the annotator's latest answer)."""
+    _, run = jnli_review
+    tasks = json.loads(_export(project, run, "label-studio", tmp_path / "t.json").read_text(encoding="utf-8"))
+    first, second = [
+        label for label in ("contradiction", "entailment", "neutral") if label != tasks[0]["data"]["label"]
+    ]
+    written = []
+    for n, label in enumerate((first, second, first, first)):
+        exported = tmp_path / f"export-{n}.json"
+        exported.write_text(json.dumps(_annotate(tasks, {0: label}), ensure_ascii=False), encoding="utf-8")
+        written.append(at.import_annotations(project, exported, "label-studio").relabels)
+    assert written == [1, 1, 1, 0]
+    assert [e.new_value for e in ev.history(project, run, 0)] == [first, second, first]
+    out = _export(project, run, "jsonl", tmp_path / "after.jsonl")
+    assert json.loads(out.read_text(encoding="utf-8").splitlines()[0])["label"] == first
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
