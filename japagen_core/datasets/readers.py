@@ -125,6 +125,8 @@ def read_jsonl(data: bytes, source: str, *, progress: Progress | None = None) ->
                 else f"not valid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})"  # some msgs end in " at"
             )
             raise GoldImportError(source, problem, where=f"line {number}") from None
+        except RecursionError:
+            raise GoldImportError(source, _TOO_DEEP, where=f"line {number}") from None
         if not isinstance(value, dict):
             raise GoldImportError(
                 source, f"expected a JSON object, found {type(value).__name__}", where=f"line {number}"
@@ -134,11 +136,16 @@ def read_jsonl(data: bytes, source: str, *, progress: Progress | None = None) ->
     return records
 
 
+_TOO_DEEP = "JSON nested too deeply to read (arrays or objects inside each other hundreds of levels deep)"
+
+
 def _read_json_array(text: str, source: str) -> list[RawRecord]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise GoldImportError(source, f"not valid JSON ({exc.msg})", where=f"line {exc.lineno}") from None
+    except RecursionError:
+        raise GoldImportError(source, _TOO_DEEP) from None
     records = []
     for number, item in enumerate(value, start=1):
         if not isinstance(item, dict):

@@ -146,3 +146,31 @@ def test_the_dataset_id_is_the_same_either_way(tmp_path):
     assert fast.info.id == f"jnli-train-{digest[:10]}"
     [uploaded] = prepare_gold(task, "train", data=path.read_bytes(), source_name="f.jsonl")
     assert uploaded.info.id == fast.info.id and uploaded.examples.num_rows == 1
+
+
+def test_a_deeply_nested_line_is_refused_by_line_not_by_a_crash(tmp_path):
+    """Arrow's JSON reader crashed the process (a segfault: an upload would take the app down) on a line
+    nested ~20,000 deep. Deep nesting goes to the exact reader, which names the line; moderate nesting
+    in an extra field still imports, by either reader."""
+    import subprocess
+    import sys
+
+    deep = LINE[:-1] + b', "x": ' + b"[" * 20_000 + b"]" * 20_000 + b"}\n"
+    path = _write(tmp_path / "deep.jsonl", LINE + b"\n" + deep)
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from japagen_core.datasets.importers import prepare_gold\n"
+        "from japagen_core.errors import GoldImportError\n"
+        "from japagen_core.tasks import load_registry\n"
+        "try:\n"
+        "    prepare_gold(load_registry(None)['jnli'], 'train', data=Path(sys.argv[1]).read_bytes(), source_name='deep.jsonl')\n"
+        "except GoldImportError as exc:\n"
+        "    print(exc)\n"
+    )  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, (out.returncode, out.stderr[-2000:])
+    assert "deep.jsonl, line 2: JSON nested too deeply to read" in out.stdout
+    nested = _write(tmp_path / "nested.jsonl", LINE[:-1] + b', "x": ' + b"[" * 300 + b"]" * 300 + b"}\n")
+    [prepared] = prepare_gold(REGISTRY["jnli"], "train", path=nested)
+    assert len(prepared.examples) == 1
+    assert fastjsonl._Depth().feed(b'{"a": [[1]], "b": {"c": [2]}}\n{"d": "]]]"}\n{"e": [[[3]]]}') == 4
