@@ -150,12 +150,7 @@ def plan(task: Task, cfg: RunConfig, *, source_rows: list[int] | None = None) ->
     """The run's first pass. Single-text tasks: units of up to UNIT_EXAMPLES per label; pair tasks: units
     of one stage-1 call of n first sentences, for one label (paired) or shared by all labels (contrastive)."""
     if cfg.mode == "annotate":
-        rows = source_rows or []
-        return [
-            Unit(f"a{i // UNIT_EXAMPLES:06d}", (), len(chunk), tuple(chunk))
-            for i in range(0, len(rows), UNIT_EXAMPLES)
-            for chunk in [rows[i : i + UNIT_EXAMPLES]]
-        ]
+        return _annotate_units(source_rows or [], "a")
     if task.is_pair:  # a unit is one stage-1 call (n first sentences) and their second sentences
         step = max(1, int(cfg.llm.get("n", 5)))
         sizes = [min(step, cfg.per_label - i) for i in range(0, cfg.per_label, step)]
@@ -164,6 +159,20 @@ def plan(task: Task, cfg: RunConfig, *, source_rows: list[int] | None = None) ->
         return [Unit(f"p{k:06d}", tuple(task.label_names), size) for k, size in enumerate(sizes)]
     sizes = [min(UNIT_EXAMPLES, cfg.per_label - i) for i in range(0, cfg.per_label, UNIT_EXAMPLES)]
     return [Unit(f"{label}-{k:06d}", (label,), size) for label in task.label_names for k, size in enumerate(sizes)]
+
+
+def _annotate_units(rows: list[int], prefix: str) -> list[Unit]:
+    return [
+        Unit(f"{prefix}{i // UNIT_EXAMPLES:06d}", (), len(chunk), tuple(chunk))
+        for i in range(0, len(rows), UNIT_EXAMPLES)
+        for chunk in [rows[i : i + UNIT_EXAMPLES]]
+    ]
+
+
+def annotate_topups(unlabelled: list[int], round_no: int) -> list[Unit]:
+    """Units that ask again for the texts no answer has labelled yet (source row ids); ``t<round>-a...``
+    ids, and a resumed round asks only for what is still unlabelled then."""
+    return _annotate_units(unlabelled, f"t{round_no}-a")
 
 
 def topup_units(task: Task, cfg: RunConfig, short: dict[str, int], round_no: int) -> list[Unit]:

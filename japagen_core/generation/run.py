@@ -41,6 +41,7 @@ from japagen_core.generation.plan import (
     UNIT_EXAMPLES,
     RunConfig,
     Unit,
+    annotate_topups,
     check_fewshot_source,
     draw_fewshot,
     new_run_id,
@@ -199,15 +200,28 @@ class Runner:
             if todo and not await self._run_units(todo):
                 return "cancelled"
             done_ids.update(u.id for u in todo)
-            short = self.shortfall()
-            if self.cfg.mode == "annotate" or not short or round_no == first_round + TOPUP_ROUNDS:
+            if round_no == first_round + TOPUP_ROUNDS:
                 break
-            if round_no > first_round and not self.progress.ok:
-                break  # a top-up round and still not one usable answer: more would only repeat the failure
-            units = topup_units(self.task, self.cfg, short, round_no)
+            if self.cfg.mode == "annotate":  # ask again for the texts a failed answer left unlabelled
+                units = annotate_topups(self._unlabelled(), round_no)
+            else:
+                short = self.shortfall()
+                units = topup_units(self.task, self.cfg, short, round_no) if short else []
+            if not units or (round_no > first_round and not self.progress.ok):
+                break  # nothing missing; or a top-up round and still not one usable answer: more would repeat it
             self.progress.total_units += len(units)
         self._report("running", force=True)
         return "succeeded" if not self.shortfall() else "incomplete"
+
+    def _unlabelled(self) -> list[int]:
+        """annotate: the source rows that no answer in the parts has labelled yet, in order."""
+        labelled = {
+            json.loads(row["provenance"])["source_row"]
+            for rows in self.parts.read_rows(columns=("status", "provenance")).values()
+            for row in rows
+            if row["status"] == "ok"
+        }
+        return [row for row in self._source if row not in labelled]
 
     def shortfall(self, done: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, int]:
         """Examples still missing per label (generate), or {"texts": n} when nothing was labelled (annotate);

@@ -161,7 +161,9 @@ def test_annotation_labels_an_unlabeled_dataset(project, fake, tmp_path):
     fake.script = [None] * 5 + ["non_japanese"]  # one answer names no label
     _cfg, _summary, rows, failures = run(project, fake, tmp_path, mode="annotate", task="jnli", source_dataset=source.dataset_id,
                                        llm={"temperature": 0.1, "n": 1})  # fmt: skip
-    assert len(rows) == 59 and failures == [("unparsable_label", "Sorry, I can only answer in English.")]
+    # that text is asked again in a top-up round (and labelled); its failed answer is kept
+    assert len(rows) == 60 and failures == [("unparsable_label", "Sorry, I can only answer in English.")]
+    assert sorted(json.loads(r[3])["source_row"] for r in rows) == list(range(60))
     p = json.loads(rows[0][3])
     assert (
         p["setting"] == "annotate"
@@ -169,6 +171,25 @@ def test_annotation_labels_an_unlabeled_dataset(project, fake, tmp_path):
         and p["raw"] in {"entailment", "contradiction", "neutral"}
     )
     assert all(r["body"]["temperature"] == 0.1 for r in fake.requests)
+
+
+def test_annotation_asks_again_for_texts_a_failed_call_left_unlabelled(project, fake, tmp_path):
+    """Half the calls rate-limited and no retries inside a call: the texts left unlabelled are asked for
+    again in top-up rounds, each text labelled once, every failed call kept as a failure."""
+    from japagen_core.datasets.importers import ImportOptions, import_gold
+    from tests.conftest import write_jsonl
+
+    texts = [{"sentence1": f"犬が{i}匹いる。", "sentence2": "動物がいる。", "label": "entailment"} for i in range(60)]
+    [source] = import_gold(project.db, project.registry["jnli"], "pool", path=write_jsonl(tmp_path / "pool.json", texts),
+                           options=ImportOptions(unlabeled=True))  # fmt: skip
+    fake.config.fault_rate = 0.5
+    fake.config.faults = ("429",)
+    _, _, rows, failures = run(project, fake, tmp_path, mode="annotate", task="jnli", source_dataset=source.dataset_id,
+                               llm={"n": 1, "max_retries": 0})  # fmt: skip
+    labelled = [json.loads(r[3])["source_row"] for r in rows]
+    assert len(labelled) == len(set(labelled)) > 50  # first pass: 30 of 60; each round halves what is left
+    assert len(labelled) + len(failures) == len(fake.requests)  # one row per call: nothing lost, none twice
+    assert {reason for reason, _ in failures} == {"rate_limited"}
 
 
 def test_settings_are_checked_before_a_run(project):
