@@ -106,6 +106,17 @@ def parse_label(answer: str, task: Task) -> str | None:
     found = set()
     for label in task.labels:
         for form in (label.name.lower(), unicodedata.normalize("NFKC", label.display_ja).lower()):
-            if form and re.search(rf"(?<![a-z0-9_-]){re.escape(form)}(?![a-z0-9_-])", text):
-                found.add(label.name)
+            if not form or not re.search(rf"(?<![a-z0-9_-]){re.escape(form)}(?![a-z0-9_-])", text):
+                continue
+            if _negated(text, form):  # "not acceptable", 「ネガティブではない」: what the label is not
+                return None
+            found.add(label.name)
     return found.pop() if len(found) == 1 else None
+
+
+def _negated(text: str, form: str) -> bool:
+    name = re.escape(form)
+    return bool(
+        re.search(rf"(?:\bnot\s+(?:an?\s+|the\s+)?|\bnon-?|非){name}(?![a-z0-9_-])", text)
+        or re.search(rf"(?<![a-z0-9_-]){name}\s*(?:で|じゃ)(?:は)?(?:ない|なく|ありません)", text)
+    )

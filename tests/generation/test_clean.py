@@ -60,6 +60,12 @@ def test_an_answer_cut_at_the_token_limit_is_a_failure_not_an_example():
         ("jnli", "わかりません", None),
         ("jsts", "3", "3"),
         ("jcola", "unacceptable", "unacceptable"),
+        ("jcola", "not acceptable", None),  # what the label is not names no label
+        ("jcola", "This sentence is not acceptable.", None),
+        ("marc_ja", "ネガティブではない", None),
+        ("marc_ja", "非ポジティブ", None),
+        ("marc_ja", "ポジティブです。", "positive"),
+        ("jnli", "The answer is neutral, not entailment.", None),
     ],
 )
 def test_parse_label(task, answer, label):
