@@ -55,7 +55,8 @@ def hf_table(task: Task, records: list[dict[str, Any]]) -> tuple[pa.Table, list[
             hf_features[name] = {"dtype": "string", "_type": "Value"}
     if task.target == "score":
         name = fields.score or "score"
-        columns[name] = pa.array([float(r[name]) for r in records], pa.float64())
+        scores = [float(r[name]) if name in r else None for r in records]  # none: an unlabelled row
+        columns[name] = pa.array(scores, pa.float64())
         features.append({"name": name, "dtype": "float64"})
         hf_features[name] = {"dtype": "float64", "_type": "Value"}
     elif fields.label:

@@ -246,8 +246,11 @@ def gold_records(task: Task, frame: pd.DataFrame) -> list[dict[str, Any]]:
         if task.is_pair and fields.text_b:
             record[fields.text_b] = row.text_b
         if task.target == "score":
-            score = row.score if _present(row.score) else float(task.label(row.label).id)
-            record[fields.score] = float(score)
+            if _present(row.score):
+                record[fields.score] = float(row.score)
+            elif row.label is not None:
+                record[fields.score] = float(task.label(row.label).id)
+            # else: an unlabelled row (imported to be annotated) has no score, as a class row has no label
         elif fields.label and row.label is not None:
             label = task.label(row.label)
             record[fields.label] = label.id if task.gold_label_as_id else label.name

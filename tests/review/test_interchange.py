@@ -100,6 +100,24 @@ def test_hf_folder_of_a_score_task_keeps_float_scores(project, tmp_path):
     assert "None stored: run an analysis" in body  # not analysed: said in words, no empty block
 
 
+def test_an_unlabelled_score_dataset_exports_with_no_scores(project, tmp_path):
+    """Texts imported to be annotated have no score: JSON Lines leaves the field out (as a class task's
+    unlabelled rows leave out the label), the Hugging Face table holds nulls. Both failed on a KeyError."""
+    from japagen_core.datasets.importers import ImportOptions, import_gold
+    from tests.conftest import write_jsonl
+
+    rows = [
+        {"sentence_pair_id": str(i), "sentence1": f"犬が{i}匹いる。", "sentence2": "動物がいる。"} for i in range(3)
+    ]
+    [pool] = import_gold(project.db, project.registry["jsts"], "pool", path=write_jsonl(tmp_path / "pool.json", rows),
+                         options=ImportOptions(unlabeled=True))  # fmt: skip
+    lines = _export(project, pool.dataset_id, "jsonl", tmp_path / "pool.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == rows
+    folder = _export(project, pool.dataset_id, "hf", tmp_path / "hf")
+    table = pq.read_table(next((folder / "data").glob("*.parquet")))
+    assert table.column("label").to_pylist() == [None] * 3 and str(table.schema.field("label").type) == "double"
+
+
 # --- Label Studio ---------------------------------------------------------------------------------
 
 
