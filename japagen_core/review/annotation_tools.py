@@ -133,18 +133,29 @@ def _label_studio_annotations(records: Any, source: str) -> list[tuple[events.Ke
         if not isinstance(item, dict) or not isinstance(item.get("data"), dict):
             raise InterchangeError(f"{where}: no 'data' object")
         key = parse_example_id(item["data"].get(ID_KEY), where)
-        for annotation in item.get("annotations") or []:
+        for annotation in _objects(item.get("annotations"), where, "annotations"):
             if annotation.get("was_cancelled"):
                 continue
             who = _annotator(annotation)
-            for result in annotation.get("result") or []:
+            for result in _objects(annotation.get("result"), where, f"annotation {annotation.get('id')}'s result"):
                 if result.get("from_name") != FROM_NAME or result.get("type", "choices") != "choices":
                     continue
-                choices = (result.get("value") or {}).get("choices") or []
+                value = result.get("value") or {}
+                choices = value.get("choices") if isinstance(value, dict) else None
+                if not isinstance(choices, list):
+                    raise InterchangeError(f"{where}: annotation {annotation.get('id')} has no list of choices")
                 if len(choices) != 1:
                     raise InterchangeError(f"{where}: annotation {annotation.get('id')} has {len(choices)} choices")
                 found.append((key, f"label-studio:{who}"[:80], str(choices[0]), where))
     return found
+
+
+def _objects(value: Any, where: str, what: str) -> list[dict[str, Any]]:
+    """A list of JSON objects (None: an empty one), else an error naming the record and the field."""
+    items = value or []
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise InterchangeError(f"{where}: {what} must be a list of objects")
+    return items
 
 
 def _annotator(annotation: dict[str, Any]) -> str:
@@ -219,9 +230,11 @@ def _argilla_annotations(records: Any, source: str) -> list[tuple[events.Key, st
         if not isinstance(record, dict):
             raise InterchangeError(f"{source}: record #{i + 1} is not an object")
         where = f"{source}: record #{i + 1} (id {record.get('id')})"
-        raw = (record.get("metadata") or {}).get(ID_KEY) or record.get("id")
-        key = parse_example_id(raw, where)
-        for response in (record.get("responses") or {}).get(FROM_NAME) or []:
+        metadata, responses = record.get("metadata") or {}, record.get("responses") or {}
+        if not isinstance(metadata, dict) or not isinstance(responses, dict):
+            raise InterchangeError(f"{where}: 'metadata' and 'responses' must be objects")
+        key = parse_example_id(metadata.get(ID_KEY) or record.get("id"), where)
+        for response in _objects(responses.get(FROM_NAME), where, f"responses.{FROM_NAME}"):
             if response.get("status", "submitted") != "submitted" or response.get("value") in (None, ""):
                 continue
             who = f"argilla:{response.get('user_id') or 'unknown'}"[:80]

@@ -209,6 +209,9 @@ def test_an_annotators_changed_answer_is_imported_each_time_it_changes(project, 
             lambda t: t[4]["annotations"][0]["result"][0]["value"].update(choices=["maybe"]),
             r"task #5 \(id 1004\): 'maybe' is not a label of jnli",
         ),
+        (lambda t: t[1].update(annotations=["entailment"]), r"task #2 \(id 1001\): annotations must be a list of obj"),
+        (lambda t: t[1]["annotations"][0].update(result="x"), r"task #2 \(id 1001\): annotation 2's result must be"),
+        (lambda t: t[1]["annotations"][0]["result"][0].update(value="x"), r"task #2 .*: annotation 2 has no list of"),
     ],
 )
 def test_a_record_that_does_not_match_refuses_the_file_naming_it(project, jnli_review, tmp_path, edit, message):  # noqa: F811
@@ -259,6 +262,10 @@ def test_argilla_folder_and_response_import(project, jnli_review, tmp_path):  # 
     (event,) = ev.history(project, run, 2)
     assert (event.new_value, event.reviewer, event.reason) == (new, "argilla:u-42", "imported from argilla")
     assert at.import_annotations(project, folder / "records.json", "argilla").relabels == 0
+    records[5]["responses"] = {"label": ["neutral"]}  # not the shape Argilla writes: said, record named
+    (folder / "records.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(at.InterchangeError, match=r"record #6 .*: responses.label must be a list of objects"):
+        at.import_annotations(project, folder, "argilla")
 
 
 @pytest.mark.parametrize("fmt", ["hf", "label-studio", "argilla"])
