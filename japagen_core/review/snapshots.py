@@ -290,6 +290,10 @@ def export_snapshot(project: Project, snapshot_id: int, fmt: str, out: Path, *, 
         outputs.check_output_path(project.settings, path, force=force)
     for path, data in files.items():
         outputs.write_output(project.settings, path, data, force=force)
+    if fmt == "hf":  # (with force, over an older export) a data file this one did not write is another split's
+        for stale in sorted((out / "data").glob("*.parquet")):
+            if stale not in files:
+                stale.unlink()  # the Hub and load_dataset would read it as part of this dataset
     return out
 
 

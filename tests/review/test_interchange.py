@@ -100,6 +100,20 @@ def test_hf_folder_of_a_score_task_keeps_float_scores(project, tmp_path):
     assert "None stored: run an analysis" in body  # not analysed: said in words, no empty block
 
 
+def test_an_hf_export_forced_over_an_older_one_leaves_only_its_own_data(project, jnli_review, tmp_path):  # noqa: F811
+    """load_dataset and the Hub read every Parquet file under data/: one left by an older export (another
+    split) would join this dataset."""
+    _, run = jnli_review
+    folder = _export(project, run, "hf", tmp_path / "hf")
+    (written,) = (folder / "data").glob("*.parquet")
+    written.rename(folder / "data" / "train-00000-of-00001.parquet")  # as an export of another split left it
+    snapshot = snap.create_snapshot(project, run, created_by="test")
+    with pytest.raises(Exception, match="--force"):
+        snap.export_snapshot(project, snapshot.id, "hf", folder)
+    snap.export_snapshot(project, snapshot.id, "hf", folder, force=True)
+    assert [p.name for p in (folder / "data").glob("*.parquet")] == [written.name]
+
+
 def test_an_unlabelled_score_dataset_exports_with_no_scores(project, tmp_path):
     """Texts imported to be annotated have no score: JSON Lines leaves the field out (as a class task's
     unlabelled rows leave out the label), the Hugging Face table holds nulls. Both failed on a KeyError."""
