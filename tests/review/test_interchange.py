@@ -106,7 +106,7 @@ def test_an_hf_export_forced_over_an_older_one_leaves_only_its_own_data(project,
     _, run = jnli_review
     folder = _export(project, run, "hf", tmp_path / "hf")
     (written,) = (folder / "data").glob("*.parquet")
-    written.rename(folder / "data" / "train-00000-of-00001.parquet")  # as an export of another split left it
+    written.rename(folder / "data" / "test-00000-of-00001.parquet")  # as an export of another split left it
     snapshot = snap.create_snapshot(project, run, created_by="test")
     with pytest.raises(Exception, match="--force"):
         snap.export_snapshot(project, snapshot.id, "hf", folder)
