@@ -37,6 +37,10 @@ BLOCK_BYTES = 16 << 20  # of the file parsed at a time: memory holds the example
 _BLANK_LINE = re.compile(rb"\n[ \t\r]*\n")  # (one starting with a literal: ~50x faster than ^|\n)
 _BLANK_FIRST_LINE = re.compile(rb"[ \t\r]*\n")
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]", re.ASCII)
+# Two objects on one line, or lines ended by a bare CR: Arrow reads them as rows, json.loads per line
+# refuses them ("Extra data"). Either (or the same bytes inside a text) sends the file to the exact path.
+_TWO_OBJECTS = re.compile(rb"\}[ \t]*\{")  # (apart from the CR check: one alternation was 10x slower)
+_BARE_CR = re.compile(rb"\r(?!\n)")
 # Texts that *may* be empty by str.strip(): over-matching only costs a trip through the exact path.
 _MAYBE_BLANK = r"^[\s\p{Z}\p{Cc}\p{Cf}]*$"
 _STRING_TYPES = (pa.string(), pa.large_string())
@@ -93,6 +97,8 @@ def scan(path: Path | None, data: bytes | None, digest) -> bool:
             continue
         if b"\x00" in chunk or _SURROGATE_ESCAPE.search(window) or _BLANK_LINE.search(window):
             ok = False
+        elif _TWO_OBJECTS.search(window) or (b"\r" in window and _BARE_CR.search(window[:-1])):
+            ok = False  # (a CR that ends the window may be followed by LF in the next chunk)
         ok = ok and depth.feed(chunk) <= MAX_DEPTH
         last = window.rfind(b"\n")  # carry a whitespace-only line start whole (a blank line across chunks)
         rest = window[last:] if last >= 0 else b""
@@ -103,6 +109,22 @@ def scan(path: Path | None, data: bytes | None, digest) -> bool:
         except UnicodeDecodeError:
             ok = False
     return ok and not first
+
+
+def _kept_as_written(kind: pa.DataType) -> bool:
+    """Whether an extra field of this inferred type goes into provenance as the file wrote it. Arrow
+    infers date strings as timestamps ("2024-01-01" came back "2024-01-01 00:00:00") and a column of ints
+    and decimals as floats (1 came back 1.0): those go to the exact path, which keeps the JSON values."""
+    if pa.types.is_struct(kind):
+        return all(_kept_as_written(kind.field(i).type) for i in range(kind.num_fields))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _kept_as_written(kind.value_type)
+    return (
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_integer(kind)
+        or (pa.types.is_boolean(kind) or pa.types.is_null(kind))
+    )
 
 
 def _chunks(path: Path | None, data: bytes | None):
@@ -165,6 +187,8 @@ def read(
             mapped = {n for n in (text, text_b, label, score, id_field) if n}
             extras = [n for n in table.column_names if n not in mapped]
             if source_id is None or any(table.column(n).null_count for n in extras):  # (absent != null)
+                return None
+            if not all(_kept_as_written(table.schema.field(n).type) for n in extras):
                 return None
             out.append(_examples(con, table, texts, columns, source_id, extras, rows, file_name, example_source))
             rows += table.num_rows

@@ -117,6 +117,10 @@ DECLINED = [
     ("a truncated last line", LINE + b"\n" + LINE[:-5]),
     ("a text too long", LINE.replace("犬".encode(), "犬".encode() * 60) + b"\n"),
     ("Shift_JIS bytes", LINE.replace("犬".encode(), "犬".encode("cp932")) + b"\n"),
+    ("two objects on one line", LINE + LINE + b"\n"),
+    ("bare CR line ends", LINE + b"\r" + LINE + b"\r"),
+    ("a date string in an extra field", LINE[:-1] + b', "d": "2024-01-01"}\n'),  # Arrow: a timestamp
+    ("ints and decimals in an extra field", LINE[:-1] + b', "x": 1}\n' + LINE[:-1] + b', "x": 1.5}\n'),  # 1.0
 ]
 
 
