@@ -53,6 +53,11 @@ PRICES = {
 # and the job fails after ~2 min; a refused connection fails it in seconds. With fewer calls in flight a
 # streak also trips once it lasts BREAKER_WINDOW_S (at least 2 attempts), so a silent server never holds a
 # job for much more than 2 x timeout. Slow models: raise --timeout, not the breaker.
+# A server that answers, but only with 429 or 5xx (quota used up: OpenAI's insufficient_quota is a 429; a
+# proxy whose backend is down), fails every call after all its retries. As many failed attempts in a row,
+# across the job, as this many calls make with all their retries (at least two per call in flight) stop it,
+# resumable, instead of a whole pass of failing calls and then its top-ups.
+FAILED_CALLS_TO_STOP = 32
 DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_MAX_CONSECUTIVE_FAILURES = 8
 BREAKER_WINDOW_S = 180.0
@@ -321,6 +326,7 @@ class OpenAIChatClient:
         self._rate = _RateLimiter(config.requests_per_minute)
         self._fatal: FatalLLMError | None = None  # once the key is refused, no further call is sent
         self._streak = 0  # timeouts and connection errors in a row, across all calls
+        self._failing = 0  # attempts in a row answered 429/5xx, across all calls (an answer resets it)
         self._streak_since = 0.0
         self.stats = dict.fromkeys(
             ("attempts", "retries", "timeouts", "connection_errors", "rate_limited", "server_errors"), 0
@@ -379,6 +385,7 @@ class OpenAIChatClient:
             self._streak = 0  # the server answers, if not always well
             if response.status_code >= 400:
                 raise self._status_error(response)
+            self._failing = 0
         try:
             return _completion(json.loads(response.content), response.headers.get("x-request-id"))
         except ValueError as exc:  # malformed JSON
@@ -423,7 +430,16 @@ class OpenAIChatClient:
         else:
             self.stats["server_errors"] += code >= 500
             error = LLMError(f"http_{code}", f"server error {code} after retries")
-        return _Retry(error, _retry_after(response.headers))
+        self._failing += 1
+        # as many failed attempts in a row as FAILED_CALLS_TO_STOP calls make with all their retries
+        limit = max(FAILED_CALLS_TO_STOP, 2 * self.config.concurrency) * (self.config.max_retries + 1)
+        if self._fatal is None and self._failing >= limit:
+            self._fatal = FatalLLMError(
+                "server_failing",
+                f"the LLM server at {self.base_url} answered {self._failing} attempts in a row with 429 or 5xx "
+                f"(last: {code}); resume the job when it answers again",
+            )
+        return self._fatal if self._fatal is not None else _Retry(error, _retry_after(response.headers))
 
     async def close(self) -> None:
         for pool in self._pools:

@@ -144,6 +144,21 @@ def test_a_bad_key_stops_the_run_at_once(project, fake, tmp_path):
     assert len(fake.requests) <= 16  # the in-flight calls, no retry storm
 
 
+@pytest.mark.parametrize("fault", ["500", "429"])
+def test_a_server_that_only_fails_stops_the_run_after_a_streak_of_failed_calls(project, fake, tmp_path, fault):
+    """Answering 5xx (a backend down) or 429 (a used-up quota) to everything: the run stops, resumable,
+    after as many failed attempts in a row as FAILED_CALLS_TO_STOP calls make, not after a whole pass and
+    its top-ups (the audit counted 240 requests for 40 calls; at the paper's scale, tens of thousands)."""
+    from japagen_core.generation.llm import FAILED_CALLS_TO_STOP
+
+    fake.config.fault_rate = 1.0
+    fake.config.faults = (fault,)
+    with pytest.raises(FatalLLMError, match=rf"answered \d+ attempts in a row with 429 or 5xx \(last: {fault}\)"):
+        run(project, fake, tmp_path, task="marc_ja", setting="zero-shot", per_label=2_000,
+            llm={"max_retries": 1, "n": 1})  # fmt: skip
+    assert len(fake.requests) <= FAILED_CALLS_TO_STOP * 2 + 8  # two attempts a call, and those in flight
+
+
 def test_exact_duplicates_are_marked_not_dropped(project, fake, tmp_path):
     fake._answer = lambda body, number, index, fault: "同じ文です。"
     _, summary, rows, _ = run(project, fake, tmp_path, task="covid19", setting="zero-shot", per_label=3)
